@@ -1,0 +1,44 @@
+import { ActivityLog } from './activity-log';
+import { PluginError } from './errors';
+import type { KaholoAction, KaholoMethod, KaholoSettings } from './kaholo';
+import { ParamReader } from './params';
+import { Redactor } from './redact';
+
+/** What a method body gets: its params, the activity log, and the redactor that guards both. */
+export interface ActionContext {
+  params: ParamReader;
+  log: ActivityLog;
+  redactor: Redactor;
+}
+
+/** Params and settings whose values are secrets from the moment the action starts. */
+const SECRET_NAMES = ['secretAccessKey', 'sessionToken'];
+
+/**
+ * Wraps a method body as the agent calls it. Whatever the body throws becomes
+ * an Error whose message is one clear line with every known secret hidden;
+ * nothing else (stack, SDK internals) reaches the user.
+ */
+export function kaholoMethod(body: (context: ActionContext) => Promise<unknown>): KaholoMethod {
+  return async (action: KaholoAction, settings: KaholoSettings) => {
+    const redactor = new Redactor();
+    for (const source of [action?.params, settings]) {
+      for (const name of SECRET_NAMES) {
+        const value: unknown = source?.[name];
+        if (typeof value === 'string') redactor.add(value.trim());
+      }
+    }
+    try {
+      const params = ParamReader.from(action, settings);
+      return await body({ params, log: new ActivityLog(redactor), redactor });
+    } catch (error) {
+      throw new PluginError(redactor.redact(messageOf(error)));
+    }
+  };
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof PluginError) return error.message;
+  if (error instanceof Error) return `Unexpected error: ${error.name}: ${error.message}`;
+  return `Unexpected error: ${String(error)}`;
+}

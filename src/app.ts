@@ -1,0 +1,77 @@
+/**
+ * The plugin's entry, loaded by the Kaholo agent with require(). Each export
+ * named in config.json turns Kaholo's (action, settings) into typed inputs and
+ * hands them on. The AWS SDK and the docker runner load only when a method
+ * needs them, so the autocomplete stays instant.
+ */
+import { kaholoMethod, type ActionContext } from './action-boundary';
+import { checkRegistryId, checkRepositoryName } from './aws-names';
+import { readConnection } from './connection';
+import type { KaholoAutocomplete } from './kaholo';
+import { filterRegions } from './regions';
+
+export const describeRepositories = kaholoMethod(async ({ params, log }) => {
+  const connection = readConnection(params);
+  const registryId = optionalRegistryId(params.string('registryId'));
+  const repositoryNames = params.list('repositoryNames').map((name) => checkRepositoryName('repositoryNames', name));
+  const ecr = await import('./ecr-client');
+  const client = ecr.createEcrClient(connection);
+  const region = await ecr.resolveRegion(client);
+  log.info(`Describing repositories in ${registryId ?? 'the default registry'} (${region})`);
+  const repositories = await ecr.describeAllRepositories(client, { registryId, repositoryNames });
+  log.info(`Found ${repositories.length} ${repositories.length === 1 ? 'repository' : 'repositories'}`);
+  return { repositories };
+});
+
+export const getEcrLogin = kaholoMethod(async ({ params, log }) => {
+  const connection = readConnection(params);
+  const registryIds = params.list('registryIds').map((id) => checkRegistryId('registryIds', id));
+  const ecr = await import('./ecr-client');
+  const client = ecr.createEcrClient(connection);
+  const region = await ecr.resolveRegion(client);
+  log.info(`Getting authorization for ${registryIds.length > 0 ? registryIds.join(', ') : 'the default registry'} (${region})`);
+  const authorizations = await ecr.getAuthorizations(client, registryIds);
+  return {
+    authorizationData: authorizations.map(({ data, login }) => ({
+      ...data,
+      decodedToken: { host: login.host, user: login.user, password: login.password },
+      baseDockerLoginCommand: `docker login --username ${login.user} --password "${login.password}" ${login.host}`,
+    })),
+  };
+});
+
+export const pushImgaeToRepo = kaholoMethod(async (context) => {
+  const { request, transfer } = await prepareTransfer(context);
+  return transfer.pushImage(request, context);
+});
+
+export const pullImage = kaholoMethod(async (context) => {
+  const { request, transfer } = await prepareTransfer(context);
+  return transfer.pullImage(request, context);
+});
+
+export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));
+
+/** Push and pull read the same params and log in the same way. */
+async function prepareTransfer({ params, log, redactor }: ActionContext) {
+  const connection = readConnection(params);
+  const registryId = optionalRegistryId(params.string('registryId'));
+  const repoName = checkRepositoryName(
+    'repoName',
+    params.requiredString('repoName', 'the name of the repository in the registry, such as "team/app"'),
+  );
+  const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
+  const ecr = await import('./ecr-client');
+  const client = ecr.createEcrClient(connection);
+  await ecr.resolveRegion(client);
+  const [authorization] = await ecr.getAuthorizations(client, registryId !== undefined ? [registryId] : []);
+  redactor.add(authorization.data.authorizationToken);
+  redactor.add(authorization.login.password);
+  log.info(`Authorized for ${authorization.login.host}`);
+  const transfer = await import('./image-transfer');
+  return { request: { login: authorization.login, repoName, imageName }, transfer };
+}
+
+function optionalRegistryId(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : checkRegistryId('registryId', value);
+}

@@ -1,0 +1,50 @@
+import { ParamError } from './errors';
+import type { ParamReader } from './params';
+import { isWellFormedRegion } from './regions';
+
+/** Static keys given to the plugin; absent means the SDK's default credential chain. */
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Where and as whom to call ECR. */
+export interface AwsConnection {
+  /** Absent: the SDK resolves it (AWS_REGION, the shared config's profile). */
+  region?: string;
+  credentials?: StaticCredentials;
+}
+
+/**
+ * Reads the params every method shares. Each falls back to the plugin setting
+ * of the same name; with no keys at all the SDK's default chain is used, so an
+ * agent with a role or profile needs none.
+ */
+export function readConnection(params: ParamReader): AwsConnection {
+  const accessKeyId = params.stringOrSetting('accessKeyId');
+  const secretAccessKey = params.stringOrSetting('secretAccessKey');
+  const sessionToken = params.string('sessionToken');
+  const region = params.stringOrSetting('region');
+
+  if (region !== undefined && !isWellFormedRegion(region)) {
+    throw new ParamError('region', `"${region}" is not an AWS region code; expected one such as "us-east-1" or "eu-west-2"`);
+  }
+  if (accessKeyId !== undefined && secretAccessKey === undefined) {
+    throw new ParamError('secretAccessKey', 'is required when "accessKeyId" is set (in the action or the plugin settings)');
+  }
+  if (secretAccessKey !== undefined && accessKeyId === undefined) {
+    throw new ParamError('accessKeyId', 'is required when "secretAccessKey" is set (in the action or the plugin settings)');
+  }
+  if (sessionToken !== undefined && accessKeyId === undefined) {
+    throw new ParamError('sessionToken', 'goes with temporary keys: set "accessKeyId" and "secretAccessKey" too');
+  }
+  if (accessKeyId !== undefined && !/^[A-Z0-9]{16,128}$/.test(accessKeyId)) {
+    throw new ParamError('accessKeyId', 'expected an AWS access key id (16 or more upper-case letters and digits, such as AKIA...)');
+  }
+  const credentials =
+    accessKeyId !== undefined && secretAccessKey !== undefined
+      ? { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) }
+      : undefined;
+  return { region, credentials };
+}
