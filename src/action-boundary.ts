@@ -11,8 +11,9 @@ export interface ActionContext {
   redactor: Redactor;
 }
 
-/** Params and settings whose values are secrets from the moment the action starts. */
-const SECRET_NAMES = ['secretAccessKey', 'sessionToken'];
+/** Params and settings (as config.json declares them) whose values are secrets from the start. */
+const SECRET_PARAMS = ['secretAccessKey', 'sessionToken'];
+const SECRET_SETTINGS = ['secretAccessKey'];
 
 /**
  * Wraps a method body as the agent calls it. Whatever the body throws becomes
@@ -22,8 +23,8 @@ const SECRET_NAMES = ['secretAccessKey', 'sessionToken'];
 export function kaholoMethod(body: (context: ActionContext) => Promise<unknown>): KaholoMethod {
   return async (action: KaholoAction, settings: KaholoSettings) => {
     const redactor = new Redactor();
-    for (const source of [action?.params, settings]) {
-      for (const name of SECRET_NAMES) {
+    for (const [source, names] of [[action?.params, SECRET_PARAMS], [settings, SECRET_SETTINGS]] as const) {
+      for (const name of names) {
         const value: unknown = source?.[name];
         if (typeof value === 'string') redactor.add(value.trim());
       }

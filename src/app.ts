@@ -9,6 +9,7 @@ import { checkRegistryId, checkRepositoryName } from './aws-names';
 import { readConnection } from './connection';
 import type { KaholoAutocomplete } from './kaholo';
 import { filterRegions } from './regions';
+import { checkImageName } from './transfer-plan';
 
 export const describeRepositories = kaholoMethod(async ({ params, log }) => {
   const connection = readConnection(params);
@@ -61,6 +62,7 @@ async function prepareTransfer({ params, log, redactor }: ActionContext) {
     params.requiredString('repoName', 'the name of the repository in the registry, such as "team/app"'),
   );
   const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
+  checkImageName(imageName);
   const ecr = await import('./ecr-client');
   const client = ecr.createEcrClient(connection);
   await ecr.resolveRegion(client);

@@ -37,6 +37,7 @@ export class DockerCommandError extends PluginError {
 export class DockerCli {
   private running: execa.ExecaChildProcess | undefined;
   private interrupted = false;
+  private stoppedByInterrupt: execa.ExecaChildProcess | undefined;
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
@@ -52,9 +53,14 @@ export class DockerCli {
       extendEnv: false,
       input: options.input,
       stdin: options.input === undefined ? 'ignore' : 'pipe',
-      timeout: options.timeoutMs,
     });
     this.running = child;
+    // Our own timer rather than execa's, which is never cleared when docker cannot be spawned.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM', { forceKillAfterTimeout: 5000 });
+    }, options.timeoutMs);
     if (options.stream) {
       streamLines(child.stdout, (line) => this.log.info(line));
       streamLines(child.stderr, (line) => this.log.error(line));
@@ -63,8 +69,10 @@ export class DockerCli {
       const { stdout, stderr } = await child;
       return { stdout, stderr };
     } catch (error) {
-      throw this.explain(args[0], error as execa.ExecaError, options.timeoutMs);
+      if (child === this.stoppedByInterrupt) throw new PluginError(`docker ${args[0]} was stopped: the action was interrupted`);
+      throw this.explain(args[0], error as execa.ExecaError, timedOut ? options.timeoutMs : undefined);
     } finally {
+      clearTimeout(timer);
       this.running = undefined;
     }
   }
@@ -72,10 +80,11 @@ export class DockerCli {
   /** Stops the running command and refuses new ones, except those run after an interrupt. */
   interrupt(): void {
     this.interrupted = true;
+    this.stoppedByInterrupt = this.running;
     this.running?.kill('SIGTERM', { forceKillAfterTimeout: 3000 });
   }
 
-  private explain(command: string, error: execa.ExecaError, timeoutMs: number): PluginError {
+  private explain(command: string, error: execa.ExecaError, timedOutAfterMs: number | undefined): PluginError {
     const stderr = this.redactor.redact(String(error.stderr ?? '').trim());
     if ((error as { code?: unknown }).code === 'ENOENT') {
       return new PluginError(
@@ -83,10 +92,9 @@ export class DockerCli {
           'Push and pull need Docker installed where the Kaholo agent runs.',
       );
     }
-    if (error.timedOut) {
-      return new PluginError(`docker ${command} did not finish within ${Math.round(timeoutMs / 1000)} s and was stopped`);
+    if (timedOutAfterMs !== undefined) {
+      return new PluginError(`docker ${command} did not finish within ${timedOutAfterMs / 1000} s and was stopped`);
     }
-    if (this.interrupted) return new PluginError(`docker ${command} was stopped: the action was interrupted`);
     if (/Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i.test(stderr)) {
       const where = this.env.DOCKER_HOST ? `at ${this.env.DOCKER_HOST}` : 'on its default socket';
       return new DockerCommandError(

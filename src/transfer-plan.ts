@@ -35,6 +35,15 @@ export function planPush(imageName: string, repoName: string, host: string): Pus
   return [{ source: imageName, target: target(ref.tag ?? 'latest') }];
 }
 
+/** Checks the form of `imageName` before anything is called; the registry host is not needed for that. */
+export function checkImageName(imageName: string): void {
+  if (isBareWord(imageName)) {
+    if (!isValidTag(imageName) && !isValidLocalName(imageName)) throw invalidImageName(imageName);
+    return;
+  }
+  parseImageReference('imageName', imageName);
+}
+
 /**
  * The ECR reference a pull of `imageName` means: only its tag or digest is
  * used (a bare word is a tag; none means latest), in `<host>/<repoName>`.

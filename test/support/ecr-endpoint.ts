@@ -1,0 +1,627 @@
+/**
+ * A local Amazon ECR API endpoint for tests, demos and benchmarks; never shipped in the plugin.
+ *
+ * Real ECR cannot be reached from here, so the tests point the real AWS SDK at this server
+ * over HTTP. It speaks ECR's JSON 1.1 protocol for the operations the plugin uses, checks the
+ * SigV4 signature with the configured keys (so credentials provably reach the wire), paginates
+ * like ECR and answers with ECR's error shapes, so the SDK raises its real exception classes.
+ */
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RegistryConfig {
+  /** Registry URL such as 'http://127.0.0.1:5001'; becomes proxyEndpoint and the repositoryUri host. */
+  url: string;
+  password: string;
+}
+
+export interface EcrEndpointOptions {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Keyed by 12-digit account id; the first key is the default registry. */
+  registries: Record<string, RegistryConfig>;
+  /** Used in repository ARNs; default 'us-east-1'. */
+  region?: string;
+}
+
+/** One request that carried a parseable SigV4 credential, whether it was then accepted or not. */
+export interface EcrCall {
+  operation: string;
+  accessKeyId: string;
+  /** The region from the signature's credential scope, i.e. what the client signed for. */
+  region: string;
+  sessionToken?: string;
+}
+
+export interface EcrEndpoint {
+  /** 'http://127.0.0.1:<port>' */
+  url: string;
+  defaultRegistryId: string;
+  calls: EcrCall[];
+  /** Seeds repositories directly, without HTTP; throws on invalid or duplicate names. */
+  createRepositories(names: string[], registryId?: string): void;
+  /** The next `count` authenticated calls fail (replaces any pending count; 0 clears it). */
+  failNext(count: number, kind: 'throttling' | 'server-error'): void;
+  /** Changes the password that GetAuthorizationToken hands out for a configured registry. */
+  setPassword(registryId: string, password: string): void;
+  close(): Promise<void>;
+}
+
+const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const SIGNING_SERVICE = 'ecr';
+const REGISTRY_ID_PATTERN = /^\d{12}$/;
+const REPOSITORY_NAME_REGEX = '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*';
+const REPOSITORY_NAME_PATTERN = new RegExp(`^${REPOSITORY_NAME_REGEX}$`);
+const DEFAULT_MAX_RESULTS = 100;
+const MAX_MAX_RESULTS = 1000;
+const MAX_REPOSITORY_NAMES = 100;
+const TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
+// ECR requests are tiny; the cap only protects the test process from a runaway client.
+const MAX_BODY_BYTES = 1024 * 1024;
+const IMAGE_TAG_MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'];
+const ENCRYPTION_TYPES = ['AES256', 'KMS', 'KMS_DSSE'];
+
+/** An error answered in ECR's shape; `type` becomes the SDK error's `name`. */
+class EcrError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const invalidParameter = (message: string): EcrError => new EcrError('InvalidParameterException', message);
+
+interface Repository {
+  repositoryArn: string;
+  registryId: string;
+  repositoryName: string;
+  repositoryUri: string;
+  /** Epoch seconds, as ECR's JSON carries timestamps. */
+  createdAt: number;
+  imageTagMutability: string;
+  imageScanningConfiguration: { scanOnPush: boolean };
+  encryptionConfiguration: { encryptionType: string; kmsKey?: string };
+}
+
+type Json = Record<string, unknown>;
+
+/** Code-unit order: deterministic and locale independent. */
+const compareNames = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Repositories of one registry, with a name index sorted lazily so bulk seeding sorts once. */
+class RegistryStore {
+  private readonly byName = new Map<string, Repository>();
+  private sortedNames: string[] | undefined;
+
+  get(name: string): Repository | undefined {
+    return this.byName.get(name);
+  }
+
+  add(repository: Repository): void {
+    this.byName.set(repository.repositoryName, repository);
+    this.sortedNames = undefined;
+  }
+
+  delete(name: string): void {
+    this.byName.delete(name);
+    this.sortedNames = undefined;
+  }
+
+  names(): readonly string[] {
+    this.sortedNames ??= [...this.byName.keys()].sort(compareNames);
+    return this.sortedNames;
+  }
+
+  /** Index of the first name sorting after `name` (binary search, so each page is O(log n + page)). */
+  indexAfter(name: string): number {
+    const names = this.names();
+    let low = 0;
+    let high = names.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (compareNames(names[mid], name) <= 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SigV4 verification
+// ---------------------------------------------------------------------------------------------
+
+interface SigV4Authorization {
+  accessKeyId: string;
+  date: string;
+  region: string;
+  service: string;
+  signedHeaders: string[];
+  signature: string;
+}
+
+/** Parses `AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request, SignedHeaders=..., Signature=...`. */
+function parseAuthorization(header: string): SigV4Authorization | undefined {
+  const match = /^AWS4-HMAC-SHA256\s+(.+)$/.exec(header.trim());
+  if (!match) return undefined;
+  const fields = new Map<string, string>();
+  for (const part of match[1].split(',')) {
+    const separator = part.indexOf('=');
+    if (separator > 0) fields.set(part.slice(0, separator).trim(), part.slice(separator + 1).trim());
+  }
+  const scope = (fields.get('Credential') ?? '').split('/');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (scope.length !== 5 || scope[4] !== 'aws4_request' || !signedHeaders || !signature) return undefined;
+  const [accessKeyId, date, region, service] = scope;
+  if (!accessKeyId || !/^\d{8}$/.test(date) || !region || !service) return undefined;
+  return { accessKeyId, date, region, service, signedHeaders: signedHeaders.split(';'), signature };
+}
+
+/** RFC 3986 escaping, as SigV4 requires (encodeURIComponent leaves !'()* alone). */
+const escapeRfc3986 = (value: string): string =>
+  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+const safeDecode = (value: string): string => {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+};
+
+/** Non-S3 services sign the normalised path escaped once more than it travels on the wire. */
+function canonicalPath(rawPath: string): string {
+  const segments: string[] = [];
+  for (const segment of rawPath.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const trailing = segments.length > 0 && rawPath.endsWith('/') ? '/' : '';
+  return `/${segments.map(escapeRfc3986).join('/')}${trailing}`;
+}
+
+function canonicalQuery(rawQuery: string): string {
+  if (!rawQuery) return '';
+  return rawQuery
+    .split('&')
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const separator = pair.indexOf('=');
+      const key = separator < 0 ? pair : pair.slice(0, separator);
+      const value = separator < 0 ? '' : pair.slice(separator + 1);
+      return [escapeRfc3986(safeDecode(key)), escapeRfc3986(safeDecode(value))] as const;
+    })
+    .sort(([ka, va], [kb, vb]) => compareNames(ka, kb) || compareNames(va, vb))
+    .map(([key, value]) => `${key}=${value}`)
+    .join('&');
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+/** Mirrors the SDK signer's header value canonicalisation. */
+const canonicalHeaderValue = (value: string): string =>
+  value
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
+
+const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+
+/** Recomputes the request's SigV4 signature with `secretAccessKey` and compares it in constant time. */
+function signatureMatches(req: IncomingMessage, body: Buffer, auth: SigV4Authorization, secretAccessKey: string): boolean {
+  const amzDate = headerValue(req.headers, 'x-amz-date');
+  if (!amzDate || !amzDate.startsWith(auth.date) || !auth.signedHeaders.includes('host')) return false;
+
+  const canonicalHeaders: string[] = [];
+  for (const name of auth.signedHeaders) {
+    const value = headerValue(req.headers, name);
+    if (value === undefined) return false;
+    canonicalHeaders.push(`${name}:${canonicalHeaderValue(value)}\n`);
+  }
+  // A signed content hash must describe the body actually received.
+  const bodyHash = sha256Hex(body);
+  const declaredHash = headerValue(req.headers, 'x-amz-content-sha256');
+  if (declaredHash !== undefined && declaredHash !== bodyHash) return false;
+
+  const [rawPath, rawQuery = ''] = (req.url ?? '/').split('?', 2);
+  const canonicalRequest = [
+    req.method ?? 'POST',
+    canonicalPath(rawPath),
+    canonicalQuery(rawQuery),
+    canonicalHeaders.join(''),
+    auth.signedHeaders.join(';'),
+    bodyHash,
+  ].join('\n');
+  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
+  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, auth.date), auth.region), auth.service), 'aws4_request');
+  const expected = Buffer.from(createHmac('sha256', signingKey).update(stringToSign).digest('hex'));
+  const provided = Buffer.from(auth.signature);
+  return expected.length === provided.length && timingSafeEqual(expected, provided);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request parsing helpers
+// ---------------------------------------------------------------------------------------------
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () =>
+      size > MAX_BODY_BYTES
+        ? reject(new EcrError('SerializationException', 'Request body is too large'))
+        : resolve(Buffer.concat(chunks)),
+    );
+    req.on('error', reject);
+  });
+}
+
+function parseJsonBody(body: Buffer): Json {
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new EcrError('SerializationException', 'Request body is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new EcrError('SerializationException', 'Request body must be a JSON object');
+  }
+  return parsed as Json;
+}
+
+function optionalString(input: Json, field: string): string | undefined {
+  const value = input[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw invalidParameter(`Invalid parameter at '${field}': must be a string`);
+  return value;
+}
+
+function optionalStringList(input: Json, field: string): string[] | undefined {
+  const value = input[field];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((item): item is string => typeof item === 'string')) {
+    throw invalidParameter(`Invalid parameter at '${field}': must be a list of strings`);
+  }
+  return value;
+}
+
+function validateRepositoryName(name: string): void {
+  if (name.length < 2 || name.length > 256 || !REPOSITORY_NAME_PATTERN.test(name)) {
+    throw invalidParameter(
+      `Invalid parameter at 'repositoryName' failed to satisfy constraint: ` +
+        `'must satisfy regular expression '${REPOSITORY_NAME_REGEX}' and have length between 2 and 256'`,
+    );
+  }
+}
+
+function validateRegistryId(registryId: string, field = 'registryId'): void {
+  if (!REGISTRY_ID_PATTERN.test(registryId)) {
+    throw invalidParameter(
+      `Invalid parameter at '${field}' failed to satisfy constraint: 'must satisfy regular expression '[0-9]{12}''`,
+    );
+  }
+}
+
+const notFound = (name: string, registryId: string): EcrError =>
+  new EcrError(
+    'RepositoryNotFoundException',
+    `The repository with name '${name}' does not exist in the registry with id '${registryId}'`,
+  );
+
+// Opaque to clients; carries the registry and the last name returned so pages stay stable
+// even when repositories are created or deleted between calls.
+const encodeNextToken = (registryId: string, after: string): string =>
+  Buffer.from(JSON.stringify({ r: registryId, a: after }), 'utf8').toString('base64');
+
+function decodeNextToken(token: string, registryId: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as unknown;
+    if (typeof parsed === 'object' && parsed !== null) {
+      const { r, a } = parsed as Json;
+      if (r === registryId && typeof a === 'string') return a;
+    }
+  } catch {
+    // Falls through to the ECR-style error below.
+  }
+  throw invalidParameter(`Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid pagination token'`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The endpoint
+// ---------------------------------------------------------------------------------------------
+
+function validateOptions(options: EcrEndpointOptions): void {
+  if (!options.accessKeyId || !options.secretAccessKey) throw new Error('accessKeyId and secretAccessKey are required');
+  const ids = Object.keys(options.registries);
+  if (ids.length === 0) throw new Error('At least one registry must be configured');
+  for (const id of ids) {
+    if (!REGISTRY_ID_PATTERN.test(id)) throw new Error(`Registry id '${id}' must be 12 digits`);
+    const { protocol } = new URL(options.registries[id].url);
+    if (protocol !== 'http:' && protocol !== 'https:') throw new Error(`Registry '${id}' URL must be http(s)`);
+  }
+}
+
+export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<EcrEndpoint> {
+  validateOptions(options);
+  const region = options.region ?? 'us-east-1';
+  // 12-digit keys are not array indices, so Object.keys keeps insertion order and the first is the default.
+  const defaultRegistryId = Object.keys(options.registries)[0];
+  const registries = new Map(Object.entries(options.registries).map(([id, config]) => [id, { ...config }]));
+  // Parsed once: seeding 10,000 repositories should not parse the same URL 10,000 times.
+  const registryHosts = new Map(Object.entries(options.registries).map(([id, config]) => [id, new URL(config.url).host]));
+  const stores = new Map<string, RegistryStore>();
+  const calls: EcrCall[] = [];
+  let pendingFailures = 0;
+  let failureKind: 'throttling' | 'server-error' = 'throttling';
+
+  const storeFor = (registryId: string): RegistryStore => {
+    let store = stores.get(registryId);
+    if (!store) {
+      store = new RegistryStore();
+      stores.set(registryId, store);
+    }
+    return store;
+  };
+
+  /** Resolves an optional registryId to a well-formed one; unknown ids are allowed (they are just empty). */
+  const resolveRegistryId = (input: Json): string => {
+    const registryId = optionalString(input, 'registryId') ?? defaultRegistryId;
+    validateRegistryId(registryId);
+    return registryId;
+  };
+
+  const configuredRegistry = (registryId: string): RegistryConfig => {
+    const registry = registries.get(registryId);
+    if (!registry) throw invalidParameter(`The registry with id '${registryId}' is not served by this endpoint`);
+    return registry;
+  };
+
+  const newRepository = (name: string, registryId: string, input: Json = {}): Repository => {
+    validateRepositoryName(name);
+    configuredRegistry(registryId);
+    if (storeFor(registryId).get(name)) {
+      throw new EcrError(
+        'RepositoryAlreadyExistsException',
+        `The repository with name '${name}' already exists in the registry with id '${registryId}'`,
+      );
+    }
+    const imageTagMutability = optionalString(input, 'imageTagMutability') ?? 'MUTABLE';
+    if (!IMAGE_TAG_MUTABILITIES.includes(imageTagMutability)) {
+      throw invalidParameter(`Invalid parameter at 'imageTagMutability': '${imageTagMutability}'`);
+    }
+    const scanning = input.imageScanningConfiguration as { scanOnPush?: unknown } | undefined;
+    const encryption = input.encryptionConfiguration as { encryptionType?: unknown; kmsKey?: unknown } | undefined;
+    const encryptionType = typeof encryption?.encryptionType === 'string' ? encryption.encryptionType : 'AES256';
+    if (!ENCRYPTION_TYPES.includes(encryptionType)) {
+      throw invalidParameter(`Invalid parameter at 'encryptionType': '${encryptionType}'`);
+    }
+    return {
+      repositoryArn: `arn:aws:ecr:${region}:${registryId}:repository/${name}`,
+      registryId,
+      repositoryName: name,
+      repositoryUri: `${registryHosts.get(registryId)}/${name}`,
+      createdAt: Date.now() / 1000,
+      imageTagMutability,
+      imageScanningConfiguration: { scanOnPush: scanning?.scanOnPush === true },
+      encryptionConfiguration:
+        typeof encryption?.kmsKey === 'string' ? { encryptionType, kmsKey: encryption.kmsKey } : { encryptionType },
+    };
+  };
+
+  const operations: Record<string, (input: Json) => Json> = {
+    CreateRepository(input) {
+      const registryId = resolveRegistryId(input);
+      const name = optionalString(input, 'repositoryName');
+      if (name === undefined) throw invalidParameter(`Invalid parameter at 'repositoryName': must not be null`);
+      const repository = newRepository(name, registryId, input);
+      storeFor(registryId).add(repository);
+      return { repository };
+    },
+
+    DescribeRepositories(input) {
+      const registryId = resolveRegistryId(input);
+      const store = stores.get(registryId) ?? new RegistryStore();
+      const repositoryNames = optionalStringList(input, 'repositoryNames');
+      const nextToken = optionalString(input, 'nextToken');
+      const maxResults = input.maxResults;
+      if (maxResults !== undefined && maxResults !== null) {
+        if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_MAX_RESULTS) {
+          throw invalidParameter(
+            `Invalid parameter at 'maxResults' failed to satisfy constraint: ` +
+              `'Member must have value between 1 and ${MAX_MAX_RESULTS}'`,
+          );
+        }
+      }
+
+      if (repositoryNames !== undefined) {
+        // As documented for ECR: maxResults and nextToken cannot be combined with repositoryNames.
+        if (maxResults !== undefined && maxResults !== null) {
+          throw invalidParameter(`Invalid parameter: 'maxResults' cannot be used together with 'repositoryNames'`);
+        }
+        if (nextToken !== undefined) {
+          throw invalidParameter(`Invalid parameter: 'nextToken' cannot be used together with 'repositoryNames'`);
+        }
+        if (repositoryNames.length < 1 || repositoryNames.length > MAX_REPOSITORY_NAMES) {
+          throw invalidParameter(
+            `Invalid parameter at 'repositoryNames' failed to satisfy constraint: ` +
+              `'Member must have length between 1 and ${MAX_REPOSITORY_NAMES}'`,
+          );
+        }
+        const repositories = repositoryNames.map((name) => {
+          validateRepositoryName(name);
+          const repository = store.get(name);
+          if (!repository) throw notFound(name, registryId);
+          return repository;
+        });
+        return { repositories };
+      }
+
+      const pageSize = typeof maxResults === 'number' ? maxResults : DEFAULT_MAX_RESULTS;
+      const start = nextToken === undefined ? 0 : store.indexAfter(decodeNextToken(nextToken, registryId));
+      const names = store.names();
+      const page = names.slice(start, start + pageSize);
+      const repositories = page.map((name) => store.get(name));
+      const more = start + page.length < names.length;
+      return more ? { repositories, nextToken: encodeNextToken(registryId, page[page.length - 1]) } : { repositories };
+    },
+
+    DeleteRepository(input) {
+      const registryId = resolveRegistryId(input);
+      const name = optionalString(input, 'repositoryName');
+      if (name === undefined) throw invalidParameter(`Invalid parameter at 'repositoryName': must not be null`);
+      validateRepositoryName(name);
+      const store = stores.get(registryId);
+      const repository = store?.get(name);
+      if (!store || !repository) throw notFound(name, registryId);
+      store.delete(name);
+      return { repository };
+    },
+
+    GetAuthorizationToken(input) {
+      const requested = optionalStringList(input, 'registryIds');
+      const registryIds = requested && requested.length > 0 ? requested : [defaultRegistryId];
+      const expiresAt = Math.floor(Date.now() / 1000) + TOKEN_LIFETIME_SECONDS;
+      const authorizationData = registryIds.map((registryId) => {
+        validateRegistryId(registryId, 'registryIds');
+        const registry = configuredRegistry(registryId);
+        return {
+          authorizationToken: Buffer.from(`AWS:${registry.password}`, 'utf8').toString('base64'),
+          expiresAt,
+          proxyEndpoint: registry.url,
+        };
+      });
+      return { authorizationData };
+    },
+  };
+
+  const send = (res: ServerResponse, requestId: string, status: number, payload: unknown, errorType?: string): void => {
+    const body = JSON.stringify(payload);
+    res.writeHead(status, {
+      'Content-Type': CONTENT_TYPE,
+      'Content-Length': Buffer.byteLength(body),
+      'x-amzn-RequestId': requestId,
+      ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}),
+    });
+    res.end(body);
+  };
+
+  /** Authenticates, records and answers one request; every failure becomes an ECR-shaped error. */
+  const answer = async (req: IncomingMessage): Promise<Json> => {
+    const body = await readBody(req);
+    const target = headerValue(req.headers, 'x-amz-target') ?? '';
+    const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+
+    const authorization = headerValue(req.headers, 'authorization');
+    if (authorization === undefined) {
+      throw new EcrError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    }
+    const auth = parseAuthorization(authorization);
+    if (!auth) {
+      throw new EcrError('IncompleteSignatureException', 'The Authorization header is not a valid AWS4-HMAC-SHA256 header.');
+    }
+    const sessionToken = headerValue(req.headers, 'x-amz-security-token');
+    calls.push({
+      operation,
+      accessKeyId: auth.accessKeyId,
+      region: auth.region,
+      ...(sessionToken !== undefined ? { sessionToken } : {}),
+    });
+    if (auth.accessKeyId !== options.accessKeyId) {
+      throw new EcrError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    }
+    if (auth.service !== SIGNING_SERVICE) {
+      throw new EcrError('InvalidSignatureException', `Credential should be scoped to correct service: '${SIGNING_SERVICE}'.`, 403);
+    }
+    if (!signatureMatches(req, body, auth, options.secretAccessKey)) {
+      throw new EcrError(
+        'InvalidSignatureException',
+        'The request signature we calculated does not match the signature you provided. ' +
+          'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+        403,
+      );
+    }
+
+    if (pendingFailures > 0) {
+      pendingFailures -= 1;
+      throw failureKind === 'throttling'
+        ? new EcrError('ThrottlingException', 'Rate exceeded')
+        : new EcrError('ServerException', 'An internal service error occurred (injected by failNext).', 500);
+    }
+
+    const handler = req.method === 'POST' && Object.hasOwn(operations, operation) ? operations[operation] : undefined;
+    if (!handler) throw new EcrError('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
+    return handler(parseJsonBody(body));
+  };
+
+  const server = createServer((req, res) => {
+    const requestId = randomUUID();
+    answer(req).then(
+      (output) => send(res, requestId, 200, output),
+      (error: unknown) => {
+        const failure =
+          error instanceof EcrError
+            ? error
+            : new EcrError('ServerException', `Local ECR endpoint failure: ${(error as Error)?.message ?? String(error)}`, 500);
+        send(res, requestId, failure.status, { __type: failure.type, message: failure.message }, failure.type);
+      },
+    );
+  });
+  // Accepted sockets are unref'd too, so idle keep-alive connections never hold the process open.
+  server.on('connection', (socket) => socket.unref());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    defaultRegistryId,
+    calls,
+    createRepositories(names, registryId = defaultRegistryId) {
+      validateRegistryId(registryId);
+      const store = storeFor(registryId);
+      for (const name of names) store.add(newRepository(name, registryId));
+    },
+    failNext(count, kind) {
+      if (!Number.isInteger(count) || count < 0) throw new Error('failNext count must be a non-negative integer');
+      pendingFailures = count;
+      failureKind = kind;
+    },
+    setPassword(registryId, password) {
+      const registry = registries.get(registryId);
+      if (!registry) throw new Error(`Registry '${registryId}' is not configured`);
+      registry.password = password;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // server.close() only drops idle sockets; a busy or half-sent request would hold it open.
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

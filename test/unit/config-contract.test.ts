@@ -1,0 +1,139 @@
+import { DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as app from '../../src/app';
+import { captureOutput } from '../support/capture-output';
+import { installFakeDocker, type FakeDocker } from '../support/fake-docker';
+import { isolateAwsEnvironment } from '../support/isolated-aws-env';
+
+interface ParamDeclaration {
+  name: string;
+  viewName: string;
+  type: string;
+  description?: string;
+  placeholder?: string;
+  learnUrl?: string;
+  required?: boolean;
+  autocompleteType?: string;
+  functionName?: string;
+}
+interface Manifest {
+  name: string;
+  viewName: string;
+  type: string;
+  execProgram: string;
+  main: string;
+  version: string;
+  imgUrl: string;
+  settings: ParamDeclaration[];
+  methods: Array<{ name: string; viewName: string; params: ParamDeclaration[] }>;
+}
+
+const root = path.join(__dirname, '..', '..');
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'config.json'), 'utf8')) as Manifest;
+const allParams = [...manifest.settings, ...manifest.methods.flatMap((m) => m.params)];
+const autocompleteFunctions = [...new Set(allParams.flatMap((p) => (p.functionName ? [p.functionName] : [])))];
+
+describe('config.json', () => {
+  it('is a complete Kaholo executer manifest', () => {
+    expect(manifest).toMatchObject({ type: 'executer', execProgram: 'node', main: 'dist/app.js', imgUrl: 'logo.png' });
+    expect(fs.existsSync(path.join(root, manifest.imgUrl))).toBe(true);
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(manifest.version).toBe(pkg.version);
+  });
+
+  it('keeps the original method names and view names', () => {
+    expect(manifest.methods.map((m) => [m.name, m.viewName])).toEqual([
+      ['describeRepositories', 'Describe Repositories'],
+      ['getEcrLogin', 'Get Authorization Token'],
+      ['pushImgaeToRepo', 'Push Image To Repo'],
+      ['pullImage', 'Pull Image From Repo'],
+    ]);
+    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region']);
+  });
+
+  it.each(allParams.map((p) => [p.name, p] as const))('declares %s fully', (_name, param) => {
+    expect(['string', 'text', 'vault', 'boolean', 'options', 'autocomplete']).toContain(param.type);
+    expect(param.viewName).toBeTruthy();
+    expect(param.description).toBeTruthy();
+    expect(param.learnUrl).toMatch(/^https:\/\/docs\.(aws\.amazon|docker)\.com\//);
+    if (param.type === 'autocomplete') expect(param).toMatchObject({ autocompleteType: 'function' });
+    expect(param.required ?? false).toBe(['repoName', 'imageName'].includes(param.name));
+  });
+
+  it('names only exports that exist, and the source exports nothing else', () => {
+    const expected = [...manifest.methods.map((m) => m.name), ...autocompleteFunctions].sort();
+    expect(Object.keys(app).sort()).toEqual(expected);
+    for (const name of expected) expect(typeof (app as Record<string, unknown>)[name]).toBe('function');
+  });
+
+  it('is loadable with require() from the compiled main, as the agent loads it', () => {
+    const main = path.join(root, manifest.main);
+    expect(fs.existsSync(main)).toBe(true); // run `npm run build` first; `npm test` does
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const compiled = require(main) as Record<string, unknown>;
+    for (const name of [...manifest.methods.map((m) => m.name), ...autocompleteFunctions]) {
+      expect(typeof compiled[name]).toBe('function');
+    }
+  });
+});
+
+describe('what each method reads is what config.json declares', () => {
+  const ecrMock = mockClient(ECRClient);
+  let docker: FakeDocker;
+  let restoreEnv: () => void;
+
+  beforeAll(async () => {
+    restoreEnv = isolateAwsEnvironment();
+    docker = await installFakeDocker();
+    process.env.PATH = `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
+    process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.0';
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+    ecrMock.on(GetAuthorizationTokenCommand).resolves({
+      authorizationData: [{ authorizationToken: Buffer.from('AWS:pw').toString('base64'), proxyEndpoint: 'https://r.example' }],
+    });
+  });
+  afterAll(async () => {
+    await docker.remove();
+    restoreEnv();
+  });
+
+  const validValues: Record<string, unknown> = {
+    accessKeyId: 'AKIAEXAMPLEKEY000001',
+    secretAccessKey: 'secret',
+    sessionToken: 'token',
+    region: 'us-east-1',
+    registryId: '123456789012',
+    registryIds: '123456789012',
+    repositoryNames: 'app',
+    repoName: 'app',
+    imageName: 'app:1.0',
+  };
+
+  /** A params object that remembers every name the method asks for. */
+  function recording(values: Record<string, unknown>, read: Set<string>): Record<string, unknown> {
+    return new Proxy(values, {
+      get(target, key) {
+        if (typeof key === 'string') read.add(key);
+        return Reflect.get(target, key) as unknown;
+      },
+    });
+  }
+
+  it.each(manifest.methods.map((m) => [m.name, m] as const))('%s', async (name, method) => {
+    const declared = method.params.map((p) => p.name);
+    const readParams = new Set<string>();
+    const readSettings = new Set<string>();
+    const params = recording(Object.fromEntries(declared.map((p) => [p, validValues[p]])), readParams);
+    const settings = recording({}, readSettings);
+    const handler = (app as Record<string, unknown>)[name] as (a: unknown, s: unknown) => Promise<unknown>;
+
+    const { error } = await captureOutput(() => handler({ method: { name }, params }, settings));
+
+    expect(error).toBeUndefined();
+    expect([...readParams].sort()).toEqual([...declared].sort());
+    const declaredSettings = manifest.settings.map((s) => s.name);
+    expect([...readSettings].filter((s) => !declaredSettings.includes(s))).toEqual([]);
+  });
+});

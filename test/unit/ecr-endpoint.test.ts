@@ -1,0 +1,480 @@
+/**
+ * Proves the local ECR endpoint against the real AWS SDK over HTTP: if these pass, the SDK
+ * cannot tell the endpoint from ECR for the operations, errors and retries the plugin relies on.
+ */
+import {
+  CreateRepositoryCommand,
+  DeleteRepositoryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  type ECRClientConfig,
+  ECRServiceException,
+  GetAuthorizationTokenCommand,
+  InvalidParameterException,
+  RepositoryAlreadyExistsException,
+  RepositoryNotFoundException,
+  ServerException,
+  paginateDescribeRepositories,
+} from '@aws-sdk/client-ecr';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { type EcrEndpoint, startEcrEndpoint } from '../support/ecr-endpoint';
+
+const ACCESS_KEY_ID = 'AKIALOCALTEST0000001';
+const SECRET_ACCESS_KEY = 'local/secret+key=with-symbols';
+const DEFAULT_ID = '111111111111';
+const OTHER_ID = '222222222222';
+const THIRD_ID = '333333333333';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+type RetryStrategyV2 = Extract<NonNullable<ECRClientConfig['retryStrategy']>, { acquireInitialRetryToken: unknown }>;
+
+/**
+ * Retries whatever the SDK itself classifies as retryable, without the SDK's multi-second
+ * backoff, so retry tests stay fast while still depending on the SDK's error classification.
+ */
+function immediateRetries(maxAttempts: number): RetryStrategyV2 {
+  const token = (retryCount: number) => ({ getRetryCount: () => retryCount, getRetryDelay: () => 0 });
+  return {
+    acquireInitialRetryToken: () => Promise.resolve(token(0)),
+    refreshRetryTokenForRetry: (previous, { errorType }) =>
+      errorType === 'CLIENT_ERROR' || previous.getRetryCount() + 1 >= maxAttempts
+        ? Promise.reject(new Error('not retrying'))
+        : Promise.resolve(token(previous.getRetryCount() + 1)),
+    recordSuccess: () => undefined,
+  };
+}
+
+/** Resolves to the service error a call failed with; fails the test if the call succeeded. */
+async function rejection(promise: Promise<unknown>): Promise<ECRServiceException> {
+  const outcome: unknown = await promise.then(
+    () => new Error('expected the call to fail, but it succeeded'),
+    (error: unknown) => error,
+  );
+  if (outcome instanceof ECRServiceException) return outcome;
+  throw outcome;
+}
+
+const decodeToken = (token: string | undefined): string => Buffer.from(token ?? '', 'base64').toString('utf8');
+
+let endpoint: EcrEndpoint;
+let clients: ECRClient[] = [];
+
+function client(overrides: Partial<ECRClientConfig> = {}): ECRClient {
+  const created = new ECRClient({
+    endpoint: endpoint.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    ...overrides,
+  });
+  clients.push(created);
+  return created;
+}
+
+beforeEach(async () => {
+  endpoint = await startEcrEndpoint({
+    accessKeyId: ACCESS_KEY_ID,
+    secretAccessKey: SECRET_ACCESS_KEY,
+    registries: {
+      [DEFAULT_ID]: { url: 'http://127.0.0.1:5001', password: 'default-password' },
+      [OTHER_ID]: { url: 'http://127.0.0.1:5002', password: 'other-password' },
+      [THIRD_ID]: { url: 'https://registry.local:5443', password: 'third-password' },
+    },
+  });
+});
+
+afterEach(async () => {
+  clients.forEach((c) => c.destroy());
+  clients = [];
+  await endpoint.close();
+});
+
+describe('lifecycle', () => {
+  it('listens on a free 127.0.0.1 port and takes the first registry as default', () => {
+    expect(endpoint.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(endpoint.defaultRegistryId).toBe(DEFAULT_ID);
+  });
+
+  it('does not keep the process alive (the listening handle is unref’d)', async () => {
+    const servers = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+    const before = servers();
+    const extra = await startEcrEndpoint({
+      accessKeyId: ACCESS_KEY_ID,
+      secretAccessKey: SECRET_ACCESS_KEY,
+      registries: { [DEFAULT_ID]: { url: 'http://127.0.0.1:5001', password: 'p' } },
+    });
+    expect(servers()).toBe(before);
+    await extra.close();
+  });
+
+  it('closes promptly despite open connections, is idempotent, and then refuses connections', async () => {
+    await client().send(new DescribeRepositoriesCommand({})); // leaves an idle keep-alive socket
+    // A half-sent request keeps its connection busy, which a plain server.close() would wait for.
+    const halfSent = connect(Number(new URL(endpoint.url).port), '127.0.0.1');
+    halfSent.on('error', () => undefined); // the reset on close is expected
+    await once(halfSent, 'connect');
+    halfSent.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const dropped = once(halfSent, 'close');
+
+    const started = Date.now();
+    await endpoint.close();
+    await endpoint.close();
+    await dropped;
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(fetch(endpoint.url, { method: 'POST' })).rejects.toThrow();
+  });
+});
+
+describe('repositories', () => {
+  it('creates repositories shaped like ECR’s and rejects duplicates and invalid names', async () => {
+    const ecr = client();
+    const before = Date.now();
+    const { repository } = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/app-1' }));
+    expect(repository).toEqual({
+      repositoryArn: `arn:aws:ecr:us-east-1:${DEFAULT_ID}:repository/team/app-1`,
+      registryId: DEFAULT_ID,
+      repositoryName: 'team/app-1',
+      repositoryUri: '127.0.0.1:5001/team/app-1',
+      createdAt: expect.any(Date) as Date,
+      imageTagMutability: 'MUTABLE',
+      imageScanningConfiguration: { scanOnPush: false },
+      encryptionConfiguration: { encryptionType: 'AES256' },
+    });
+    // The SDK turned ECR's epoch seconds into a Date, so the wire format was right.
+    expect(repository?.createdAt?.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(repository?.createdAt?.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+
+    const duplicate = await rejection(ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/app-1' })));
+    expect(duplicate).toBeInstanceOf(RepositoryAlreadyExistsException);
+    expect(duplicate.message).toBe(
+      `The repository with name 'team/app-1' already exists in the registry with id '${DEFAULT_ID}'`,
+    );
+
+    for (const repositoryName of ['a', 'Upper', 'bad//name', 'trailing-', '-leading', 'x'.repeat(257)]) {
+      const invalid = await rejection(ecr.send(new CreateRepositoryCommand({ repositoryName })));
+      expect(invalid).toBeInstanceOf(InvalidParameterException);
+    }
+  });
+
+  it('honours registryId, settings and the configured region in ARNs', async () => {
+    const regional = await startEcrEndpoint({
+      accessKeyId: ACCESS_KEY_ID,
+      secretAccessKey: SECRET_ACCESS_KEY,
+      region: 'eu-central-1',
+      registries: {
+        [DEFAULT_ID]: { url: 'http://127.0.0.1:5001', password: 'p' },
+        [OTHER_ID]: { url: 'http://127.0.0.1:5002', password: 'q' },
+      },
+    });
+    try {
+      const { repository } = await client({ endpoint: regional.url }).send(
+        new CreateRepositoryCommand({
+          repositoryName: 'svc.api_v2',
+          registryId: OTHER_ID,
+          imageTagMutability: 'IMMUTABLE',
+          imageScanningConfiguration: { scanOnPush: true },
+        }),
+      );
+      expect(repository).toMatchObject({
+        repositoryArn: `arn:aws:ecr:eu-central-1:${OTHER_ID}:repository/svc.api_v2`,
+        registryId: OTHER_ID,
+        repositoryUri: '127.0.0.1:5002/svc.api_v2',
+        imageTagMutability: 'IMMUTABLE',
+        imageScanningConfiguration: { scanOnPush: true },
+      });
+    } finally {
+      await regional.close();
+    }
+  });
+
+  it('paginates 250 repositories in name order with ECR’s default and maximum page sizes', async () => {
+    const names = Array.from({ length: 250 }, (_, i) => `repo-${String(i).padStart(3, '0')}`);
+    endpoint.createRepositories([...names].reverse()); // seeded out of order on purpose
+    const ecr = client();
+
+    const first = await ecr.send(new DescribeRepositoriesCommand({}));
+    expect(first.repositories?.map((r) => r.repositoryName)).toEqual(names.slice(0, 100));
+    expect(first.nextToken).toEqual(expect.any(String));
+    const second = await ecr.send(new DescribeRepositoriesCommand({ nextToken: first.nextToken }));
+    expect(second.repositories?.map((r) => r.repositoryName)).toEqual(names.slice(100, 200));
+    const third = await ecr.send(new DescribeRepositoriesCommand({ nextToken: second.nextToken }));
+    expect(third.repositories?.map((r) => r.repositoryName)).toEqual(names.slice(200));
+    expect(third.nextToken).toBeUndefined();
+
+    const all = await ecr.send(new DescribeRepositoriesCommand({ maxResults: 1000 }));
+    expect(all.repositories).toHaveLength(250);
+    expect(all.nextToken).toBeUndefined();
+
+    const paged: string[] = [];
+    let pages = 0;
+    for await (const page of paginateDescribeRepositories({ client: ecr, pageSize: 7 }, {})) {
+      pages += 1;
+      paged.push(...(page.repositories ?? []).map((r) => r.repositoryName ?? ''));
+    }
+    expect(paged).toEqual(names);
+    expect(pages).toBe(Math.ceil(250 / 7));
+
+    const defaultPaged: string[] = [];
+    for await (const page of paginateDescribeRepositories({ client: ecr }, {})) {
+      defaultPaged.push(...(page.repositories ?? []).map((r) => r.repositoryName ?? ''));
+    }
+    expect(defaultPaged).toEqual(names);
+  });
+
+  it('keeps pages stable when repositories are deleted between calls', async () => {
+    endpoint.createRepositories(['aa', 'bb', 'cc', 'dd']);
+    const ecr = client();
+    const first = await ecr.send(new DescribeRepositoriesCommand({ maxResults: 2 }));
+    await ecr.send(new DeleteRepositoryCommand({ repositoryName: 'aa' }));
+    const second = await ecr.send(new DescribeRepositoriesCommand({ maxResults: 2, nextToken: first.nextToken }));
+    expect(second.repositories?.map((r) => r.repositoryName)).toEqual(['cc', 'dd']);
+    expect(second.nextToken).toBeUndefined();
+  });
+
+  it('filters by repositoryNames and rejects them combined with maxResults or nextToken', async () => {
+    endpoint.createRepositories(['alpha', 'beta', 'gamma']);
+    const ecr = client();
+    const { repositories } = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['gamma', 'alpha'] }));
+    expect(repositories?.map((r) => r.repositoryName)).toEqual(['gamma', 'alpha']);
+
+    const withMax = await rejection(
+      ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['alpha'], maxResults: 5 })),
+    );
+    expect(withMax).toBeInstanceOf(InvalidParameterException);
+    const page = await ecr.send(new DescribeRepositoriesCommand({ maxResults: 1 }));
+    const withToken = await rejection(
+      ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['alpha'], nextToken: page.nextToken })),
+    );
+    expect(withToken).toBeInstanceOf(InvalidParameterException);
+  });
+
+  it('surfaces RepositoryNotFoundException with ECR’s message, status and request id', async () => {
+    endpoint.createRepositories(['alpha']);
+    const ecr = client();
+    const error = await rejection(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['alpha', 'missing'] })));
+    expect(error).toBeInstanceOf(RepositoryNotFoundException);
+    expect(error.name).toBe('RepositoryNotFoundException');
+    expect(error.message).toBe(
+      `The repository with name 'missing' does not exist in the registry with id '${DEFAULT_ID}'`,
+    );
+    expect(error.$fault).toBe('client');
+    expect(error.$metadata.httpStatusCode).toBe(400);
+    expect(error.$metadata.requestId).toMatch(UUID);
+
+    const again = await rejection(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['missing'] })));
+    expect(again.$metadata.requestId).not.toBe(error.$metadata.requestId);
+  });
+
+  it('validates maxResults, nextToken and registryId like ECR', async () => {
+    endpoint.createRepositories(['alpha', 'beta']);
+    endpoint.createRepositories(['gamma', 'delta'], OTHER_ID);
+    const ecr = client();
+    for (const maxResults of [0, 1001, -5]) {
+      const error = await rejection(ecr.send(new DescribeRepositoriesCommand({ maxResults })));
+      expect(error).toBeInstanceOf(InvalidParameterException);
+      expect(error.message).toContain('maxResults');
+    }
+    const garbage = await rejection(ecr.send(new DescribeRepositoriesCommand({ nextToken: 'not-a-token' })));
+    expect(garbage).toBeInstanceOf(InvalidParameterException);
+
+    // A token is only valid for the registry that issued it.
+    const other = await ecr.send(new DescribeRepositoriesCommand({ registryId: OTHER_ID, maxResults: 1 }));
+    expect(other.repositories?.map((r) => r.repositoryName)).toEqual(['delta']);
+    const crossed = await rejection(ecr.send(new DescribeRepositoriesCommand({ nextToken: other.nextToken })));
+    expect(crossed).toBeInstanceOf(InvalidParameterException);
+
+    const malformed = await rejection(ecr.send(new DescribeRepositoriesCommand({ registryId: '12345' })));
+    expect(malformed).toBeInstanceOf(InvalidParameterException);
+    const unknown = await ecr.send(new DescribeRepositoriesCommand({ registryId: '999999999999' }));
+    expect(unknown.repositories).toEqual([]);
+  });
+
+  it('deletes repositories and reports missing ones', async () => {
+    endpoint.createRepositories(['alpha']);
+    const ecr = client();
+    const { repository } = await ecr.send(new DeleteRepositoryCommand({ repositoryName: 'alpha', force: true }));
+    expect(repository?.repositoryName).toBe('alpha');
+    const described = await rejection(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['alpha'] })));
+    expect(described).toBeInstanceOf(RepositoryNotFoundException);
+    const deleted = await rejection(ecr.send(new DeleteRepositoryCommand({ repositoryName: 'alpha' })));
+    expect(deleted).toBeInstanceOf(RepositoryNotFoundException);
+  });
+
+  it('pages through 10,000 repositories quickly', async () => {
+    const names = Array.from({ length: 10_000 }, (_, i) => `bulk/repo-${String(i).padStart(5, '0')}`);
+    endpoint.createRepositories(names);
+    const started = Date.now();
+    const seen: string[] = [];
+    for await (const page of paginateDescribeRepositories({ client: client(), pageSize: 1000 }, {})) {
+      seen.push(...(page.repositories ?? []).map((r) => r.repositoryName ?? ''));
+    }
+    expect(seen).toEqual(names);
+    // Generous bound: catches an O(n^2) regression without being timing-sensitive.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('authentication', () => {
+  it('records the access key, signing region and session token of every call', async () => {
+    await client({ region: 'eu-west-1' }).send(new DescribeRepositoriesCommand({}));
+    await client({
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, sessionToken: 'session-token-1' },
+    }).send(new GetAuthorizationTokenCommand({}));
+    expect(endpoint.calls).toEqual([
+      { operation: 'DescribeRepositories', accessKeyId: ACCESS_KEY_ID, region: 'eu-west-1' },
+      { operation: 'GetAuthorizationToken', accessKeyId: ACCESS_KEY_ID, region: 'us-east-1', sessionToken: 'session-token-1' },
+    ]);
+  });
+
+  it('rejects an unknown access key with UnrecognizedClientException', async () => {
+    const error = await rejection(
+      client({ credentials: { accessKeyId: 'AKIAWRONG', secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 }).send(
+        new DescribeRepositoriesCommand({}),
+      ),
+    );
+    expect(error.name).toBe('UnrecognizedClientException');
+    expect(error.message).toBe('The security token included in the request is invalid.');
+    expect(error.$metadata.httpStatusCode).toBe(400);
+    expect(endpoint.calls).toEqual([{ operation: 'DescribeRepositories', accessKeyId: 'AKIAWRONG', region: 'us-east-1' }]);
+  });
+
+  it('rejects a wrong secret key with InvalidSignatureException', async () => {
+    const error = await rejection(
+      client({ credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: 'wrong-secret' }, maxAttempts: 1 }).send(
+        new DescribeRepositoriesCommand({}),
+      ),
+    );
+    expect(error.name).toBe('InvalidSignatureException');
+    expect(error.$metadata.httpStatusCode).toBe(403);
+    expect(error.$metadata.requestId).toMatch(UUID);
+  });
+
+  it('rejects a body altered after signing', async () => {
+    const ecr = client({ maxAttempts: 1 });
+    // The deserialize step runs after signing, so this edits the body on its way to the wire.
+    ecr.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { body: string };
+        request.body = request.body.replace('aaaa', 'bbbb'); // same length keeps Content-Length valid
+        return next(args);
+      },
+      { step: 'deserialize', name: 'tamperAfterSigning' },
+    );
+    const error = await rejection(ecr.send(new CreateRepositoryCommand({ repositoryName: 'aaaa' })));
+    expect(error.name).toBe('InvalidSignatureException');
+    const { repositories } = await client().send(new DescribeRepositoriesCommand({}));
+    expect(repositories).toEqual([]);
+  });
+
+  it('answers an unsigned request with UnrecognizedClientException in ECR’s error shape', async () => {
+    const response = await fetch(endpoint.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'X-Amz-Target': 'AmazonEC2ContainerRegistry_V20150921.DescribeRepositories',
+      },
+      body: '{}',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/x-amz-json-1.1');
+    expect(response.headers.get('x-amzn-errortype')).toBe('UnrecognizedClientException');
+    expect(response.headers.get('x-amzn-requestid')).toMatch(UUID);
+    expect(await response.json()).toEqual({
+      __type: 'UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+    });
+    expect(endpoint.calls).toEqual([]);
+  });
+
+  it('answers an unknown operation with UnknownOperationException', async () => {
+    const ecr = client({ maxAttempts: 1 });
+    // Rewritten before signing (build step), so only the operation is wrong, not the signature.
+    ecr.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers: Record<string, string> };
+        request.headers['x-amz-target'] = 'AmazonEC2ContainerRegistry_V20150921.NoSuchOperation';
+        return next(args);
+      },
+      { step: 'build', name: 'unknownTarget' },
+    );
+    const error = await rejection(ecr.send(new DescribeRepositoriesCommand({})));
+    expect(error.name).toBe('UnknownOperationException');
+    expect(error.$metadata.httpStatusCode).toBe(400);
+    expect(endpoint.calls.map((c) => c.operation)).toEqual(['NoSuchOperation']);
+  });
+});
+
+describe('GetAuthorizationToken', () => {
+  it('hands out a 12-hour token for the default registry', async () => {
+    const { authorizationData } = await client().send(new GetAuthorizationTokenCommand({}));
+    expect(authorizationData).toHaveLength(1);
+    const [data] = authorizationData ?? [];
+    expect(decodeToken(data.authorizationToken)).toBe('AWS:default-password');
+    expect(data.proxyEndpoint).toBe('http://127.0.0.1:5001');
+    const hoursAhead = ((data.expiresAt?.getTime() ?? 0) - Date.now()) / 3_600_000;
+    expect(hoursAhead).toBeGreaterThan(11.9);
+    expect(hoursAhead).toBeLessThanOrEqual(12);
+  });
+
+  it('hands out one token per requested registry, in order, and follows password changes', async () => {
+    endpoint.setPassword(THIRD_ID, 'rotated-password');
+    const { authorizationData } = await client().send(
+      new GetAuthorizationTokenCommand({ registryIds: [THIRD_ID, OTHER_ID, DEFAULT_ID] }),
+    );
+    expect(authorizationData?.map((d) => [decodeToken(d.authorizationToken), d.proxyEndpoint])).toEqual([
+      ['AWS:rotated-password', 'https://registry.local:5443'],
+      ['AWS:other-password', 'http://127.0.0.1:5002'],
+      ['AWS:default-password', 'http://127.0.0.1:5001'],
+    ]);
+  });
+
+  it('rejects unknown and malformed registry ids', async () => {
+    const ecr = client();
+    const unknown = await rejection(ecr.send(new GetAuthorizationTokenCommand({ registryIds: ['999999999999'] })));
+    expect(unknown).toBeInstanceOf(InvalidParameterException);
+    const malformed = await rejection(ecr.send(new GetAuthorizationTokenCommand({ registryIds: ['not-an-id'] })));
+    expect(malformed).toBeInstanceOf(InvalidParameterException);
+  });
+});
+
+describe('failure injection and SDK retries', () => {
+  it('lets the SDK absorb throttling within maxAttempts', async () => {
+    endpoint.failNext(2, 'throttling');
+    const output = await client({ retryStrategy: immediateRetries(3) }).send(new DescribeRepositoriesCommand({}));
+    expect(output.repositories).toEqual([]);
+    expect(output.$metadata.attempts).toBe(3);
+    expect(endpoint.calls).toHaveLength(3);
+  });
+
+  it('surfaces ThrottlingException once retries are exhausted', async () => {
+    endpoint.failNext(5, 'throttling');
+    const error = await rejection(
+      client({ retryStrategy: immediateRetries(3) }).send(new DescribeRepositoriesCommand({})),
+    );
+    expect(error.name).toBe('ThrottlingException');
+    expect(error.$metadata.httpStatusCode).toBe(400);
+    expect(error.$metadata.attempts).toBe(3);
+    expect(endpoint.calls).toHaveLength(3);
+  });
+
+  it('does not make the SDK retry client errors', async () => {
+    const error = await rejection(
+      client({ retryStrategy: immediateRetries(3) }).send(new DescribeRepositoriesCommand({ repositoryNames: ['nope'] })),
+    );
+    expect(error).toBeInstanceOf(RepositoryNotFoundException);
+    expect(error.$metadata.attempts).toBe(1);
+  });
+
+  it('returns ServerException as a 500 that the stock SDK retry strategy retries', async () => {
+    endpoint.failNext(1, 'server-error');
+    const output = await client().send(new DescribeRepositoriesCommand({}));
+    expect(output.$metadata.attempts).toBe(2);
+
+    endpoint.failNext(1, 'server-error');
+    const error = await rejection(client({ maxAttempts: 1 }).send(new DescribeRepositoriesCommand({})));
+    expect(error).toBeInstanceOf(ServerException);
+    expect(error.$fault).toBe('server');
+    expect(error.$metadata.httpStatusCode).toBe(500);
+  });
+});

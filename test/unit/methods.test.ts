@@ -1,0 +1,346 @@
+import {
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ECRServiceException,
+  GetAuthorizationTokenCommand,
+  type Repository,
+} from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import { promises as fs, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as plugin from '../../src/app';
+import type { KaholoAction, KaholoSettings } from '../../src/kaholo';
+import { captureOutput } from '../support/capture-output';
+import { FAKE_DIGEST, installFakeDocker, type FakeDocker } from '../support/fake-docker';
+import { isolateAwsEnvironment } from '../support/isolated-aws-env';
+
+const ecrMock = mockClient(ECRClient);
+const HOST = '123456789012.dkr.ecr.eu-west-2.amazonaws.com';
+const PASSWORD = 'eyJwYXlsb2FkIjoi:secret:with:colons';
+const KEYS = { accessKeyId: 'AKIAEXAMPLEKEY000001', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+
+function action(name: string, params: Record<string, unknown>): KaholoAction {
+  return { method: { name }, params };
+}
+
+function repositories(from: number, count: number): Repository[] {
+  return Array.from({ length: count }, (_, i) => ({ repositoryName: `repo-${String(from + i).padStart(4, '0')}` }));
+}
+
+function mockToken(password = PASSWORD, host = HOST): void {
+  ecrMock.on(GetAuthorizationTokenCommand).resolves({
+    authorizationData: [
+      {
+        authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
+        expiresAt: new Date('2026-12-01T00:00:00Z'),
+        proxyEndpoint: `https://${host}`,
+      },
+    ],
+  });
+}
+
+let restoreEnv: () => void;
+beforeEach(() => {
+  ecrMock.reset();
+  restoreEnv = isolateAwsEnvironment();
+});
+afterEach(() => restoreEnv());
+
+describe('describeRepositories', () => {
+  it('returns every repository across pages, with keys and region from the settings', async () => {
+    // Record copies: the SDK's paginator reuses one input object across pages.
+    const inputs: unknown[] = [];
+    const pages = [
+      { repositories: repositories(0, 1000), nextToken: 't1' },
+      { repositories: repositories(1000, 1000), nextToken: 't2' },
+      { repositories: repositories(2000, 5) },
+    ];
+    ecrMock.on(DescribeRepositoriesCommand).callsFake((input: object) => {
+      inputs.push({ ...input });
+      return pages[inputs.length - 1];
+    });
+    const settings: KaholoSettings = { ...KEYS, region: 'eu-west-2' };
+
+    const { result, output } = await captureOutput(() =>
+      plugin.describeRepositories(action('describeRepositories', { registryId: '123456789012', region: '' }), settings),
+    );
+
+    const names = (result as { repositories: Repository[] }).repositories.map((r) => r.repositoryName);
+    expect(names).toHaveLength(2005);
+    expect(new Set(names).size).toBe(2005);
+    const calls = ecrMock.commandCalls(DescribeRepositoriesCommand);
+    expect(inputs).toEqual([
+      { registryId: '123456789012', maxResults: 1000 },
+      { registryId: '123456789012', maxResults: 1000, nextToken: 't1' },
+      { registryId: '123456789012', maxResults: 1000, nextToken: 't2' },
+    ]);
+    const client = calls[0].thisValue as ECRClient;
+    await expect(client.config.region()).resolves.toBe('eu-west-2');
+    await expect(client.config.credentials()).resolves.toMatchObject(KEYS);
+    expect(output).toContain('Found 2005 repositories');
+    expect(output).not.toContain(KEYS.secretAccessKey);
+  });
+
+  it('filters by repositoryNames, in batches of 100 since ECR takes no more', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).callsFake((input: { repositoryNames: string[] }) => ({
+      repositories: input.repositoryNames.map((repositoryName) => ({ repositoryName })),
+    }));
+    const names = repositories(0, 150).map((r) => r.repositoryName as string);
+
+    const result = (await plugin.describeRepositories(
+      action('describeRepositories', { ...KEYS, region: { id: 'us-east-1', value: 'us-east-1 (US East)' }, repositoryNames: names }),
+      {},
+    )) as { repositories: Repository[] };
+
+    expect(result.repositories.map((r) => r.repositoryName)).toEqual(names);
+    const inputs = ecrMock.commandCalls(DescribeRepositoriesCommand).map((c) => c.args[0].input);
+    expect(inputs.map((i) => i.repositoryNames?.length)).toEqual([100, 50]);
+    expect(inputs.every((i) => i.maxResults === undefined)).toBe(true);
+  });
+
+  it('reads repositoryNames one per line from the form', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+    await plugin.describeRepositories(
+      action('describeRepositories', { ...KEYS, region: 'us-east-1', repositoryNames: 'team/app\n\n  team/worker  \n' }),
+      {},
+    );
+    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)[0].args[0].input.repositoryNames).toEqual(['team/app', 'team/worker']);
+  });
+
+  it('uses the SDK default credential chain when no keys are given', async () => {
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAFROMENVIRONMENT1';
+    process.env.AWS_SECRET_ACCESS_KEY = 'secret-from-environment';
+    process.env.AWS_REGION = 'ap-south-1';
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+
+    await plugin.describeRepositories(action('describeRepositories', {}), {});
+
+    const client = ecrMock.commandCalls(DescribeRepositoriesCommand)[0].thisValue as ECRClient;
+    await expect(client.config.credentials()).resolves.toMatchObject({ accessKeyId: 'AKIAFROMENVIRONMENT1' });
+    await expect(client.config.region()).resolves.toBe('ap-south-1');
+  });
+
+  it('passes a session token with temporary keys', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+    await plugin.describeRepositories(
+      action('describeRepositories', { ...KEYS, sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN', region: 'us-east-1' }),
+      {},
+    );
+    const client = ecrMock.commandCalls(DescribeRepositoriesCommand)[0].thisValue as ECRClient;
+    await expect(client.config.credentials()).resolves.toMatchObject({ sessionToken: 'FwoGZXIvYXdzEXAMPLETOKEN' });
+  });
+
+  it('reports AWS errors with their name, message and request id, secrets hidden', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).rejects(
+      new ECRServiceException({
+        name: 'RepositoryNotFoundException',
+        $fault: 'client',
+        $metadata: { requestId: 'req-1234', httpStatusCode: 400 },
+        message: `The repository with name 'nope' does not exist (key ${KEYS.secretAccessKey})`,
+      }),
+    );
+    await expect(
+      plugin.describeRepositories(action('describeRepositories', { ...KEYS, region: 'us-east-1', repositoryNames: 'nope' }), {}),
+    ).rejects.toThrow(
+      "ECR DescribeRepositories failed: RepositoryNotFoundException: The repository with name 'nope' does not exist (key [REDACTED]) (request id: req-1234)",
+    );
+  });
+
+  it('says clearly when no region is set anywhere', async () => {
+    await expect(plugin.describeRepositories(action('describeRepositories', { ...KEYS }), {})).rejects.toThrow(
+      /Parameter "region": is not set/,
+    );
+    expect(ecrMock.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    [{ registryId: '12345678901' }, /Parameter "registryId": "12345678901" is not a registry id/],
+    [{ registryId: 123456789012 }, /Parameter "registryId": is a number; expected a string/],
+    [{ region: 'Europe' }, /Parameter "region": "Europe" is not an AWS region code/],
+    [{ repositoryNames: ['ok-name', 7] }, /Parameter "repositoryNames": item 1 is a number/],
+    [{ repositoryNames: 'Bad_Name' }, /Parameter "repositoryNames": "Bad_Name" is not an ECR repository name/],
+    [{ accessKeyId: 'AKIAONLYKEY000000001', secretAccessKey: '' }, /Parameter "secretAccessKey": is required/],
+  ])('rejects %p before calling AWS', async (params, message) => {
+    await expect(
+      plugin.describeRepositories(action('describeRepositories', { ...KEYS, region: 'us-east-1', ...params }), {}),
+    ).rejects.toThrow(message);
+    expect(ecrMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('getEcrLogin', () => {
+  it('decodes each token and adds the documented login command', async () => {
+    mockToken();
+    const result = (await plugin.getEcrLogin(action('getEcrLogin', { ...KEYS, region: 'eu-west-2' }), {})) as {
+      authorizationData: Array<Record<string, unknown>>;
+    };
+    expect(ecrMock.commandCalls(GetAuthorizationTokenCommand)[0].args[0].input).toEqual({});
+    expect(result.authorizationData).toHaveLength(1);
+    const [entry] = result.authorizationData;
+    expect(entry.decodedToken).toEqual({ host: HOST, user: 'AWS', password: PASSWORD });
+    expect(entry.baseDockerLoginCommand).toBe(`docker login --username AWS --password "${PASSWORD}" ${HOST}`);
+    expect(entry.proxyEndpoint).toBe(`https://${HOST}`);
+    expect(entry.expiresAt).toEqual(new Date('2026-12-01T00:00:00Z'));
+    expect(result).not.toHaveProperty('$metadata');
+  });
+
+  it.each([
+    ['a comma- and newline-separated string', '111111111111, 222222222222\n333333333333'],
+    ['an array', ['111111111111', '222222222222', '333333333333']],
+  ])('takes registryIds as %s', async (_label, registryIds) => {
+    mockToken();
+    await plugin.getEcrLogin(action('getEcrLogin', { ...KEYS, region: 'eu-west-2', registryIds }), {});
+    expect(ecrMock.commandCalls(GetAuthorizationTokenCommand)[0].args[0].input).toEqual({
+      registryIds: ['111111111111', '222222222222', '333333333333'],
+    });
+  });
+
+  it('rejects a registry id that is not 12 digits', async () => {
+    await expect(
+      plugin.getEcrLogin(action('getEcrLogin', { ...KEYS, region: 'eu-west-2', registryIds: '111111111111,1234567890123' }), {}),
+    ).rejects.toThrow(/Parameter "registryIds": "1234567890123" is not a registry id/);
+  });
+});
+
+describe('push and pull with a stand-in docker CLI', () => {
+  let docker: FakeDocker;
+  let agentConfigDir: string;
+  const agentConfig = {
+    auths: { 'other.example.com': { auth: 'c2VjcmV0' } },
+    credsStore: 'desktop',
+    proxies: { default: { httpProxy: 'http://proxy.internal:3128' } },
+  };
+
+  beforeEach(async () => {
+    docker = await installFakeDocker();
+    agentConfigDir = await fs.mkdtemp(path.join(os.tmpdir(), 'agent-docker-'));
+    await fs.writeFile(path.join(agentConfigDir, 'config.json'), JSON.stringify(agentConfig));
+    process.env.PATH = `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
+    process.env.DOCKER_CONFIG = agentConfigDir;
+    process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.2.0';
+    mockToken();
+  });
+  afterEach(async () => {
+    await docker.remove();
+    await fs.rm(agentConfigDir, { recursive: true, force: true });
+  });
+
+  const pushParams = { ...KEYS, region: 'eu-west-2', repoName: 'team/app', imageName: 'app:1.2.0' };
+
+  it('tags, logs in through stdin into a private config, pushes, untags and logs out', async () => {
+    const { result, output, error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ image: `${HOST}/team/app:1.2.0`, digest: FAKE_DIGEST, registry: HOST });
+
+    const calls = await docker.calls();
+    expect(calls.map((c) => c.argv)).toEqual([
+      ['login', '--username', 'AWS', '--password-stdin', HOST],
+      ['image', 'inspect', '--format', '{{.Id}}', 'app:1.2.0'],
+      ['image', 'inspect', '--format', '{{.Id}}', `${HOST}/team/app:1.2.0`],
+      ['tag', 'app:1.2.0', `${HOST}/team/app:1.2.0`],
+      ['push', `${HOST}/team/app:1.2.0`],
+      ['rmi', '--no-prune', `${HOST}/team/app:1.2.0`],
+      ['logout', HOST],
+    ]);
+    expect(calls[0].stdin).toBe(PASSWORD);
+    expect(calls.every((c) => !c.argv.join(' ').includes(PASSWORD))).toBe(true);
+
+    // One private directory for the whole action, not the agent's, gone afterwards.
+    const dirs = new Set(calls.map((c) => c.dockerConfig));
+    expect(dirs.size).toBe(1);
+    const [privateDir] = [...dirs] as string[];
+    expect(privateDir).not.toBe(agentConfigDir);
+    expect(existsSync(privateDir)).toBe(false);
+    // It started as the agent's settings without credentials.
+    expect(JSON.parse(calls[0].configJson ?? '{}')).toEqual({ proxies: agentConfig.proxies });
+    await expect(fs.readFile(path.join(agentConfigDir, 'config.json'), 'utf8')).resolves.toBe(JSON.stringify(agentConfig));
+
+    expect(output).toContain('5f70bf18a086: Pushed');
+    expect(output).not.toContain(PASSWORD);
+  });
+
+  it('pushes a bare tag as <repoName>:<tag> when no local image has that name', async () => {
+    process.env.FAKE_DOCKER_LOCAL_IMAGES = 'team/app:2.0.0';
+    const result = await plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: '2.0.0' }), {});
+    expect(result).toEqual({ image: `${HOST}/team/app:2.0.0`, digest: FAKE_DIGEST, registry: HOST });
+    const argv = (await docker.calls()).map((c) => c.argv);
+    expect(argv).toContainEqual(['tag', 'team/app:2.0.0', `${HOST}/team/app:2.0.0`]);
+  });
+
+  it('pulls a tag and reports the digest', async () => {
+    const { result } = await captureOutput(() =>
+      plugin.pullImage(action('pullImage', { ...pushParams, imageName: '1.2.0' }), {}),
+    );
+    expect(result).toEqual({ image: `${HOST}/team/app:1.2.0`, digest: FAKE_DIGEST, registry: HOST });
+    expect((await docker.calls()).map((c) => c.argv[0])).toEqual(['login', 'pull', 'logout']);
+  });
+
+  it('pulls by digest', async () => {
+    const digest = `sha256:${'cd'.repeat(32)}`;
+    const result = await plugin.pullImage(action('pullImage', { ...pushParams, imageName: `app@${digest}` }), {});
+    expect(result).toMatchObject({ image: `${HOST}/team/app@${digest}` });
+  });
+
+  it('explains a missing local image, after logging out again', async () => {
+    process.env.FAKE_DOCKER_LOCAL_IMAGES = '';
+    const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
+    expect((error as Error).message).toMatch(/Parameter "imageName": no such local image on the agent \(looked for "app:1.2.0"\)/);
+    expect((await docker.calls()).map((c) => c.argv[0]).pop()).toBe('logout');
+  });
+
+  it('explains an unknown tag on pull', async () => {
+    process.env.FAKE_DOCKER_SCENARIO = 'unknown-tag';
+    const { error } = await captureOutput(() => plugin.pullImage(action('pullImage', { ...pushParams, imageName: '9.9.9' }), {}));
+    expect((error as Error).message).toMatch(new RegExp(`${HOST}/team/app:9.9.9 is not in the registry`));
+  });
+
+  it('explains a Docker engine that does not answer', async () => {
+    process.env.FAKE_DOCKER_SCENARIO = 'daemon-down';
+    const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
+    expect((error as Error).message).toMatch(/The Docker engine does not answer on its default socket/);
+  });
+
+  it('explains a refused login without the password', async () => {
+    process.env.FAKE_DOCKER_SCENARIO = 'login-denied';
+    const { error, output } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
+    expect((error as Error).message).toMatch(/docker login failed: .*401 Unauthorized/);
+    expect(`${(error as Error).message}${output}`).not.toContain(PASSWORD);
+  });
+
+  it('explains a missing docker CLI', async () => {
+    process.env.PATH = agentConfigDir; // a directory without docker
+    await expect(plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {})).rejects.toThrow(
+      /The docker CLI was not found on the agent/,
+    );
+  });
+
+  it.each([
+    [{ repoName: '' }, /Parameter "repoName": is required/],
+    [{ imageName: '   ' }, /Parameter "imageName": is required/],
+    [{ repoName: 'Team/App' }, /Parameter "repoName": "Team\/App" is not an ECR repository name/],
+    [{ imageName: 'app:1.0; rm -rf /' }, /Parameter "imageName": "app:1.0; rm -rf \/" is not a valid image reference/],
+    [{ imageName: '-help' }, /Parameter "imageName": "-help" is neither a tag nor an image name/],
+    [{ registryId: '12345' }, /Parameter "registryId": "12345" is not a registry id/],
+  ])('rejects %p before calling AWS or docker', async (params, message) => {
+    await expect(plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, ...params }), {})).rejects.toThrow(message);
+    expect(ecrMock.calls()).toHaveLength(0);
+    expect(await docker.calls()).toEqual([]);
+  });
+
+  it('refuses a full reference into another repository of the same registry, before docker runs', async () => {
+    await expect(
+      plugin.pullImage(action('pullImage', { ...pushParams, imageName: `${HOST}/team/other:1.0` }), {}),
+    ).rejects.toThrow(/Parameter "imageName": names repository "team\/other" in this registry, but "repoName" is "team\/app"/);
+    expect(await docker.calls()).toEqual([]);
+  });
+});
+
+describe('listRegions', () => {
+  it('filters by code or name and needs no credentials', async () => {
+    const london = await plugin.listRegions('london');
+    expect(london).toEqual([{ id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' }]);
+    const eu = await plugin.listRegions('EU-WEST');
+    expect(eu.map((r) => r.id)).toEqual(['eu-west-1', 'eu-west-2', 'eu-west-3']);
+  });
+});

@@ -1,0 +1,89 @@
+import { ParamError } from '../../src/errors';
+import { formatImageReference, parseImageReference } from '../../src/image-reference';
+import { checkImageName, planPull, planPush } from '../../src/transfer-plan';
+
+const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
+const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+
+describe('parseImageReference', () => {
+  it.each([
+    ['app', { path: 'app' }],
+    ['app:1.2.0', { path: 'app', tag: '1.2.0' }],
+    ['team/app:v1', { path: 'team/app', tag: 'v1' }],
+    ['localhost:5000/app', { domain: 'localhost:5000', path: 'app' }],
+    ['ghcr.io/org/app:1.0', { domain: 'ghcr.io', path: 'org/app', tag: '1.0' }],
+    [`app:1.0@${DIGEST}`, { path: 'app', tag: '1.0', digest: DIGEST }],
+    [`${HOST}/team/app@${DIGEST}`, { domain: HOST, path: 'team/app', digest: DIGEST }],
+  ])('reads %s', (text, expected) => {
+    const ref = parseImageReference('imageName', text);
+    expect(ref).toEqual({ domain: undefined, tag: undefined, digest: undefined, ...expected });
+    expect(formatImageReference(ref)).toBe(text);
+  });
+
+  it.each([
+    ['App:1.0', 'lower-case'],
+    ['app:', 'a tag is'],
+    [`app:${'t'.repeat(129)}`, 'a tag is'],
+    ['app@sha256:abc', 'a digest is'],
+    [`app@sha256:${'A'.repeat(64)}`, 'a digest is'],
+    ['app:1.0 --rm', 'a tag is'],
+    ['a$(touch x)', 'lower-case'],
+    ['team//app', 'lower-case'],
+    [`${'a'.repeat(256)}`, 'longer than 255'],
+    [':1.0', 'name is missing'],
+  ])('rejects %s', (text, problem) => {
+    expect(() => parseImageReference('imageName', text)).toThrow(ParamError);
+    expect(() => parseImageReference('imageName', text)).toThrow(problem);
+  });
+});
+
+describe('planPush', () => {
+  it('tries a bare word as a local name, then as a tag of the repository', () => {
+    expect(planPush('1.2.0', 'team/app', HOST)).toEqual([
+      { source: '1.2.0:latest', target: `${HOST}/team/app:latest` },
+      { source: 'team/app:1.2.0', target: `${HOST}/team/app:1.2.0` },
+      { source: `${HOST}/team/app:1.2.0`, target: `${HOST}/team/app:1.2.0` },
+    ]);
+  });
+
+  it('takes only the tag reading of a bare word that is not a valid name', () => {
+    expect(planPush('V1', 'app', HOST).map((c) => c.source)).toEqual(['app:V1', `${HOST}/app:V1`]);
+  });
+
+  it('keeps the tag of a local or foreign reference, latest when none', () => {
+    expect(planPush('app:1.2.0', 'team/app', HOST)).toEqual([{ source: 'app:1.2.0', target: `${HOST}/team/app:1.2.0` }]);
+    expect(planPush('ghcr.io/org/app', 'app', HOST)).toEqual([{ source: 'ghcr.io/org/app', target: `${HOST}/app:latest` }]);
+  });
+
+  it('pushes a full reference into this registry as it is', () => {
+    expect(planPush(`${HOST}/app:2`, 'app', HOST)).toEqual([{ source: `${HOST}/app:2`, target: `${HOST}/app:2` }]);
+  });
+
+  it('refuses a full reference to another repository, and a digest without a tag', () => {
+    expect(() => planPush(`${HOST}/other:2`, 'app', HOST)).toThrow('names repository "other" in this registry');
+    expect(() => planPush(`app@${DIGEST}`, 'app', HOST)).toThrow('a push needs a tag');
+  });
+});
+
+describe('planPull', () => {
+  it.each([
+    ['1.2.0', `${HOST}/team/app:1.2.0`],
+    ['app', `${HOST}/team/app:app`],
+    ['team/app', `${HOST}/team/app:latest`],
+    ['app:3', `${HOST}/team/app:3`],
+    [`app@${DIGEST}`, `${HOST}/team/app@${DIGEST}`],
+    [`app:3@${DIGEST}`, `${HOST}/team/app@${DIGEST}`],
+    [`${HOST}/team/app:4`, `${HOST}/team/app:4`],
+  ])('pulls %s as %s', (imageName, expected) => {
+    expect(planPull(imageName, 'team/app', HOST)).toBe(expected);
+  });
+});
+
+describe('checkImageName', () => {
+  it.each(['1.2.0', 'app', 'app:1', `${HOST}/a:1`, 'V1'])('accepts %s', (name) => {
+    expect(() => checkImageName(name)).not.toThrow();
+  });
+  it.each(['-rm', '--help', '.hidden', 'a b', 'x;y', 'a`b`', "it's", 'a\nb', '$(id)'])('rejects %j', (name) => {
+    expect(() => checkImageName(name)).toThrow(/Parameter "imageName"/);
+  });
+});
