@@ -218,6 +218,7 @@ describe('push and pull with a stand-in docker CLI', () => {
     await fs.writeFile(path.join(agentConfigDir, 'config.json'), JSON.stringify(agentConfig));
     process.env.PATH = `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
     process.env.DOCKER_CONFIG = agentConfigDir;
+    delete process.env.DOCKER_HOST; // the stand-in, not the engine the e2e setup may have started
     process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.2.0';
     mockToken();
   });
