@@ -6,32 +6,10 @@ import * as app from '../../src/app';
 import { captureOutput } from '../support/capture-output';
 import { installFakeDocker, type FakeDocker } from '../support/fake-docker';
 import { isolateAwsEnvironment } from '../support/isolated-aws-env';
+import { readManifest, REPO_ROOT } from '../support/kaholo-agent';
 
-interface ParamDeclaration {
-  name: string;
-  viewName: string;
-  type: string;
-  description?: string;
-  placeholder?: string;
-  learnUrl?: string;
-  required?: boolean;
-  autocompleteType?: string;
-  functionName?: string;
-}
-interface Manifest {
-  name: string;
-  viewName: string;
-  type: string;
-  execProgram: string;
-  main: string;
-  version: string;
-  imgUrl: string;
-  settings: ParamDeclaration[];
-  methods: Array<{ name: string; viewName: string; params: ParamDeclaration[] }>;
-}
-
-const root = path.join(__dirname, '..', '..');
-const manifest = JSON.parse(fs.readFileSync(path.join(root, 'config.json'), 'utf8')) as Manifest;
+const root = REPO_ROOT;
+const manifest = readManifest();
 const allParams = [...manifest.settings, ...manifest.methods.flatMap((m) => m.params)];
 const autocompleteFunctions = [...new Set(allParams.flatMap((p) => (p.functionName ? [p.functionName] : [])))];
 
