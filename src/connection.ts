@@ -42,6 +42,10 @@ export function readConnection(params: ParamReader): AwsConnection {
   if (accessKeyId !== undefined && !/^[A-Z0-9]{16,128}$/.test(accessKeyId)) {
     throw new ParamError('accessKeyId', 'expected an AWS access key id (16 or more upper-case letters and digits, such as AKIA...)');
   }
+  // The token travels as an HTTP header: a space, line break or other control character would break the request.
+  if (sessionToken !== undefined && !/^[\x21-\x7e]+$/.test(sessionToken)) {
+    throw new ParamError('sessionToken', 'expected the token exactly as AWS STS gave it: printable characters, no spaces or line breaks');
+  }
   const credentials =
     accessKeyId !== undefined && secretAccessKey !== undefined
       ? { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) }

@@ -1,0 +1,222 @@
+/**
+ * Issue 4, item 6 — bad input: malformed values for every param, through the compiled plugin as
+ * the agent calls it. Each must fail with a clear error whose message starts with
+ * `Parameter "<name>"`, never with a TypeError, an "Unexpected error" or an unhandled rejection.
+ *
+ * Needs no Docker: every value here is refused before docker would run. The few that can only be
+ * judged once the registry host is known (a push of a digest, a reference into another repository)
+ * get their host from the local ECR endpoint, which needs no registry behind it.
+ */
+import path from 'node:path';
+import { captureOutput } from '../support/capture-output';
+import { isolateAwsEnvironment } from '../support/isolated-aws-env';
+import { loadPlugin, readManifest, REPO_ROOT, type LoadedPlugin } from '../support/kaholo-agent';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+
+type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage';
+
+interface BadInput {
+  what: string;
+  method: Method;
+  /** Overrides of the method's valid params; `undefined` removes the param. */
+  params: Record<string, unknown>;
+  settings?: Record<string, unknown>;
+  /** The param the error must name. */
+  param: string;
+}
+
+const KEYS = { ...LOCAL_KEYS, region: LOCAL_REGION };
+const VALID: Record<Method, Record<string, unknown>> = {
+  describeRepositories: { ...KEYS },
+  getEcrLogin: { ...KEYS },
+  pushImgaeToRepo: { ...KEYS, repoName: 'team/app', imageName: 'app:1.0' },
+  pullImage: { ...KEYS, repoName: 'team/app', imageName: '1.0' },
+};
+/** What the local endpoint's proxyEndpoint (with no registry behind it) turns into. */
+const LOCAL_HOST = '127.0.0.1:9';
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+
+const CASES: BadInput[] = [
+  // region, keys and session token: shared by every method
+  { what: 'upper-case region', method: 'describeRepositories', params: { region: 'EU-WEST-2' }, param: 'region' },
+  { what: 'region without its number', method: 'getEcrLogin', params: { region: 'us-east' }, param: 'region' },
+  { what: 'region without dashes', method: 'pushImgaeToRepo', params: { region: 'useast1' }, param: 'region' },
+  { what: 'region with shell syntax', method: 'pullImage', params: { region: 'us-east-1; touch /tmp/x' }, param: 'region' },
+  { what: 'region as a number', method: 'describeRepositories', params: { region: 42 }, param: 'region' },
+  { what: 'region as a boolean', method: 'getEcrLogin', params: { region: true }, param: 'region' },
+  { what: 'region as an array', method: 'pushImgaeToRepo', params: { region: ['us-east-1'] }, param: 'region' },
+  { what: 'region as an object without id', method: 'pullImage', params: { region: { value: 'us-east-1 (US East)' } }, param: 'region' },
+  { what: 'region autocomplete item with a numeric id', method: 'describeRepositories', params: { region: { id: 7, value: 'x' } }, param: 'region' },
+  { what: 'no region anywhere', method: 'describeRepositories', params: { region: '' }, param: 'region' },
+  { what: 'invalid region in the plugin settings', method: 'getEcrLogin', params: { region: '  ' }, settings: { region: 'Europe' }, param: 'region' },
+  { what: 'access key without secret', method: 'pushImgaeToRepo', params: { secretAccessKey: '' }, param: 'secretAccessKey' },
+  { what: 'secret without access key', method: 'pullImage', params: { accessKeyId: undefined }, param: 'accessKeyId' },
+  { what: 'session token without keys', method: 'describeRepositories', params: { accessKeyId: undefined, secretAccessKey: undefined, sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE' }, param: 'sessionToken' },
+  { what: 'lower-case access key id', method: 'getEcrLogin', params: { accessKeyId: 'akia-lower-case-key' }, param: 'accessKeyId' },
+  { what: 'access key id as a number', method: 'pushImgaeToRepo', params: { accessKeyId: 1234567890123456 }, param: 'accessKeyId' },
+  { what: 'secret key as an object', method: 'pullImage', params: { secretAccessKey: {} }, param: 'secretAccessKey' },
+  { what: 'secret key of whitespace', method: 'describeRepositories', params: { secretAccessKey: ' \t ' }, param: 'secretAccessKey' },
+  { what: 'access key id as a number in the settings', method: 'getEcrLogin', params: { accessKeyId: '', secretAccessKey: '' }, settings: { accessKeyId: 99, secretAccessKey: 'x' }, param: 'accessKeyId' },
+  { what: 'session token with a header injection', method: 'describeRepositories', params: { sessionToken: 'abc\r\nX-Injected: 1' }, param: 'sessionToken' },
+  { what: 'session token with a space', method: 'pullImage', params: { sessionToken: 'IQoJ b3Jp' }, param: 'sessionToken' },
+  { what: 'session token with a control character', method: 'getEcrLogin', params: { sessionToken: 'IQoJ\u0000b3Jp' }, param: 'sessionToken' },
+  { what: 'session token as an array', method: 'pushImgaeToRepo', params: { sessionToken: ['a', 'b'] }, param: 'sessionToken' },
+
+  // describeRepositories
+  { what: '11-digit registry id', method: 'describeRepositories', params: { registryId: '12345678901' }, param: 'registryId' },
+  { what: '13-digit registry id', method: 'describeRepositories', params: { registryId: '1234567890123' }, param: 'registryId' },
+  { what: 'registry id as a number', method: 'describeRepositories', params: { registryId: 123456789012 }, param: 'registryId' },
+  { what: 'registry id of letters', method: 'describeRepositories', params: { registryId: 'abcdefghijkl' }, param: 'registryId' },
+  { what: 'registry id with spaces inside', method: 'describeRepositories', params: { registryId: '1234 5678 9012' }, param: 'registryId' },
+  { what: 'registry id as an object', method: 'describeRepositories', params: { registryId: {} }, param: 'registryId' },
+  { what: 'repository names as a nested array', method: 'describeRepositories', params: { repositoryNames: [['team/app']] }, param: 'repositoryNames' },
+  { what: 'repository names as numbers', method: 'describeRepositories', params: { repositoryNames: [1, 2] }, param: 'repositoryNames' },
+  { what: 'upper-case repository name', method: 'describeRepositories', params: { repositoryNames: 'Team/App' }, param: 'repositoryNames' },
+  { what: 'a bad name on the second line', method: 'describeRepositories', params: { repositoryNames: 'team/app\nBAD NAME' }, param: 'repositoryNames' },
+  { what: 'repository names as an object', method: 'describeRepositories', params: { repositoryNames: { names: ['a'] } }, param: 'repositoryNames' },
+  { what: 'repository names as a boolean', method: 'describeRepositories', params: { repositoryNames: true }, param: 'repositoryNames' },
+
+  // getEcrLogin
+  { what: '11-digit registry id in registryIds', method: 'getEcrLogin', params: { registryIds: '12345678901' }, param: 'registryIds' },
+  { what: 'a 13-digit id after a good one', method: 'getEcrLogin', params: { registryIds: '123456789012,1234567890123' }, param: 'registryIds' },
+  { what: 'a number inside the registryIds array', method: 'getEcrLogin', params: { registryIds: ['123456789012', 123456789012] }, param: 'registryIds' },
+  { what: 'registryIds as a nested array', method: 'getEcrLogin', params: { registryIds: [['123456789012']] }, param: 'registryIds' },
+  { what: 'registryIds as an item with a bad id', method: 'getEcrLogin', params: { registryIds: { id: 'not-an-id' } }, param: 'registryIds' },
+  { what: 'registryIds as a number', method: 'getEcrLogin', params: { registryIds: 5 }, param: 'registryIds' },
+
+  // pushImgaeToRepo
+  { what: 'repoName missing', method: 'pushImgaeToRepo', params: { repoName: undefined }, param: 'repoName' },
+  { what: 'repoName empty', method: 'pushImgaeToRepo', params: { repoName: '' }, param: 'repoName' },
+  { what: 'repoName whitespace', method: 'pushImgaeToRepo', params: { repoName: '   ' }, param: 'repoName' },
+  { what: 'repoName null', method: 'pushImgaeToRepo', params: { repoName: null }, param: 'repoName' },
+  { what: 'upper-case repoName', method: 'pushImgaeToRepo', params: { repoName: 'Team/App' }, param: 'repoName' },
+  { what: 'one-character repoName', method: 'pushImgaeToRepo', params: { repoName: 'a' }, param: 'repoName' },
+  { what: 'repoName with an empty path part', method: 'pushImgaeToRepo', params: { repoName: 'team//app' }, param: 'repoName' },
+  { what: 'repoName with a leading slash', method: 'pushImgaeToRepo', params: { repoName: '/team/app' }, param: 'repoName' },
+  { what: 'repoName of 257 characters', method: 'pushImgaeToRepo', params: { repoName: 'x'.repeat(257) }, param: 'repoName' },
+  { what: 'repoName as a number', method: 'pushImgaeToRepo', params: { repoName: 42 }, param: 'repoName' },
+  { what: 'repoName as an array', method: 'pushImgaeToRepo', params: { repoName: ['team/app'] }, param: 'repoName' },
+  { what: 'imageName missing', method: 'pushImgaeToRepo', params: { imageName: undefined }, param: 'imageName' },
+  { what: 'imageName of whitespace and newlines', method: 'pushImgaeToRepo', params: { imageName: '\t \n' }, param: 'imageName' },
+  { what: 'upper-case repository in the reference', method: 'pushImgaeToRepo', params: { imageName: 'App:1.0' }, param: 'imageName' },
+  { what: 'upper-case path in the reference', method: 'pushImgaeToRepo', params: { imageName: 'Team/App:1.0' }, param: 'imageName' },
+  { what: 'tag of 129 characters', method: 'pushImgaeToRepo', params: { imageName: `app:${'t'.repeat(129)}` }, param: 'imageName' },
+  { what: 'digest too short', method: 'pushImgaeToRepo', params: { imageName: 'app:1.0@sha256:abc123' }, param: 'imageName' },
+  { what: 'digest in upper-case hex', method: 'pushImgaeToRepo', params: { imageName: `app@sha256:${'A'.repeat(64)}` }, param: 'imageName' },
+  { what: 'empty tag', method: 'pushImgaeToRepo', params: { imageName: 'app:' }, param: 'imageName' },
+  { what: 'tag without a name', method: 'pushImgaeToRepo', params: { imageName: ':1.0' }, param: 'imageName' },
+  { what: 'imageName that docker would read as a flag', method: 'pushImgaeToRepo', params: { imageName: '-v' }, param: 'imageName' },
+  { what: 'imageName with a space', method: 'pushImgaeToRepo', params: { imageName: 'app:1.0 latest' }, param: 'imageName' },
+  { what: 'imageName as a number', method: 'pushImgaeToRepo', params: { imageName: 3.14 }, param: 'imageName' },
+  { what: 'imageName as an object', method: 'pushImgaeToRepo', params: { imageName: {} }, param: 'imageName' },
+  { what: 'imageName as a boolean', method: 'pushImgaeToRepo', params: { imageName: false }, param: 'imageName' },
+  { what: 'a push of a digest alone', method: 'pushImgaeToRepo', params: { imageName: `app@${DIGEST}` }, param: 'imageName' },
+  { what: 'a reference into another repository of the registry', method: 'pushImgaeToRepo', params: { imageName: `${LOCAL_HOST}/other/repo:1.0` }, param: 'imageName' },
+  { what: '11-digit registry id for a push', method: 'pushImgaeToRepo', params: { registryId: '12345678901' }, param: 'registryId' },
+
+  // pullImage
+  { what: 'bare tag of 129 characters', method: 'pullImage', params: { imageName: 't'.repeat(129) }, param: 'imageName' },
+  { what: 'pull by a short digest', method: 'pullImage', params: { imageName: 'app@sha256:1234' }, param: 'imageName' },
+  { what: 'tag starting with a dot', method: 'pullImage', params: { imageName: '.hidden' }, param: 'imageName' },
+  { what: 'tag starting with a dash', method: 'pullImage', params: { imageName: 'app:-1' }, param: 'imageName' },
+  { what: 'imageName null', method: 'pullImage', params: { imageName: null }, param: 'imageName' },
+  { what: 'pull from another repository of the registry', method: 'pullImage', params: { imageName: `${LOCAL_HOST}/other/repo@${DIGEST}` }, param: 'imageName' },
+  { what: '13-digit registry id for a pull', method: 'pullImage', params: { registryId: '1234567890123' }, param: 'registryId' },
+  { what: 'upper-case repoName for a pull', method: 'pullImage', params: { repoName: 'team/App' }, param: 'repoName' },
+];
+
+function paramsFor(testCase: BadInput): Record<string, unknown> {
+  const params: Record<string, unknown> = { ...VALID[testCase.method] };
+  for (const [name, value] of Object.entries(testCase.params)) {
+    if (value === undefined) delete params[name];
+    else params[name] = value;
+  }
+  return params;
+}
+
+let plugin: LoadedPlugin;
+let ecr: LocalEcr;
+let restoreEnv: () => void;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => {
+  unhandled.push(reason);
+};
+
+beforeAll(async () => {
+  restoreEnv = isolateAwsEnvironment();
+  ecr = await startLocalEcr({ accounts: 1 });
+  process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+  plugin = loadPlugin();
+});
+
+afterAll(async () => {
+  process.off('unhandledRejection', onUnhandled);
+  process.off('uncaughtException', onUnhandled);
+  await ecr.stop();
+  restoreEnv();
+});
+
+describe('bad input gets a clear error naming the parameter', () => {
+  it('has at least 40 cases, covering every param of every method', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(40);
+    const covered = new Set(CASES.map((c) => `${c.method}.${c.param}`));
+    for (const method of readManifest().methods) {
+      for (const param of method.params) {
+        // sessionToken and region are shared: covering them in one method covers the code every method uses.
+        if (['sessionToken', 'region', 'accessKeyId', 'secretAccessKey'].includes(param.name)) {
+          expect(CASES.some((c) => c.param === param.name)).toBe(true);
+        } else {
+          expect(covered).toContain(`${method.name}.${param.name}`);
+        }
+      }
+    }
+  });
+
+  it.each(CASES.map((c) => [`${c.method}: ${c.what}`, c] as const))('%s', async (_title, testCase) => {
+    const before = ecr.endpoint.calls.length;
+    const { error, result, output } = await captureOutput(() => plugin.run(testCase.method, paramsFor(testCase), testCase.settings ?? {}));
+    await new Promise((resolve) => setImmediate(resolve)); // let a stray rejection surface
+
+    expect(result).toBeUndefined();
+    expect(error).toBeInstanceOf(Error);
+    const { name, message } = error as Error;
+    expect(message).toMatch(new RegExp(`^Parameter "${testCase.param}": \\S`));
+    expect(name).not.toBe('TypeError');
+    expect(message).not.toMatch(/TypeError|Unexpected error|\[object Object\]|undefined|\n/);
+    expect(output).not.toMatch(/\bat .+:\d+:\d+\)?$/m); // no stack trace in the activity log
+    expect(unhandled).toEqual([]);
+    // Params that can be judged alone are judged before anything is called. (A bare word for a
+    // pull is checked as a tag only once the host is known: push accepts it as a local image name.)
+    const needsHost = /digest alone|another repository|bare tag/.test(testCase.what);
+    expect(ecr.endpoint.calls.length - before).toBe(needsHost ? 1 : 0);
+  });
+
+  it('survives the agent passing odd action and settings objects', async () => {
+    const manifest = readManifest();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const exported = require(path.join(REPO_ROOT, manifest.main)) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const odd: Array<[unknown, unknown, string]> = [
+      [{ method: { name: 'pushImgaeToRepo' } }, undefined, 'Parameter "repoName"'],
+      [{ method: { name: 'pullImage' }, params: 'repoName=x' }, null, 'Parameter "repoName"'],
+      [{ method: { name: 'pullImage' }, params: null }, [], 'Parameter "repoName"'],
+      [null, {}, 'Parameter "action"'],
+      [undefined, undefined, 'Parameter "action"'],
+    ];
+    for (const [action, settings, expected] of odd) {
+      const { error } = await captureOutput(() => exported.pullImage(action, settings));
+      expect((error as Error).message).toContain(expected);
+      expect((error as Error).message).not.toMatch(/TypeError|Unexpected error/);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
+  it('listRegions never throws, whatever the query', async () => {
+    for (const query of [undefined, null, 42, {}, [], '$(touch /tmp/x)', 'x'.repeat(10_000), '\u0000']) {
+      const items = await plugin.autocomplete('listRegions', query as string);
+      expect(Array.isArray(items)).toBe(true);
+    }
+    expect(unhandled).toEqual([]);
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * Issue 4, item 5 — faults are survived or reported clearly, with nothing left behind (no private
+ * docker config, no change to the agent's docker config, no docker process):
+ * throttling and 5xx from the ECR API (a few absorbed by the SDK's retries, more give an error with
+ * the exception's name), the ECR API unreachable, the docker CLI missing, the registry down or
+ * refusing the password, the Docker engine down, a push of an image that is not there, a pull of a
+ * tag that is not there, and an action killed with SIGTERM in the middle of a push.
+ *
+ * Every action runs as the agent runs it, in a node process of its own, with TMPDIR and
+ * DOCKER_CONFIG of the test's own (see support/own-leftovers.ts).
+ *
+ * That a timeout bounds every docker command is proven in test/unit/docker-cli.test.ts ("stops a
+ * command that outlives its timeout"); every call site must pass one (DockerRunOptions.timeoutMs is
+ * required), and the interrupt path below is the same stop.
+ */
+import execa from 'execa';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describeWithDocker } from '../support/e2e-environment';
+import { makeImage, removeImage } from '../support/images';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { agentEnvironment, runAgentAction, startAgentAction, type AgentAction, type AgentOutcome } from './support/agent-process';
+import { ownLeftovers, ownSnapshot } from './support/own-leftovers';
+import { descendantsOf, isDockerCli, listProcesses } from './support/proc-scan';
+
+jest.setTimeout(90_000);
+
+const KEYS = { ...LOCAL_KEYS, region: LOCAL_REGION };
+
+/** The test's own TMPDIR and agent docker config, and a runner that checks nothing was left behind. */
+async function agentSandbox(): Promise<{ tmp: string; agentConfig: string; run: (action: AgentAction, env: Record<string, string>) => Promise<AgentOutcome> }> {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-faults-'));
+  const agentDir = path.join(tmp, 'agent-docker');
+  await fs.mkdir(agentDir, { mode: 0o700 });
+  const agentConfig = path.join(agentDir, 'config.json');
+  await fs.writeFile(agentConfig, '{"psFormat":"table {{.ID}}"}\n');
+  return {
+    tmp,
+    agentConfig,
+    async run(action, env) {
+      const before = await ownSnapshot(tmp, agentConfig);
+      const outcome = await runAgentAction(action, agentEnvironment({ TMPDIR: tmp, DOCKER_CONFIG: agentDir, ...env }));
+      expect(await ownLeftovers(tmp, before, agentConfig)).toEqual([]);
+      expect(outcome.reported).toBe(true);
+      return outcome;
+    },
+  };
+}
+
+describe('faults of the ECR API and the agent (no Docker engine needed)', () => {
+  let ecr: LocalEcr;
+  let sandbox: Awaited<ReturnType<typeof agentSandbox>>;
+  let emptyBin: string;
+  const callsOf = (operation: string): number => ecr.endpoint.calls.filter((c) => c.operation === operation).length;
+  const run = (method: string, params: Record<string, unknown>, env: Record<string, string> = {}): Promise<AgentOutcome> =>
+    sandbox.run({ method, params }, { ...ecr.env, ...env });
+
+  beforeAll(async () => {
+    ecr = await startLocalEcr({ accounts: 1 });
+    ecr.endpoint.createRepositories(['team/app']);
+    sandbox = await agentSandbox();
+    emptyBin = path.join(sandbox.tmp, 'empty-bin');
+    await fs.mkdir(emptyBin);
+  });
+
+  afterEach(() => ecr.endpoint.failNext(0, 'server-error'));
+
+  afterAll(async () => {
+    await ecr.stop();
+    await fs.rm(sandbox.tmp, { recursive: true, force: true });
+  });
+
+  it('two throttling answers are absorbed by the SDK retries', async () => {
+    const before = callsOf('GetAuthorizationToken');
+    ecr.endpoint.failNext(2, 'throttling');
+    const { result, error } = await run('getEcrLogin', KEYS);
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ authorizationData: [expect.objectContaining({ proxyEndpoint: expect.any(String) as string }) as object] });
+    expect(callsOf('GetAuthorizationToken') - before).toBe(3);
+  });
+
+  it('two 5xx answers are absorbed by the SDK retries', async () => {
+    const before = callsOf('DescribeRepositories');
+    ecr.endpoint.failNext(2, 'server-error');
+    const { result, error } = await run('describeRepositories', KEYS);
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ repositories: [expect.objectContaining({ repositoryName: 'team/app' }) as object] });
+    expect(callsOf('DescribeRepositories') - before).toBe(3);
+  });
+
+  it('throttling beyond the retries: a clear error with the exception name and request id', async () => {
+    ecr.endpoint.failNext(10, 'throttling');
+    const { error } = await run('pushImgaeToRepo', { ...KEYS, repoName: 'team/app', imageName: 'app:1.0' });
+    expect(error).toMatch(/^ECR GetAuthorizationToken failed: ThrottlingException: Rate exceeded \(request id: [0-9a-f-]{36}\)$/);
+  });
+
+  it('5xx beyond the retries: a clear error with the exception name and request id', async () => {
+    ecr.endpoint.failNext(10, 'server-error');
+    const { error } = await run('describeRepositories', KEYS);
+    expect(error).toMatch(/^ECR DescribeRepositories failed: ServerException: .+ \(request id: [0-9a-f-]{36}\)$/);
+  });
+
+  it('the ECR API unreachable', async () => {
+    const { error } = await run('pullImage', { ...KEYS, repoName: 'team/app', imageName: '1.0' }, { AWS_ENDPOINT_URL_ECR: 'http://127.0.0.1:9' });
+    expect(error).toMatch(/^ECR GetAuthorizationToken failed: .*ECONNREFUSED.* — the ECR endpoint could not be reached from the agent\.$/);
+  });
+
+  it.each(['pushImgaeToRepo', 'pullImage'])('%s without the docker CLI on PATH', async (method) => {
+    const { error } = await run(method, { ...KEYS, repoName: 'team/app', imageName: 'app:1.0' }, { PATH: emptyBin });
+    expect(error).toBe(
+      'The docker CLI was not found on the agent (looked for "docker" on PATH). Push and pull need Docker installed where the Kaholo agent runs.',
+    );
+  });
+});
+
+describeWithDocker('faults of the registry, the engine, the images and the action (real engine and registry)', (e2e) => {
+  let ecr: LocalEcr;
+  let sandbox: Awaited<ReturnType<typeof agentSandbox>>;
+  const tag = `f${process.pid}`;
+  const smallImage = `sec-faults/small:${tag}`;
+  const bigImage = `sec-faults/big:${tag}`;
+  const repoName = 'sec/faults';
+  let host: string;
+  const run = (method: string, params: Record<string, unknown>, env: Record<string, string> = {}): Promise<AgentOutcome> =>
+    sandbox.run({ method, params: { ...KEYS, repoName, ...params } }, { ...e2e().env, ...ecr.env, ...env });
+
+  beforeAll(async () => {
+    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
+    host = ecr.registries[0].host;
+    sandbox = await agentSandbox();
+    await makeImage(e2e().env, smallImage, 256 * 1024);
+  });
+
+  afterAll(async () => {
+    for (const image of [smallImage, bigImage, `${host}/${repoName}:${tag}`]) await removeImage(e2e().env, image);
+    await ecr.stop();
+    await fs.rm(sandbox.tmp, { recursive: true, force: true });
+  });
+
+  it('the registry down: docker login fails clearly', async () => {
+    await ecr.registries[0].stop();
+    try {
+      const { error } = await run('pushImgaeToRepo', { imageName: smallImage });
+      expect(error).toMatch(new RegExp(`^docker login failed: .*${host.replace(/\./g, '\\.')}.*connection refused`));
+    } finally {
+      await ecr.registries[0].start();
+    }
+  });
+
+  it('the registry refusing the password: docker login fails clearly', async () => {
+    await ecr.registries[0].setPassword(`not-what-ecr-hands-out-${tag}`);
+    try {
+      const { error } = await run('pullImage', { imageName: tag });
+      expect(error).toMatch(/^docker login failed: .*(401 Unauthorized|unauthorized)/i);
+    } finally {
+      // Both sides agree again, on a password we now know.
+      const password = `agreed-again-${tag}`;
+      ecr.endpoint.setPassword(ecr.accountIds[0], password);
+      await ecr.registries[0].setPassword(password);
+    }
+  });
+
+  it('the Docker engine down (DOCKER_HOST at a dead socket)', async () => {
+    const dead = `unix://${path.join(sandbox.tmp, 'dead.sock')}`;
+    const { error } = await run('pushImgaeToRepo', { imageName: smallImage }, { DOCKER_HOST: dead });
+    expect(error).toMatch(new RegExp(`^The Docker engine does not answer at ${dead}: is the daemon running, and may the agent's user reach it\\? \\(.+\\)$`));
+  });
+
+  it('a push of an image that does not exist locally', async () => {
+    const { error, output } = await run('pushImgaeToRepo', { imageName: 'sec-faults/nothing:1' });
+    expect(error).toBe('Parameter "imageName": no such local image on the agent (looked for "sec-faults/nothing:1"); build or pull it first');
+    expect(output).toContain(`Logged out of ${host}`);
+  });
+
+  it('a pull of a tag that does not exist', async () => {
+    const { error, output } = await run('pullImage', { imageName: 'no-such-tag' });
+    expect(error).toMatch(new RegExp(`^${host}/${repoName}:no-such-tag is not in the registry: check "repoName" and "imageName" \\(docker pull failed: .+\\)$`));
+    expect(output).toContain(`Logged out of ${host}`);
+  });
+
+  it('an action killed with SIGTERM in the middle of a push: logout and cleanup run, then it ends by the signal', async () => {
+    await makeImage(e2e().env, bigImage, 100 * 1024 * 1024);
+    const target = `${host}/${repoName}:${tag}`;
+    const before = await ownSnapshot(sandbox.tmp, sandbox.agentConfig);
+    const env = agentEnvironment({ ...e2e().env, ...ecr.env, TMPDIR: sandbox.tmp, DOCKER_CONFIG: path.dirname(sandbox.agentConfig) });
+
+    const agent = startAgentAction({ method: 'pushImgaeToRepo', params: { ...KEYS, repoName, imageName: bigImage } }, env);
+    await agent.waitForOutput(new RegExp(`Pushing ${target.replace(/\./g, '\\.')}`), 60_000);
+    // Wait until docker push itself is running, then a little more: the kill lands mid-transfer.
+    const deadline = Date.now() + 20_000;
+    while (!descendantsOf(agent.pid, listProcesses()).some((p) => isDockerCli(p) && p.argv[1] === 'push')) {
+      if (Date.now() > deadline) throw new Error(`docker push never started; output:\n${agent.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(agent.output()).not.toMatch(/digest: sha256:/); // still pushing
+    agent.kill('SIGTERM');
+    const outcome = await agent.finished;
+
+    expect({ signal: outcome.signal, reported: outcome.reported }).toEqual({ signal: 'SIGTERM', reported: false });
+    expect(outcome.output).toContain(`Logged out of ${host}`);
+    expect(outcome.output).not.toMatch(/digest: sha256:/);
+    expect(await ownLeftovers(sandbox.tmp, before, sandbox.agentConfig)).toEqual([]);
+    // The name the action had added to the agent's images is gone again; the agent's own image stays.
+    const inspect = (ref: string) => execa('docker', ['image', 'inspect', ref], { env: e2e().env, reject: false });
+    expect((await inspect(target)).exitCode).not.toBe(0);
+    expect((await inspect(bigImage)).exitCode).toBe(0);
+  });
+});

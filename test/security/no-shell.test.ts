@@ -1,0 +1,202 @@
+/**
+ * Issue 4, item 3 — no shell: image names, repository names, registry ids (and the other params)
+ * made of shell syntax go through every method of the compiled plugin. Each is either refused with
+ * an error naming the param, or reaches docker as one inert argument that docker cannot read as a
+ * flag. A canary file that every payload tries to create never appears, and every process the
+ * plugin starts is started from an argument array with no shell.
+ *
+ * Needs no Docker: a recording stand-in `docker` (test/support/fake-docker.ts) answers, so that a
+ * payload that got through validation would be seen in the argv docker received.
+ */
+import childProcess, { type SpawnOptions } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { captureOutput } from '../support/capture-output';
+import { startEcrEndpoint, type EcrEndpoint } from '../support/ecr-endpoint';
+import { installFakeDocker, type FakeDocker, type FakeDockerCall } from '../support/fake-docker';
+import { isolateAwsEnvironment } from '../support/isolated-aws-env';
+import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../support/kaholo-agent';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+
+jest.setTimeout(60_000);
+
+/** The flags the plugin itself passes; any other argument starting with "-" would be an injection. */
+const PLUGIN_FLAGS = new Set(['--username', '--password-stdin', '--format', '--no-prune']);
+const KEYS = { ...LOCAL_KEYS, region: LOCAL_REGION };
+
+let canaryDir: string;
+let canary: string;
+let plugin: LoadedPlugin;
+let ecr: LocalEcr;
+let docker: FakeDocker;
+let restoreEnv: () => void;
+const spawned: Array<{ file: string; args: readonly string[]; shell: unknown }> = [];
+
+function payloads(): string[] {
+  const touch = `touch ${canary}`;
+  return [
+    `x; ${touch}`,
+    `x;${touch};`,
+    `x && ${touch}`,
+    `x || ${touch}`,
+    `x & ${touch} &`,
+    `$(${touch})`,
+    `team/app:$(${touch})`,
+    `\`${touch}\``,
+    `x' ; ${touch} ; '`,
+    `x" ; ${touch} ; "`,
+    `x\n${touch}`,
+    `x\r\n${touch}`,
+    `x | ${touch}`,
+    `x > ${canary}`,
+    `x\${IFS}>\${IFS}${canary}`,
+    `-v`,
+    `--help`,
+    `--config=${canaryDir}`,
+    `-H=unix://${canary}`,
+    `--password=${canary}`,
+    `app:1.0; ${touch}`,
+    `app:1.0\n--debug`,
+    `123456789012; ${touch}`,
+    `123456789012\n${touch}`,
+  ];
+}
+
+type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage';
+const TARGETS: Array<{ method: Method; param: string; base: Record<string, unknown> }> = [
+  { method: 'pushImgaeToRepo', param: 'imageName', base: { repoName: 'team/app' } },
+  { method: 'pushImgaeToRepo', param: 'repoName', base: { imageName: 'app:1.0' } },
+  { method: 'pushImgaeToRepo', param: 'registryId', base: { repoName: 'team/app', imageName: 'app:1.0' } },
+  { method: 'pushImgaeToRepo', param: 'region', base: { repoName: 'team/app', imageName: 'app:1.0' } },
+  { method: 'pushImgaeToRepo', param: 'accessKeyId', base: { repoName: 'team/app', imageName: 'app:1.0' } },
+  { method: 'pullImage', param: 'imageName', base: { repoName: 'team/app' } },
+  { method: 'pullImage', param: 'repoName', base: { imageName: '1.0' } },
+  { method: 'pullImage', param: 'registryId', base: { repoName: 'team/app', imageName: '1.0' } },
+  { method: 'describeRepositories', param: 'registryId', base: {} },
+  { method: 'describeRepositories', param: 'repositoryNames', base: {} },
+  { method: 'getEcrLogin', param: 'registryIds', base: {} },
+  // Only ever an HTTP header: a value without whitespace is accepted, and must reach no process.
+  { method: 'getEcrLogin', param: 'sessionToken', base: {} },
+];
+
+/** Arguments docker received that it would read as a flag the plugin did not mean to pass. */
+function unexpectedFlags(calls: FakeDockerCall[]): string[] {
+  return calls.flatMap((call) => call.argv.filter((arg) => arg.startsWith('-') && !PLUGIN_FLAGS.has(arg)));
+}
+
+beforeAll(async () => {
+  restoreEnv = isolateAwsEnvironment();
+  canaryDir = await fs.mkdtemp(path.join(os.tmpdir(), 'canary-'));
+  canary = path.join(canaryDir, 'CANARY');
+  ecr = await startLocalEcr({ accounts: 1 });
+  process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+  docker = await installFakeDocker();
+  process.env.PATH = `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
+  process.env.FAKE_DOCKER_SCENARIO = 'ok';
+  process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.0';
+  plugin = loadPlugin();
+  // execa starts every process through child_process.spawn: record how.
+  const realSpawn = childProcess.spawn;
+  jest.spyOn(childProcess, 'spawn').mockImplementation((file: string, args: readonly string[], options: SpawnOptions) => {
+    spawned.push({ file, args, shell: options?.shell });
+    return realSpawn(file, args, options);
+  });
+});
+
+afterAll(async () => {
+  jest.restoreAllMocks();
+  await docker.remove();
+  await ecr.stop();
+  await fs.rm(canaryDir, { recursive: true, force: true });
+  restoreEnv();
+});
+
+describe('no shell', () => {
+  it('the plugin source never asks for a shell', async () => {
+    const dir = path.join(REPO_ROOT, 'src');
+    for (const file of await fs.readdir(dir)) {
+      const text = await fs.readFile(path.join(dir, file), 'utf8');
+      expect({ file, shellOption: /\bshell\s*:/.test(text) }).toEqual({ file, shellOption: false });
+      // Processes start only through execa(file, args): no child_process, no command strings.
+      expect({ file, shellApi: /execaCommand|execa\.command|\bchild_process\b/.test(text) }).toEqual({ file, shellApi: false });
+    }
+  });
+
+  it('every payload in every param is refused with an error naming the param, and runs nothing', async () => {
+    const refused: string[] = [];
+    const accepted: string[] = [];
+    for (const target of TARGETS) {
+      for (const payload of payloads()) {
+        const before = (await docker.calls()).length;
+        const params = { ...KEYS, ...target.base, [target.param]: payload };
+        const { error } = await captureOutput(() => plugin.run(target.method, params));
+        const label = `${target.method}.${target.param} = ${JSON.stringify(payload)}`;
+        const calls = (await docker.calls()).slice(before);
+        if (error === undefined) {
+          accepted.push(label);
+          // Accepted: it may only ever be one whole argument, never part of one or a flag.
+          const inArgs = calls.flatMap((c) => c.argv).filter((arg) => arg.includes(payload));
+          expect({ label, inArgs }).toEqual({ label, inArgs: inArgs.filter((arg) => arg === payload && !arg.startsWith('-')) });
+        } else {
+          // Trailing line breaks are trimmed like any whitespace; what remains must be judged as it is.
+          expect({ label, message: (error as Error).message }).toEqual({ label, message: expect.stringMatching(new RegExp(`^Parameter "${target.param}": `)) as string });
+          refused.push(label);
+        }
+        expect({ label, flags: unexpectedFlags(calls) }).toEqual({ label, flags: [] });
+        expect({ label, canary: existsSync(canary) }).toEqual({ label, canary: false });
+      }
+    }
+    // No payload is a valid name, id or region: all are refused before anything runs. Only a
+    // session token without whitespace is accepted: it travels as an HTTP header, never to docker.
+    const printable = payloads().filter((p) => /^[\x21-\x7e]+$/.test(p.trim()));
+    expect(accepted).toEqual(printable.map((p) => `getEcrLogin.sessionToken = ${JSON.stringify(p)}`));
+    expect(refused.length + accepted.length).toBe(TARGETS.length * payloads().length);
+    expect(await fs.readdir(canaryDir)).toEqual([]);
+  });
+
+  it('values from ECR with shell syntax (host, password) reach docker as single inert arguments', async () => {
+    const touch = `touch ${canary}`;
+    const password = `$(${touch});\`${touch}\` | ${touch} && echo '"`;
+    const evil: EcrEndpoint = await startEcrEndpoint({
+      ...LOCAL_KEYS,
+      region: LOCAL_REGION,
+      registries: { '123456789012': { url: `http://127.0.0.1:9/$(${touch});${touch}`, password } },
+    });
+    const saved = process.env.AWS_ENDPOINT_URL_ECR;
+    process.env.AWS_ENDPOINT_URL_ECR = evil.url;
+    const host = `127.0.0.1:9/$(${touch});${touch}`;
+    process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.0';
+    try {
+      for (const method of ['pushImgaeToRepo', 'pullImage'] as const) {
+        const before = (await docker.calls()).length;
+        const imageName = method === 'pushImgaeToRepo' ? 'app:1.0' : '1.0';
+        const { error, result } = await captureOutput(() => plugin.run(method, { ...KEYS, repoName: 'team/app', imageName }));
+        expect(error).toBeUndefined();
+        expect(result).toMatchObject({ image: `${host}/team/app:1.0`, registry: host });
+        const calls = (await docker.calls()).slice(before);
+        const login = calls.find((c) => c.argv[0] === 'login');
+        expect(login?.argv).toEqual(['login', '--username', 'AWS', '--password-stdin', host]);
+        expect(login?.stdin).toBe(password);
+        const transfer = calls.find((c) => c.argv[0] === (method === 'pushImgaeToRepo' ? 'push' : 'pull'));
+        expect(transfer?.argv).toEqual([transfer?.argv[0], `${host}/team/app:1.0`]);
+        expect(calls.every((c) => !c.argv.some((arg) => arg.includes(password)))).toBe(true);
+        expect(unexpectedFlags(calls)).toEqual([]);
+        expect(existsSync(canary)).toBe(false);
+      }
+    } finally {
+      process.env.AWS_ENDPOINT_URL_ECR = saved;
+      await evil.close();
+    }
+  });
+
+  it('every process the plugin started was docker, from an argument array, without a shell', () => {
+    expect(spawned.length).toBeGreaterThan(0);
+    for (const call of spawned) {
+      expect(call.file).toBe('docker');
+      expect(Array.isArray(call.args)).toBe(true);
+      expect(call.shell).toBeFalsy();
+    }
+    expect(existsSync(canary)).toBe(false);
+  });
+});

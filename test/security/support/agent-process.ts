@@ -1,0 +1,157 @@
+/**
+ * Runs one plugin method in its own node process, the way a Kaholo agent does: read config.json,
+ * require() the module its `main` names, call `exports[method](action, settings)`.
+ *
+ * The action (params and settings, secrets included) goes to the child through stdin, never argv
+ * or the environment, so that the tests that scan /proc see only what the plugin itself exposes.
+ * The outcome comes back on file descriptor 3; stdout and stderr are the activity log.
+ */
+import execa from 'execa';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { REPO_ROOT } from '../../support/kaholo-agent';
+
+const RUNNER = String.raw`
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const root = process.argv[process.argv.length - 1];
+let input = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk) => { input += chunk; });
+process.stdin.on('end', () => {
+  const { method, params, settings } = JSON.parse(input);
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'config.json'), 'utf8'));
+  const plugin = require(path.join(root, manifest.main));
+  const report = (outcome) => fs.writeSync(3, JSON.stringify(outcome));
+  plugin[method]({ method: { name: method }, params }, settings).then(
+    (result) => report({ ok: true, result }),
+    (error) => { report({ ok: false, error: String(error && error.message) }); process.exitCode = 1; },
+  );
+});
+`;
+
+export interface AgentOutcome {
+  exitCode: number | null;
+  /** The signal that ended the process, if one did. */
+  signal: string | null;
+  /** stdout and stderr as they arrived, interleaved. */
+  output: string;
+  /** Set when the method resolved. */
+  result?: unknown;
+  /** The thrown error's message, when the method rejected. */
+  error?: string;
+  /** False when the process ended before reporting (killed by a signal, crashed). */
+  reported: boolean;
+}
+
+export interface AgentProcess {
+  pid: number;
+  /** The activity log so far. */
+  output(): string;
+  /** Resolves once the activity log matches `pattern`; rejects after `timeoutMs` or if the process ends first. */
+  waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void>;
+  kill(signal: NodeJS.Signals): void;
+  finished: Promise<AgentOutcome>;
+}
+
+export interface AgentAction {
+  method: string;
+  params: Record<string, unknown>;
+  settings?: Record<string, unknown>;
+}
+
+/** Starts the action in a child node process with exactly `env` (nothing inherited). */
+export function startAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, root = REPO_ROOT): AgentProcess {
+  const child = execa(process.execPath, ['-e', RUNNER, '--', root], {
+    env,
+    extendEnv: false,
+    cwd: path.resolve(root),
+    input: JSON.stringify({ method: action.method, params: action.params, settings: action.settings ?? {} }),
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    reject: false,
+    buffer: false,
+  });
+  if (child.pid === undefined) throw new Error('could not start a node process for the action');
+  let output = '';
+  const waiters = new Set<() => void>();
+  const append = (chunk: Buffer): void => {
+    output += chunk.toString('utf8');
+    for (const check of [...waiters]) check();
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  let report = '';
+  const fd3 = child.stdio[3] as Readable | null;
+  fd3?.on('data', (chunk: Buffer) => {
+    report += chunk.toString('utf8');
+  });
+  const fd3Closed = new Promise<void>((resolve) => {
+    if (!fd3) resolve();
+    else fd3.on('close', () => resolve()).on('error', () => resolve());
+  });
+
+  let ended = false;
+  const finished = (async (): Promise<AgentOutcome> => {
+    const result = await child;
+    await fd3Closed;
+    ended = true;
+    for (const check of [...waiters]) check();
+    const outcome: AgentOutcome = {
+      exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,
+      signal: result.signal ?? null,
+      output,
+      reported: report !== '',
+    };
+    if (report !== '') {
+      const parsed = JSON.parse(report) as { ok: boolean; result?: unknown; error?: string };
+      if (parsed.ok) outcome.result = parsed.result;
+      else outcome.error = parsed.error;
+    }
+    return outcome;
+  })();
+
+  return {
+    pid: child.pid,
+    output: () => output,
+    waitForOutput(pattern, timeoutMs) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => done(new Error(`no output matching ${String(pattern)} within ${timeoutMs} ms; output so far:\n${output}`)), timeoutMs);
+        const check = (): void => {
+          if (pattern.test(output)) done();
+          else if (ended) done(new Error(`the action ended without output matching ${String(pattern)}; output:\n${output}`));
+        };
+        function done(error?: Error): void {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (error) reject(error);
+          else resolve();
+        }
+        waiters.add(check);
+        check();
+      });
+    },
+    kill: (signal) => {
+      child.kill(signal);
+    },
+    finished,
+  };
+}
+
+/**
+ * An agent's environment: this process's environment without any AWS settings of whoever runs
+ * the tests (so only what a test sets applies), plus `extra`.
+ */
+export function agentEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('AWS_') && value !== undefined) env[key] = value;
+  }
+  const nowhere = path.join(__dirname, 'no-such-aws-config');
+  return { ...env, AWS_CONFIG_FILE: nowhere, AWS_SHARED_CREDENTIALS_FILE: nowhere, AWS_EC2_METADATA_DISABLED: 'true', ...extra };
+}
+
+/** Runs the action in its own node process to the end. */
+export function runAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, root = REPO_ROOT): Promise<AgentOutcome> {
+  return startAgentAction(action, env, root).finished;
+}
