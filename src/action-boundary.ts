@@ -25,8 +25,7 @@ export function kaholoMethod(body: (context: ActionContext) => Promise<unknown>)
     const redactor = new Redactor();
     for (const [source, names] of [[action?.params, SECRET_PARAMS], [settings, SECRET_SETTINGS]] as const) {
       for (const name of names) {
-        const value: unknown = source?.[name];
-        if (typeof value === 'string') redactor.add(value.trim());
+        redactor.add(secretText(source?.[name]));
       }
     }
     try {
@@ -36,6 +35,12 @@ export function kaholoMethod(body: (context: ActionContext) => Promise<unknown>)
       throw new PluginError(redactor.redact(messageOf(error)));
     }
   };
+}
+
+/** A secret as it may arrive: a string, or the `{ id }` of an object from the code layer. */
+function secretText(value: unknown): string | undefined {
+  const text = typeof value === 'object' && value !== null && 'id' in value ? value.id : value;
+  return typeof text === 'string' ? text.trim() : undefined;
 }
 
 function messageOf(error: unknown): string {

@@ -42,19 +42,19 @@ export const getEcrLogin = kaholoMethod(async ({ params, log }) => {
 });
 
 export const pushImgaeToRepo = kaholoMethod(async (context) => {
-  const { request, transfer } = await prepareTransfer(context);
+  const { request, transfer } = await prepareTransfer(context, 'push');
   return transfer.pushImage(request, context);
 });
 
 export const pullImage = kaholoMethod(async (context) => {
-  const { request, transfer } = await prepareTransfer(context);
+  const { request, transfer } = await prepareTransfer(context, 'pull');
   return transfer.pullImage(request, context);
 });
 
 export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));
 
 /** Push and pull read the same params and log in the same way. */
-async function prepareTransfer({ params, log, redactor }: ActionContext) {
+async function prepareTransfer({ params, log, redactor }: ActionContext, direction: 'push' | 'pull') {
   const connection = readConnection(params);
   const registryId = optionalRegistryId(params.string('registryId'));
   const repoName = checkRepositoryName(
@@ -62,7 +62,7 @@ async function prepareTransfer({ params, log, redactor }: ActionContext) {
     params.requiredString('repoName', 'the name of the repository in the registry, such as "team/app"'),
   );
   const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
-  checkImageName(imageName);
+  checkImageName(imageName, direction);
   const ecr = await import('./ecr-client');
   const client = ecr.createEcrClient(connection);
   await ecr.resolveRegion(client);

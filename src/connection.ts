@@ -22,8 +22,7 @@ export interface AwsConnection {
  * agent with a role or profile needs none.
  */
 export function readConnection(params: ParamReader): AwsConnection {
-  const accessKeyId = params.stringOrSetting('accessKeyId');
-  const secretAccessKey = params.stringOrSetting('secretAccessKey');
+  const { accessKeyId, secretAccessKey } = readKeyPair(params);
   const sessionToken = params.string('sessionToken');
   const region = params.stringOrSetting('region');
 
@@ -31,10 +30,10 @@ export function readConnection(params: ParamReader): AwsConnection {
     throw new ParamError('region', `"${region}" is not an AWS region code; expected one such as "us-east-1" or "eu-west-2"`);
   }
   if (accessKeyId !== undefined && secretAccessKey === undefined) {
-    throw new ParamError('secretAccessKey', 'is required when "accessKeyId" is set (in the action or the plugin settings)');
+    throw new ParamError('secretAccessKey', `is required when "accessKeyId" is set (${PAIR_RULE})`);
   }
   if (secretAccessKey !== undefined && accessKeyId === undefined) {
-    throw new ParamError('accessKeyId', 'is required when "secretAccessKey" is set (in the action or the plugin settings)');
+    throw new ParamError('accessKeyId', `is required when "secretAccessKey" is set (${PAIR_RULE})`);
   }
   if (sessionToken !== undefined && accessKeyId === undefined) {
     throw new ParamError('sessionToken', 'goes with temporary keys: set "accessKeyId" and "secretAccessKey" too');
@@ -51,4 +50,17 @@ export function readConnection(params: ParamReader): AwsConnection {
       ? { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) }
       : undefined;
   return { region, credentials };
+}
+
+const PAIR_RULE = 'the two keys are taken together, from the action or else from the plugin settings';
+
+/**
+ * The keys come as a pair from one place: an action that sets either key uses
+ * its own pair, never half of the settings' pair, which could only fail later
+ * as a signature mismatch.
+ */
+function readKeyPair(params: ParamReader): { accessKeyId?: string; secretAccessKey?: string } {
+  const fromAction = { accessKeyId: params.string('accessKeyId'), secretAccessKey: params.string('secretAccessKey') };
+  if (fromAction.accessKeyId !== undefined || fromAction.secretAccessKey !== undefined) return fromAction;
+  return { accessKeyId: params.setting('accessKeyId'), secretAccessKey: params.setting('secretAccessKey') };
 }

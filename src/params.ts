@@ -28,9 +28,14 @@ export class ParamReader {
     return toText(name, this.params[name]);
   }
 
+  /** A plugin setting's string value; `undefined` when not set. */
+  setting(name: string): string | undefined {
+    return toText(name, this.settings[name], 'plugin setting');
+  }
+
   /** A single string value, falling back to the plugin setting of the same name. */
   stringOrSetting(name: string): string | undefined {
-    return this.string(name) ?? toText(name, this.settings[name], 'plugin setting');
+    return this.string(name) ?? this.setting(name);
   }
 
   /** A single string value that must be set. */

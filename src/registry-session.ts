@@ -1,7 +1,8 @@
 import type { ActivityLog } from './activity-log';
-import { DockerCli } from './docker-cli';
+import { DockerCli, DockerCommandError } from './docker-cli';
 import { createPrivateDockerConfig } from './docker-config';
 import type { RegistryLogin } from './ecr-client';
+import { PluginError } from './errors';
 import type { Redactor } from './redact';
 
 const LOGIN_TIMEOUT_MS = 2 * 60 * 1000;
@@ -29,10 +30,14 @@ export async function withRegistrySession<T>(
   const interrupts = catchInterrupts(() => docker.interrupt());
   let loggedIn = false;
   try {
-    await docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
-      input: login.password,
-      timeoutMs: LOGIN_TIMEOUT_MS,
-    });
+    await docker
+      .run(['login', '--username', login.user, '--password-stdin', login.host], {
+        input: login.password,
+        timeoutMs: LOGIN_TIMEOUT_MS,
+      })
+      .catch((error: unknown) => {
+        throw explainLoginFailure(error, login.host);
+      });
     loggedIn = true;
     context.log.info(`Logged in to ${login.host} (private docker config, removed when the action ends)`);
     return await work(docker);
@@ -65,4 +70,16 @@ function catchInterrupts(onInterrupt: () => void): { release(): void } {
       if (received) process.kill(process.pid, received);
     },
   };
+}
+
+/** Says which of the two usual reasons a login failed for, keeping docker's own words. */
+function explainLoginFailure(error: unknown, host: string): unknown {
+  if (!(error instanceof DockerCommandError)) return error;
+  if (/connection refused|no such host|i\/o timeout|network is unreachable|TLS handshake timeout/i.test(error.stderr)) {
+    return new PluginError(`The registry ${host} cannot be reached from the agent: ${error.message}`);
+  }
+  if (/unauthorized|401|denied/i.test(error.stderr)) {
+    return new PluginError(`The registry ${host} refused the login ECR authorized: ${error.message}`);
+  }
+  return error;
 }

@@ -35,10 +35,15 @@ export function planPush(imageName: string, repoName: string, host: string): Pus
   return [{ source: imageName, target: target(ref.tag ?? 'latest') }];
 }
 
-/** Checks the form of `imageName` before anything is called; the registry host is not needed for that. */
-export function checkImageName(imageName: string): void {
+/**
+ * Checks the form of `imageName` before anything is called (the registry host
+ * is not needed for that): a bare word must be a tag for a pull, and a tag or
+ * a local name for a push.
+ */
+export function checkImageName(imageName: string, direction: 'push' | 'pull'): void {
   if (isBareWord(imageName)) {
-    if (!isValidTag(imageName) && !isValidLocalName(imageName)) throw invalidImageName(imageName);
+    const usable = isValidTag(imageName) || (direction === 'push' && isValidLocalName(imageName));
+    if (!usable) throw invalidImageName(imageName);
     return;
   }
   parseImageReference('imageName', imageName);

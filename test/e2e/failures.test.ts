@@ -107,7 +107,7 @@ describeWithDocker('failures (local ECR API endpoint, real registry, real Docker
       expect(await httpStatus(`${registry.url}/v2/`)).toBeUndefined();
       const run = await push('local/app:down');
       const error = failed(run);
-      expect(error.message).toMatch(/^docker login failed: /);
+      expect(error.message).toMatch(/^The registry \S+ cannot be reached from the agent: docker login failed: /);
       expect(error.message).toContain(registry.host);
       expect(error.message).toMatch(/connection refused/);
       expectNoSecrets(stack(), error.message, run.output);

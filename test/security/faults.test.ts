@@ -142,7 +142,9 @@ describeWithDocker('faults of the registry, the engine, the images and the actio
     await ecr.registries[0].stop();
     try {
       const { error } = await run('pushImgaeToRepo', { imageName: smallImage });
-      expect(error).toMatch(new RegExp(`^docker login failed: .*${host.replace(/\./g, '\\.')}.*connection refused`));
+      expect(error).toMatch(
+        new RegExp(`^The registry ${host.replace(/\./g, '\\.')} cannot be reached from the agent: docker login failed: .*connection refused`),
+      );
     } finally {
       await ecr.registries[0].start();
     }
@@ -152,7 +154,7 @@ describeWithDocker('faults of the registry, the engine, the images and the actio
     await ecr.registries[0].setPassword(`not-what-ecr-hands-out-${tag}`);
     try {
       const { error } = await run('pullImage', { imageName: tag });
-      expect(error).toMatch(/^docker login failed: .*(401 Unauthorized|unauthorized)/i);
+      expect(error).toMatch(/^The registry \S+ refused the login ECR authorized: docker login failed: .*(401 Unauthorized|unauthorized)/i);
     } finally {
       // Both sides agree again, on a password we now know.
       const password = `agreed-again-${tag}`;

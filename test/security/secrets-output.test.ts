@@ -173,7 +173,7 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
     useLeakyDocker('login');
     const { error, output, visible } = await run(method, baseParams(method));
     const message = (error as Error).message;
-    expect(message).toMatch(/^docker login failed: /);
+    expect(message).toMatch(/^The registry \S+ refused the login ECR authorized: docker login failed: /);
     expect(message.split(REDACTED).length - 1).toBeGreaterThanOrEqual(4); // "AWS:<pw>@", "password=<pw> again <pw> auth=<token>"
     expect(leakedSecrets(visible, secrets)).toEqual([]);
     expect(output).not.toContain('Logged out'); // never logged in
@@ -251,7 +251,7 @@ describeWithDocker('no secret in output (real engine and registry)', (e2e) => {
     await ecr.registries[0].setPassword('refused-password-the-registry-holds');
     try {
       const { error, visible } = await run('pushImgaeToRepo', { imageName: localImage });
-      expect(error).toMatch(/^docker login failed: .*(unauthorized|401)/i);
+      expect(error).toMatch(/^The registry \S+ refused the login ECR authorized: docker login failed: .*(unauthorized|401)/i);
       expect(leakedSecrets(visible, secrets)).toEqual([]);
     } finally {
       await ecr.registries[0].setPassword(TRICKY_PASSWORD);

@@ -108,6 +108,17 @@ describe('describeRepositories', () => {
     expect(ecrMock.commandCalls(DescribeRepositoriesCommand)[0].args[0].input.repositoryNames).toEqual(['team/app', 'team/worker']);
   });
 
+  it('takes the keys as a pair: an action with its own key id never borrows the settings\' secret', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+    const settings = { ...KEYS, region: 'us-east-1' };
+    await expect(
+      plugin.describeRepositories(action('describeRepositories', { accessKeyId: 'AKIAOTHERKEY00000001' }), settings),
+    ).rejects.toThrow('Parameter "secretAccessKey": is required when "accessKeyId" is set (the two keys are taken together');
+    await plugin.describeRepositories(action('describeRepositories', { accessKeyId: '', secretAccessKey: '' }), settings);
+    const client = ecrMock.commandCalls(DescribeRepositoriesCommand)[0].thisValue as ECRClient;
+    await expect(client.config.credentials()).resolves.toMatchObject(KEYS);
+  });
+
   it('uses the SDK default credential chain when no keys are given', async () => {
     process.env.AWS_ACCESS_KEY_ID = 'AKIAFROMENVIRONMENT1';
     process.env.AWS_SECRET_ACCESS_KEY = 'secret-from-environment';

@@ -81,9 +81,16 @@ describe('planPull', () => {
 
 describe('checkImageName', () => {
   it.each(['1.2.0', 'app', 'app:1', `${HOST}/a:1`, 'V1'])('accepts %s', (name) => {
-    expect(() => checkImageName(name)).not.toThrow();
+    expect(() => checkImageName(name, 'push')).not.toThrow();
+    expect(() => checkImageName(name, 'pull')).not.toThrow();
   });
   it.each(['-rm', '--help', '.hidden', 'a b', 'x;y', 'a`b`', "it's", 'a\nb', '$(id)'])('rejects %j', (name) => {
-    expect(() => checkImageName(name)).toThrow(/Parameter "imageName"/);
+    expect(() => checkImageName(name, 'push')).toThrow(/Parameter "imageName"/);
+    expect(() => checkImageName(name, 'pull')).toThrow(/Parameter "imageName"/);
+  });
+  it('takes a bare word too long for a tag only as a local name, so only for a push', () => {
+    const name = 'a'.repeat(129);
+    expect(() => checkImageName(name, 'push')).not.toThrow();
+    expect(() => checkImageName(name, 'pull')).toThrow('is neither a tag nor an image name');
   });
 });
