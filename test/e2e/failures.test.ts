@@ -7,13 +7,13 @@ import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../support/images';
 import { LOCAL_KEYS } from '../support/local-ecr';
+import { dockerCliArgvs } from '../support/processes';
 import { httpStatus } from '../support/registry';
 import {
   E2E_TEST_TIMEOUT_MS,
   ONE_MB,
   SETTINGS,
   UNSET_CONNECTION,
-  dockerCliArgvs,
   expectNoSecrets,
   failed,
   hasImage,

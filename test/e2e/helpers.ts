@@ -5,14 +5,14 @@
  *
  * Isolation from whatever else runs on the machine (other jest runs, other people's tests):
  * each test file gets its own temporary directory, as an agent started with TMPDIR=<dir> would,
- * so the plugin's private DOCKER_CONFIG directories land where only this file looks, and leftover
- * docker processes are only blamed on this file when they descend from this process or carry its
- * TMPDIR in their environment. (Inside jest, `process.env` is a copy that node's own os.tmpdir()
- * does not read, so os.tmpdir() itself is pointed there too, for this worker process only.)
+ * so the plugin's private DOCKER_CONFIG directories land where only this file looks, and the
+ * leftover check is scoped to it (test/support/leftovers.ts: docker processes are only blamed on
+ * this file when they descend from this process or carry its TMPDIR in their environment).
+ * (Inside jest, `process.env` is a copy that node's own os.tmpdir() does not read, so os.tmpdir()
+ * itself is pointed there too, for this worker process only: the plugin runs in this process.)
  */
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import execa from 'execa';
-import { readFileSync, readdirSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import os from 'node:os';
@@ -116,9 +116,10 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
   }, E2E_TEST_TIMEOUT_MS);
 
   beforeEach(async () => {
+    const { tmpDir, agentDir } = current();
     before = {
-      agent: await takeSnapshot(path.join(current().agentDir, 'config.json')),
-      home: await takeSnapshot(HOME_DOCKER_CONFIG),
+      agent: await takeSnapshot({ tmpDir, agentConfigFile: path.join(agentDir, 'config.json') }),
+      home: await takeSnapshot({ tmpDir, agentConfigFile: HOME_DOCKER_CONFIG }),
       homeBytes: await fs.readFile(HOME_DOCKER_CONFIG).catch(() => undefined),
     };
   });
@@ -127,10 +128,7 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
     const s = current();
     if (!before) throw new Error('no snapshot taken before the test');
     const agentFile = path.join(s.agentDir, 'config.json');
-    const problems = [
-      ...(await ownLeftovers(before.agent, agentFile, s.tmpDir)),
-      ...(await ownLeftovers(before.home, HOME_DOCKER_CONFIG, s.tmpDir)),
-    ];
+    const problems = [...(await leftoversSince(before.agent)), ...(await leftoversSince(before.home))];
     if ((await fs.readFile(agentFile, 'utf8')) !== AGENT_CONFIG) problems.push(`${agentFile} is not byte-for-byte the agent's config any more`);
     const homeBytes = await fs.readFile(HOME_DOCKER_CONFIG).catch(() => undefined);
     if (!sameBytes(before.homeBytes, homeBytes)) problems.push(`${HOME_DOCKER_CONFIG} changed`);
@@ -170,93 +168,6 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
 function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.equals(b);
-}
-
-/**
- * leftoversSince(), with leftover docker processes counted only when they are this test file's:
- * descendants of this process, or processes whose environment carries this file's TMPDIR (the
- * plugin passes the agent's environment on to docker). Other runs on the machine are not blamed.
- */
-async function ownLeftovers(before: Snapshot, agentConfigFile: string, tmpDir: string): Promise<string[]> {
-  const problems = await leftoversSince(before, agentConfigFile);
-  return problems.flatMap((line) => {
-    const match = /^docker CLI processes still running: (.*)$/.exec(line);
-    if (!match) return [line];
-    const ours = match[1].split(/,\s*/).map(Number).filter((pid) => isOurs(pid, tmpDir));
-    return ours.length > 0 ? [`docker CLI processes still running: ${ours.join(', ')}`] : [];
-  });
-}
-
-function isOurs(pid: number, tmpDir: string): boolean {
-  try {
-    if (readFileSync(`/proc/${pid}/environ`, 'utf8').includes(tmpDir)) return true;
-  } catch {
-    // gone, or not readable
-  }
-  for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
-    if (p === process.pid) return true;
-    p = parentPid(p);
-  }
-  return false;
-}
-
-function parentPid(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // pid (comm) state ppid ...: comm may contain spaces and parentheses, so split after the last ')'.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) || 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** argv of every running process whose program is the docker CLI. */
-export function dockerCliArgvs(): string[][] {
-  const argvs: string[][] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let cmdline = '';
-    try {
-      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    const argv = cmdline.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
-    if (path.basename(argv[0] ?? '') === 'docker') argvs.push(argv);
-  }
-  return argvs;
-}
-
-/**
- * Samples every process's argv every few milliseconds until stop(): the docker CLI commands seen
- * (each argv once) and any command line that held one of `secrets`.
- */
-export function sampleProcesses(secrets: string[]): { stop(): { dockerArgvs: string[][]; withSecret: string[] } } {
-  const seen = new Map<string, string[]>();
-  const withSecret = new Set<string>();
-  const sample = (): void => {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-      let cmdline = '';
-      try {
-        cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      } catch {
-        continue;
-      }
-      if (secrets.some((secret) => secret !== '' && cmdline.includes(secret))) withSecret.add(cmdline.split('\0').join(' '));
-      const argv = cmdline.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1);
-      if (path.basename(argv[0] ?? '') === 'docker') seen.set(argv.join('\0'), ['docker', ...argv.slice(1)]);
-    }
-  };
-  sample();
-  const timer = setInterval(sample, 5);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return { dockerArgvs: [...seen.values()], withSecret: [...withSecret] };
-    },
-  };
 }
 
 export interface ActionRun<T> {

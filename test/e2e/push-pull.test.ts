@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../support/images';
 import { LOCAL_ACCOUNT_IDS } from '../support/local-ecr';
+import { dockerCliArgvs, watchForSecrets } from '../support/processes';
 import {
   AGENT_CONFIG,
   E2E_TEST_TIMEOUT_MS,
@@ -19,12 +20,10 @@ import {
   UNSET_CONNECTION,
   VAULT_KEYS,
   docker,
-  dockerCliArgvs,
   expectNoSecrets,
   hasImage,
   registryManifest,
   runAction,
-  sampleProcesses,
   succeeded,
   useLocalStack,
 } from './helpers';
@@ -78,8 +77,12 @@ describeWithDocker('push and pull (local ECR API endpoint, real registry, real D
         }));
       during = { pushStillRunning, privateDirs };
     };
-    // And every few milliseconds, every process's argv: no secret may ever be in one.
-    const sampler = sampleProcesses([password, ...stack().tokens]);
+    // And every few milliseconds, every process's argv (and the environment of every process
+    // started from here): no secret may ever be in one.
+    const sampler = watchForSecrets(
+      [{ name: 'registry password', value: password }, ...stack().tokens.map((value) => ({ name: 'authorization token', value }))],
+      () => [process.pid],
+    );
     const push = await runAction<Transfer>(
       stack().plugin,
       'pushImgaeToRepo',
@@ -87,7 +90,7 @@ describeWithDocker('push and pull (local ECR API endpoint, real registry, real D
       SETTINGS,
       watch,
     );
-    const sampled = sampler.stop();
+    const sampled = await sampler.stop();
     const pushed = succeeded(push);
 
     expect(pushed).toEqual({ image: target, digest: expect.stringMatching(DIGEST) as unknown, registry: registry.host });
@@ -107,7 +110,7 @@ describeWithDocker('push and pull (local ECR API endpoint, real registry, real D
     // The sampler saw the login (so it looked at the right moment), and the password went by stdin.
     expect(sampled.dockerArgvs).toContainEqual(['docker', 'login', '--username', 'AWS', '--password-stdin', registry.host]);
     expect(sampled.dockerArgvs).toContainEqual(['docker', 'push', target]);
-    expect(sampled.withSecret).toEqual([]);
+    expect(sampled.violations).toEqual([]);
     expectNoSecrets(stack(), push.output, JSON.stringify(pushed));
 
     // During the push: one private config (0700), logged in to this registry only, the agent's

@@ -187,9 +187,9 @@ describe('bad input gets a clear error naming the parameter', () => {
     expect(message).not.toMatch(/TypeError|Unexpected error|\[object Object\]|undefined|\n/);
     expect(output).not.toMatch(/\bat .+:\d+:\d+\)?$/m); // no stack trace in the activity log
     expect(unhandled).toEqual([]);
-    // Params that can be judged alone are judged before anything is called. (A bare word for a
-    // pull is checked as a tag only once the host is known: push accepts it as a local image name.)
-    const needsHost = /digest alone|another repository|bare tag/.test(testCase.what);
+    // Params that can be judged alone are judged before anything is called; only what needs the
+    // registry host (is this reference into another repository? a digest alone for a push?) waits.
+    const needsHost = /digest alone|another repository/.test(testCase.what);
     expect(ecr.endpoint.calls.length - before).toBe(needsHost ? 1 : 0);
   });
 

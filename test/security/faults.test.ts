@@ -7,7 +7,8 @@
  * tag that is not there, and an action killed with SIGTERM in the middle of a push.
  *
  * Every action runs as the agent runs it, in a node process of its own, with TMPDIR and
- * DOCKER_CONFIG of the test's own (see support/own-leftovers.ts).
+ * DOCKER_CONFIG of the test's own, and the leftover check is scoped to that TMPDIR
+ * (test/support/leftovers.ts).
  *
  * That a timeout bounds every docker command is proven in test/unit/docker-cli.test.ts ("stops a
  * command that outlives its timeout"); every call site must pass one (DockerRunOptions.timeoutMs is
@@ -19,10 +20,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../support/images';
+import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { descendantsOf, isDockerCli, listProcesses } from '../support/processes';
 import { agentEnvironment, runAgentAction, startAgentAction, type AgentAction, type AgentOutcome } from './support/agent-process';
-import { ownLeftovers, ownSnapshot } from './support/own-leftovers';
-import { descendantsOf, isDockerCli, listProcesses } from './support/proc-scan';
 
 jest.setTimeout(90_000);
 
@@ -39,9 +40,9 @@ async function agentSandbox(): Promise<{ tmp: string; agentConfig: string; run: 
     tmp,
     agentConfig,
     async run(action, env) {
-      const before = await ownSnapshot(tmp, agentConfig);
+      const before = await takeSnapshot({ tmpDir: tmp, agentConfigFile: agentConfig });
       const outcome = await runAgentAction(action, agentEnvironment({ TMPDIR: tmp, DOCKER_CONFIG: agentDir, ...env }));
-      expect(await ownLeftovers(tmp, before, agentConfig)).toEqual([]);
+      expect(await leftoversSince(before)).toEqual([]);
       expect(outcome.reported).toBe(true);
       return outcome;
     },
@@ -184,7 +185,7 @@ describeWithDocker('faults of the registry, the engine, the images and the actio
   it('an action killed with SIGTERM in the middle of a push: logout and cleanup run, then it ends by the signal', async () => {
     await makeImage(e2e().env, bigImage, 100 * 1024 * 1024);
     const target = `${host}/${repoName}:${tag}`;
-    const before = await ownSnapshot(sandbox.tmp, sandbox.agentConfig);
+    const before = await takeSnapshot({ tmpDir: sandbox.tmp, agentConfigFile: sandbox.agentConfig });
     const env = agentEnvironment({ ...e2e().env, ...ecr.env, TMPDIR: sandbox.tmp, DOCKER_CONFIG: path.dirname(sandbox.agentConfig) });
 
     const agent = startAgentAction({ method: 'pushImgaeToRepo', params: { ...KEYS, repoName, imageName: bigImage } }, env);
@@ -203,7 +204,7 @@ describeWithDocker('faults of the registry, the engine, the images and the actio
     expect({ signal: outcome.signal, reported: outcome.reported }).toEqual({ signal: 'SIGTERM', reported: false });
     expect(outcome.output).toContain(`Logged out of ${host}`);
     expect(outcome.output).not.toMatch(/digest: sha256:/);
-    expect(await ownLeftovers(sandbox.tmp, before, sandbox.agentConfig)).toEqual([]);
+    expect(await leftoversSince(before)).toEqual([]);
     // The name the action had added to the agent's images is gone again; the agent's own image stays.
     const inspect = (ref: string) => execa('docker', ['image', 'inspect', ref], { env: e2e().env, reject: false });
     expect((await inspect(target)).exitCode).not.toBe(0);

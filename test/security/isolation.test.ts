@@ -13,11 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../support/images';
+import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { descendantsOf, isDockerCli, readEnvironment, watchProcesses, type ProcessInfo } from '../support/processes';
 import { httpStatus } from '../support/registry';
 import { agentEnvironment, startAgentAction, type AgentProcess } from './support/agent-process';
-import { ownLeftovers, ownSnapshot } from './support/own-leftovers';
-import { descendantsOf, isDockerCli, readEnvironment, watchProcesses, type ProcessInfo } from './support/proc-scan';
 import { registrySecrets } from './support/secrets';
 
 jest.setTimeout(120_000);
@@ -146,7 +146,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
     const agentConfigBefore = await fs.readFile(path.join(agentDir, 'config.json'));
     const agentDirBefore = await hashTree(agentDir);
     const realDockerBefore = await hashTree(realDockerDir);
-    const before = await ownSnapshot(tmp, path.join(agentDir, 'config.json'));
+    const before = await takeSnapshot({ tmpDir: tmp, agentConfigFile: path.join(agentDir, 'config.json') });
 
     // Which private config each action's docker commands used, and what each of those ever held.
     const configsOf = new Map<number, Set<string>>();
@@ -246,7 +246,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
     expect((await fs.readFile(path.join(agentDir, 'config.json'))).equals(agentConfigBefore)).toBe(true);
     expect(await hashTree(agentDir)).toBe(agentDirBefore);
     expect(await hashTree(realDockerDir)).toBe(realDockerBefore);
-    expect(await ownLeftovers(tmp, before, path.join(agentDir, 'config.json'))).toEqual([]);
+    expect(await leftoversSince(before)).toEqual([]);
     expect((await fs.readdir(tmp)).filter((e) => e.startsWith('kaholo-ecr-'))).toEqual([]);
     // And no action's output shows a password.
     const allOutput = outcomes.map((o) => o.output).join('\n');

@@ -10,10 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../support/images';
+import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { watchForSecrets, type SecretWatchReport } from '../support/processes';
 import { agentEnvironment, startAgentAction, type AgentOutcome } from './support/agent-process';
-import { ownLeftovers, ownSnapshot } from './support/own-leftovers';
-import { descendantsOf, isDockerCli, readEnvironmentBlock, watchProcesses, type ProcessInfo } from './support/proc-scan';
 import { leakedSecrets, registrySecrets, sessionToken, type Secret } from './support/secrets';
 
 jest.setTimeout(90_000);
@@ -51,28 +51,11 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
       .decodedToken.password;
     secrets = [{ name: 'secret key', value: LOCAL_KEYS.secretAccessKey }, { name: 'session token', value: token }, ...registrySecrets(password)];
 
-    const violations = new Set<string>();
-    const dockerSeen = new Map<string, number>();
+    // Every command line; the environment of every process the actions start; the docker commands they run.
     const agents = new Set<number>();
-    const check = (processes: ProcessInfo[]): void => {
-      for (const p of processes) {
-        const leaked = leakedSecrets(p.cmdline, secrets);
-        if (leaked.length > 0) violations.add(`pid ${p.pid} argv ${JSON.stringify(p.argv)} holds ${leaked.join(', ')}`);
-      }
-      for (const agent of agents) {
-        for (const p of descendantsOf(agent, processes)) {
-          if (isDockerCli(p)) {
-            const command = p.argv.slice(1).join(' ');
-            dockerSeen.set(command, (dockerSeen.get(command) ?? 0) + 1);
-          }
-          const leaked = leakedSecrets(readEnvironmentBlock(p.pid), secrets);
-          if (leaked.length > 0) violations.add(`pid ${p.pid} (${p.argv.join(' ')}) environment holds ${leaked.join(', ')}`);
-        }
-      }
-    };
-
-    const before = await ownSnapshot(tmp);
-    const watch = watchProcesses(check);
+    const before = await takeSnapshot({ tmpDir: tmp });
+    const watch = watchForSecrets(secrets, () => agents);
+    let seen: SecretWatchReport;
     let push: AgentOutcome;
     let pull: AgentOutcome;
     try {
@@ -85,21 +68,21 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
       agents.add(pulling.pid);
       pull = await pulling.finished;
     } finally {
-      const sweeps = await watch.stop();
-      expect(sweeps).toBeGreaterThan(20);
+      seen = await watch.stop();
+      expect(seen.sweeps).toBeGreaterThan(20);
     }
 
     expect({ push: push.error, pull: pull.error }).toEqual({ push: undefined, pull: undefined });
     expect(push.result).toMatchObject({ image: target, digest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) as string });
     expect(pull.result).toMatchObject({ image: target });
-    expect([...violations]).toEqual([]);
+    expect(seen.violations).toEqual([]);
     // The scan caught docker at work, with the password going to stdin, so it could have failed.
-    const seen = [...dockerSeen.keys()];
-    expect(seen).toEqual(expect.arrayContaining([`push ${target}`, `pull ${target}`]));
-    expect(seen).toContainEqual(expect.stringMatching(/^login --username AWS --password-stdin 127\.0\.0\.1:\d+$/));
+    const commands = seen.dockerArgvs.map((argv) => argv.slice(1).join(' '));
+    expect(commands).toEqual(expect.arrayContaining([`push ${target}`, `pull ${target}`]));
+    expect(commands).toContainEqual(expect.stringMatching(/^login --username AWS --password-stdin 127\.0\.0\.1:\d+$/));
     // And nothing of it reached the activity log either.
     expect(leakedSecrets(push.output + pull.output, secrets)).toEqual([]);
-    expect(await ownLeftovers(tmp, before)).toEqual([]);
+    expect(await leftoversSince(before)).toEqual([]);
     expect((await fs.readdir(tmp)).filter((e) => e.startsWith('kaholo-ecr-'))).toEqual([]);
   });
 });

@@ -17,8 +17,8 @@ import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../support/images';
 import { isolateAwsEnvironment } from '../support/isolated-aws-env';
 import { loadPlugin, type LoadedPlugin } from '../support/kaholo-agent';
+import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
-import { ownLeftovers, ownSnapshot } from './support/own-leftovers';
 import { agentEnvironment, runAgentAction } from './support/agent-process';
 import { installLeakyDocker, leakedSecrets, registrySecrets, sessionToken, visibleText, type LeakyDocker, type Secret } from './support/secrets';
 
@@ -202,14 +202,14 @@ describeWithDocker('no secret in output (real engine and registry)', (e2e) => {
   let host: string;
   let tmp: string;
 
-  /** Runs the method as the agent does, in a node process whose TMPDIR is ours (support/own-leftovers.ts). */
+  /** Runs the method as the agent does, in a node process whose TMPDIR is ours (the leftover check's scope). */
   async function run(method: Method, extra: Record<string, string>, env: Record<string, string> = {}) {
-    const before = await ownSnapshot(tmp);
+    const before = await takeSnapshot({ tmpDir: tmp });
     const outcome = await runAgentAction(
       { method, params: { ...params, ...extra } },
       agentEnvironment({ ...e2e().env, ...ecr.env, TMPDIR: tmp, ...env }),
     );
-    expect(await ownLeftovers(tmp, before)).toEqual([]);
+    expect(await leftoversSince(before)).toEqual([]);
     return { ...outcome, visible: userVisible(method, outcome) };
   }
 

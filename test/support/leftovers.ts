@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { descendantsOf, isDockerCli, listProcesses, readEnvironmentBlock } from './processes';
 
 /**
  * What an action must not leave behind, taken before and compared after:
@@ -12,27 +13,50 @@ export interface Snapshot {
   tempConfigDirs: string[];
   agentConfigHash: string | undefined;
   dockerProcesses: number[];
+  /** What the snapshot was taken of; leftoversSince() compares within the same unless told otherwise. */
+  scope: LeftoverScope;
+}
+
+/**
+ * Whose leftovers to look for. Without `tmpDir`: the machine's temporary directory and every
+ * docker CLI process on the machine, which blames whatever else runs there at the same time
+ * (other test files, other people's runs). With `tmpDir`, the TMPDIR the actions ran with (the
+ * plugin makes its private DOCKER_CONFIG under os.tmpdir(), and docker inherits the environment):
+ * - private config directories are looked for in `tmpDir` only;
+ * - a docker CLI process counts when its environment carries `tmpDir` or it descends from this
+ *   process (an action run here, or in an agent process started from here).
+ */
+export interface LeftoverScope {
+  tmpDir?: string;
+  /** The agent's docker config file, which must not change; default: defaultAgentConfigFile(). */
+  agentConfigFile?: string;
 }
 
 /** The prefix the plugin gives its private DOCKER_CONFIG directories. */
 const PRIVATE_CONFIG_PREFIX = 'kaholo-ecr-';
 
-export async function takeSnapshot(agentConfigFile = defaultAgentConfigFile()): Promise<Snapshot> {
+export async function takeSnapshot(scope: LeftoverScope = {}): Promise<Snapshot> {
   return {
-    tempConfigDirs: await privateConfigDirs(),
-    agentConfigHash: await hashFile(agentConfigFile),
-    dockerProcesses: await dockerCliProcesses(),
+    tempConfigDirs: await privateConfigDirs(scope.tmpDir ?? os.tmpdir()),
+    agentConfigHash: await hashFile(scope.agentConfigFile ?? defaultAgentConfigFile()),
+    dockerProcesses: listProcesses()
+      .filter(isDockerCli)
+      .map((p) => p.pid),
+    scope,
   };
 }
 
 /** Differences between two snapshots, as readable lines; empty when nothing was left behind. */
-export async function leftoversSince(before: Snapshot, agentConfigFile = defaultAgentConfigFile()): Promise<string[]> {
-  const after = await takeSnapshot(agentConfigFile);
+export async function leftoversSince(before: Snapshot, scope: LeftoverScope = before.scope): Promise<string[]> {
+  const after = await takeSnapshot(scope);
   const problems: string[] = [];
   const newDirs = after.tempConfigDirs.filter((d) => !before.tempConfigDirs.includes(d));
   if (newDirs.length > 0) problems.push(`private docker config directories left: ${newDirs.join(', ')}`);
-  if (after.agentConfigHash !== before.agentConfigHash) problems.push(`${agentConfigFile} changed`);
-  const newProcesses = after.dockerProcesses.filter((p) => !before.dockerProcesses.includes(p));
+  if (after.agentConfigHash !== before.agentConfigHash) problems.push(`${scope.agentConfigFile ?? defaultAgentConfigFile()} changed`);
+  const newProcesses = ownProcesses(
+    after.dockerProcesses.filter((p) => !before.dockerProcesses.includes(p)),
+    scope.tmpDir,
+  );
   if (newProcesses.length > 0) problems.push(`docker CLI processes still running: ${newProcesses.join(', ')}`);
   return problems;
 }
@@ -53,26 +77,22 @@ export function defaultAgentConfigFile(): string {
   return path.join(process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker'), 'config.json');
 }
 
-async function privateConfigDirs(): Promise<string[]> {
-  const entries = await fs.readdir(os.tmpdir()).catch(() => [] as string[]);
-  return entries.filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX)).map((e) => path.join(os.tmpdir(), e));
+/** Private docker config directories in `dir` right now. */
+async function privateConfigDirs(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir).catch(() => [] as string[]);
+  return entries.filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX)).map((e) => path.join(dir, e));
+}
+
+/** Those of `pids` that are ours in the scope of `tmpDir` (all of them without one). */
+function ownProcesses(pids: number[], tmpDir: string | undefined): number[] {
+  if (tmpDir === undefined || pids.length === 0) return pids;
+  const below = new Set(descendantsOf(process.pid, listProcesses()).map((p) => p.pid));
+  return pids.filter((pid) => below.has(pid) || readEnvironmentBlock(pid).includes(tmpDir));
 }
 
 async function hashFile(file: string): Promise<string | undefined> {
   const data = await fs.readFile(file).catch(() => undefined);
   return data === undefined ? undefined : createHash('sha256').update(data).digest('hex');
-}
-
-/** `docker` CLI processes (not the daemon) of this machine, by pid. */
-async function dockerCliProcesses(): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await fs.readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    const argv0 = path.basename(cmdline.split('\0')[0] ?? '');
-    if (argv0 === 'docker') pids.push(Number(entry));
-  }
-  return pids;
 }
 
 /** config.json files one or two levels below `root` (docker config dirs and the dirs holding them). */

@@ -1,7 +1,8 @@
 /**
  * Reads what every process on the machine exposes in /proc: its command line (readable by every
- * user) and, for the processes a test cares about, its environment. Used to catch a secret on a
- * command line while an action runs, and to see which DOCKER_CONFIG each docker process used.
+ * user), its parent, and, for the processes a test cares about, its environment. Used to catch a
+ * secret on a command line or in an environment while an action runs, to see which docker
+ * commands ran and with which DOCKER_CONFIG, and to find docker processes left behind.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -78,22 +79,32 @@ export function isDockerCli(p: ProcessInfo): boolean {
   return path.basename(p.argv[0] ?? '') === 'docker';
 }
 
+/** argv of every running docker CLI process of the machine. */
+export function dockerCliArgvs(): string[][] {
+  return listProcesses()
+    .filter(isDockerCli)
+    .map((p) => p.argv);
+}
+
 export interface Watch {
-  /** Stops sweeping; resolves with the number of sweeps made. */
+  /** Stops sweeping (after one last sweep); resolves with the number of sweeps made. */
   stop(): Promise<number>;
 }
 
 /**
  * Calls `onSweep` with every process, again and again, a couple of milliseconds apart, until
- * stopped. Errors thrown by `onSweep` stop the watch and reject `stop()`.
+ * stopped, and once more then. Errors thrown by `onSweep` stop the watch and reject `stop()`.
  */
 export function watchProcesses(onSweep: (processes: ProcessInfo[]) => void, intervalMs = 2): Watch {
   let stopped = false;
   let sweeps = 0;
+  const sweep = (): void => {
+    onSweep(listProcesses());
+    sweeps += 1;
+  };
   const loop = (async (): Promise<void> => {
     while (!stopped) {
-      onSweep(listProcesses());
-      sweeps += 1;
+      sweep();
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   })();
@@ -102,7 +113,53 @@ export function watchProcesses(onSweep: (processes: ProcessInfo[]) => void, inte
     async stop() {
       stopped = true;
       await loop;
+      sweep();
       return sweeps;
+    },
+  };
+}
+
+/** A value that must never show, and the name to report it by. */
+export interface NamedSecret {
+  name: string;
+  value: string;
+}
+
+export interface SecretWatchReport {
+  sweeps: number;
+  /** Each distinct docker CLI command line seen below the roots, its program given as plain `docker`. */
+  dockerArgvs: string[][];
+  /** Where a secret showed: on any process's command line, or in the environment of a process below the roots. */
+  violations: string[];
+}
+
+/**
+ * Watches every process's command line, and the environment of every process below `roots()`
+ * (the processes that run the actions: this process for an action run in-process, or the agent
+ * processes), for `secrets`, every couple of milliseconds until stopped. Also records the docker
+ * commands run below the roots, so a test can show that the watch saw the action at work.
+ */
+export function watchForSecrets(secrets: NamedSecret[], roots: () => Iterable<number>): { stop(): Promise<SecretWatchReport> } {
+  const leaked = (text: string): string[] => secrets.filter((s) => s.value !== '' && text.includes(s.value)).map((s) => s.name);
+  const violations = new Set<string>();
+  const docker = new Map<string, string[]>();
+  const watch = watchProcesses((processes) => {
+    for (const p of processes) {
+      const inArgv = leaked(p.cmdline);
+      if (inArgv.length > 0) violations.add(`pid ${p.pid} argv ${JSON.stringify(p.argv)} holds ${inArgv.join(', ')}`);
+    }
+    for (const root of roots()) {
+      for (const p of descendantsOf(root, processes)) {
+        if (isDockerCli(p)) docker.set(p.argv.slice(1).join('\0'), ['docker', ...p.argv.slice(1)]);
+        const inEnvironment = leaked(readEnvironmentBlock(p.pid));
+        if (inEnvironment.length > 0) violations.add(`pid ${p.pid} (${p.argv.join(' ')}) environment holds ${inEnvironment.join(', ')}`);
+      }
+    }
+  });
+  return {
+    async stop() {
+      const sweeps = await watch.stop();
+      return { sweeps, dockerArgvs: [...docker.values()], violations: [...violations] };
     },
   };
 }
