@@ -116,7 +116,7 @@ export function zipFileName(version: string): string {
 
 /** Compiles src/ with the build configuration into a fresh directory; returns it. */
 async function compileFresh(root: string): Promise<string> {
-  const outDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kaholo-ecr-package-'));
+  const outDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plugin-package-build-'));
   const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
   const result = await execa(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], {
     cwd: root,

@@ -132,7 +132,7 @@ test('config.json and package.json carry one version', async () => {
 });
 
 test('packaging refuses versions that disagree', async () => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kaholo-ecr-versions-'));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'plugin-versions-test-'));
   try {
     await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ version: '2.0.1', main: 'dist/app.js' }));
     await fs.writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'x', version: '2.0.0' }));
@@ -149,7 +149,7 @@ describe('the plugin zip', () => {
   let endpoint: LocalEcr | undefined;
 
   beforeAll(async () => {
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'kaholo-ecr-zip-test-'));
+    work = await fs.mkdtemp(path.join(os.tmpdir(), 'plugin-zip-test-'));
     built = await buildPackage({ outDir: path.join(work, 'out') });
   }, BUILD_TIMEOUT_MS);
 
