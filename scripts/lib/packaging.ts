@@ -15,8 +15,8 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import execa from 'execa';
 import yazl from 'yazl';
+import { buildPlugin } from '../build';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -117,15 +117,11 @@ export function zipFileName(version: string): string {
 /** Compiles src/ with the build configuration into a fresh directory; returns it. */
 async function compileFresh(root: string): Promise<string> {
   const outDir = await fs.mkdtemp(path.join(os.tmpdir(), 'plugin-package-build-'));
-  const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
-  const result = await execa(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], {
-    cwd: root,
-    reject: false,
-    stdin: 'ignore',
-  });
-  if (result.exitCode !== 0) {
+  try {
+    await buildPlugin(outDir, root);
+  } catch (error) {
     await fs.rm(outDir, { recursive: true, force: true });
-    throw new Error(`compiling src/ failed (tsc exit ${result.exitCode}):\n${`${result.stdout}\n${result.stderr}`.trim()}`);
+    throw new Error(`building the plugin failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   return outDir;
 }
