@@ -26,7 +26,9 @@ export async function pushImage(request: TransferRequest, context: SessionContex
   const { login, repoName, imageName } = request;
   const candidates = planPush(imageName, repoName, login.host);
   return withRegistrySession(login, context, async (docker) => {
-    const { source, target } = await findLocalImage(docker, candidates);
+    // Already named as the target: push straight away (docker itself says when there is no such image).
+    const exact = candidates.length === 1 && candidates[0].source === candidates[0].target;
+    const { source, target } = exact ? candidates[0] : await findLocalImage(docker, candidates);
     const tagged = source !== target && !(await hasLocalImage(docker, target));
     if (source !== target) {
       await docker.run(['tag', source, target], { timeoutMs: LOCAL_TIMEOUT_MS });
@@ -34,7 +36,15 @@ export async function pushImage(request: TransferRequest, context: SessionContex
     }
     try {
       context.log.info(`Pushing ${target}`);
-      const { stdout } = await docker.run(['push', target], { stream: true, timeoutMs: TRANSFER_TIMEOUT_MS });
+      let stdout: string;
+      try {
+        ({ stdout } = await docker.run(['push', target], { stream: true, timeoutMs: TRANSFER_TIMEOUT_MS }));
+      } catch (error) {
+        if (exact && error instanceof DockerCommandError && /does not exist locally|tag does not exist|No such image/i.test(error.stderr)) {
+          throw new ParamError('imageName', `no such local image on the agent (looked for "${target}"); build or pull it first`);
+        }
+        throw error;
+      }
       const digest = /digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(docker, target, login.host));
       return { image: target, digest, registry: login.host };
     } finally {

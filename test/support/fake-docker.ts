@@ -8,7 +8,7 @@ import path from 'node:path';
  * JSON-lines file and answers like docker does for the scenario it is given.
  * End-to-end tests use the real CLI and engine instead.
  */
-export type FakeDockerScenario = 'ok' | 'daemon-down' | 'no-local-image' | 'unknown-tag' | 'login-denied' | 'slow-push';
+export type FakeDockerScenario = 'ok' | 'daemon-down' | 'no-local-image' | 'unknown-tag' | 'login-denied' | 'slow-push' | 'push-missing';
 
 export interface FakeDockerCall {
   argv: string[];
@@ -70,6 +70,7 @@ switch (command) {
     break;
   case 'push':
     console.log('The push refers to repository [' + ref.replace(/:[^:/]*$/, '') + ']');
+    if (scenario === 'push-missing') fail('An image does not exist locally with the tag: ' + ref.replace(/:[^:/]*$/, ''));
     console.log('5f70bf18a086: Pushed');
     if (scenario === 'slow-push') { setTimeout(() => {}, 60000); break; }
     console.log(ref.split(':').pop() + ': digest: ' + digest + ' size: 528');

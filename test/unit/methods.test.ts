@@ -301,6 +301,19 @@ describe('push and pull with a stand-in docker CLI', () => {
     expect((await docker.calls()).map((c) => c.argv[0]).pop()).toBe('logout');
   });
 
+  it('pushes a full reference into this registry straight away, and explains when docker has no such image', async () => {
+    const target = `${HOST}/team/app:3.0.0`;
+    const result = await plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: target }), {});
+    expect(result).toEqual({ image: target, digest: FAKE_DIGEST, registry: HOST });
+    expect((await docker.calls()).map((c) => c.argv[0])).toEqual(['login', 'push', 'logout']);
+
+    process.env.FAKE_DOCKER_SCENARIO = 'push-missing';
+    const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: target }), {}));
+    expect((error as Error).message).toBe(
+      `Parameter "imageName": no such local image on the agent (looked for "${target}"); build or pull it first`,
+    );
+  });
+
   it('explains an unknown tag on pull', async () => {
     process.env.FAKE_DOCKER_SCENARIO = 'unknown-tag';
     const { error } = await captureOutput(() => plugin.pullImage(action('pullImage', { ...pushParams, imageName: '9.9.9' }), {}));
