@@ -7,6 +7,7 @@ import { build, type BuildOptions } from 'esbuild';
 import execa from 'execa';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { BUNDLE_OPTIONS } from '../build';
 import { REPO_ROOT } from './tools';
 
 export type BundleKind = 'single' | 'tsc';
@@ -25,23 +26,7 @@ export interface Variant {
   warnings: string[];
 }
 
-const COMMON: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  target: 'node18',
-  format: 'cjs',
-  // The SDK's ES module build, so that esbuild can drop the commands and code we do not use.
-  mainFields: ['module', 'main'],
-  minify: true,
-  // Class and function names as in the source: the SDK compares constructor names in places.
-  keepNames: true,
-  legalComments: 'none',
-  // The SDK's ES build loads node:http with import(); as require() it needs no ESM loader, and
-  // works where import() cannot (jest, vm contexts).
-  supported: { 'dynamic-import': false },
-  logLevel: 'warning',
-  metafile: true,
-};
+const COMMON: BuildOptions = { ...BUNDLE_OPTIONS, metafile: true };
 
 /** A dynamic import() left in an output needs the ESM loader at run time and fails under jest or vm. */
 async function dynamicImports(dir: string): Promise<string[]> {
