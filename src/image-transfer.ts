@@ -40,10 +40,7 @@ export async function pushImage(request: TransferRequest, context: SessionContex
       try {
         ({ stdout } = await docker.run(['push', target], { stream: true, timeoutMs: TRANSFER_TIMEOUT_MS }));
       } catch (error) {
-        if (exact && error instanceof DockerCommandError && /does not exist locally|tag does not exist|No such image/i.test(error.stderr)) {
-          throw new ParamError('imageName', `no such local image on the agent (looked for "${target}"); build or pull it first`);
-        }
-        throw error;
+        throw exact ? explainMissingImage(error, target) : error;
       }
       const digest = /digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(docker, target, login.host));
       return { image: target, digest, registry: login.host };
@@ -99,6 +96,14 @@ async function repoDigest(docker: DockerCli, reference: string, host: string): P
   const digest = match?.split('@')[1];
   if (!digest) throw new PluginError(`docker reported no digest for ${reference}`);
   return digest;
+}
+
+/** Docker's words for pushing a name it has no image for, as the same error findLocalImage gives. */
+function explainMissingImage(error: unknown, reference: string): unknown {
+  if (error instanceof DockerCommandError && /does not exist locally|tag does not exist|No such image/i.test(error.stderr)) {
+    return new ParamError('imageName', `no such local image on the agent (looked for "${reference}"); build or pull it first`);
+  }
+  return error;
 }
 
 function explainPullFailure(error: unknown, reference: string): unknown {
