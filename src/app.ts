@@ -67,8 +67,8 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
   const client = ecr.createEcrClient(connection);
   await ecr.resolveRegion(client);
   const [authorization] = await ecr.getAuthorizations(client, registryId !== undefined ? [registryId] : []);
+  // The session hides the password; the token it came in (base64 of user:password) is hidden here.
   redactor.add(authorization.data.authorizationToken);
-  redactor.add(authorization.login.password);
   log.info(`Authorized for ${authorization.login.host}`);
   const transfer = await import('./image-transfer');
   return { request: { login: authorization.login, repoName, imageName }, transfer };
