@@ -17,7 +17,7 @@
  * (visible in `ps`, in shell history). Names not declared in config.json are refused too.
  */
 import { statSync, readFileSync } from 'node:fs';
-import type { Manifest, MethodDeclaration, ParamDeclaration } from '../../test/support/kaholo-agent';
+import type { Manifest, MethodDeclaration, ParamDeclaration } from './agent';
 
 export class UsageError extends Error {
   constructor(message: string) {

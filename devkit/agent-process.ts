@@ -9,7 +9,7 @@
 import execa from 'execa';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { REPO_ROOT } from '../../support/kaholo-agent';
+import { REPO_ROOT } from './agent';
 
 const RUNNER = String.raw`
 'use strict';

@@ -39,7 +39,7 @@ export interface Manifest {
   methods: MethodDeclaration[];
 }
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, '..');
 
 export interface LoadedPlugin {
   manifest: Manifest;

@@ -4,9 +4,9 @@
  * already running, or a private dockerd started for the occasion) and a real registry behind the
  * endpoint's tokens. Everything listens on 127.0.0.1 and stop() takes it all down again.
  */
-import { dockerAvailability, ensureDockerEngine, type DockerEngine } from '../../test/support/docker-engine';
-import { startLocalEcr, type LocalEcr } from '../../test/support/local-ecr';
-import { registryAvailability, startRegistry } from '../../test/support/registry';
+import { dockerAvailability, ensureDockerEngine, type DockerEngine } from './docker-engine';
+import { startLocalEcr, type LocalEcr } from './local-ecr';
+import { registryAvailability, startRegistry } from './registry';
 
 export interface LocalStack {
   ecr: LocalEcr;

@@ -1,5 +1,5 @@
 /** Small helpers for the readable printouts of the demo and the runner. */
-import type { ParamDeclaration } from '../../test/support/kaholo-agent';
+import type { ParamDeclaration } from './agent';
 
 const useColor = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && !process.env.NO_COLOR;
 

@@ -10,11 +10,11 @@
  * AWS_ENDPOINT_URL_ECR set it talks to that endpoint; with --local it starts the local stack for
  * this one call. See scripts/lib/action-args.ts for where values (and vault values) come from.
  */
-import { loadPlugin, readManifest, REPO_ROOT, type Manifest, type ParamDeclaration } from '../test/support/kaholo-agent';
-import { LOCAL_KEYS, LOCAL_REGION } from '../test/support/local-ecr';
-import { describeValue, parseActionArgs, UsageError, type Invocation, type Source } from './lib/action-args';
-import { LOCAL_REPOSITORIES, startLocalStack, useLocalEndpoint, type LocalStack } from './lib/local-stack';
-import { bold, json, withStdoutOnStderr } from './lib/printing';
+import { loadPlugin, readManifest, REPO_ROOT, type Manifest, type ParamDeclaration } from '../devkit/agent';
+import { LOCAL_KEYS, LOCAL_REGION } from '../devkit/local-ecr';
+import { describeValue, parseActionArgs, UsageError, type Invocation, type Source } from '../devkit/action-args';
+import { LOCAL_REPOSITORIES, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
+import { bold, json, withStdoutOnStderr } from '../devkit/printing';
 
 const DOCKER_METHODS = ['pushImgaeToRepo', 'pullImage'];
 

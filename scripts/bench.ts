@@ -19,9 +19,9 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDockerEngine, type DockerEngine } from '../test/support/docker-engine';
-import { startLocalEcr, type LocalEcr } from '../test/support/local-ecr';
-import { registryAvailability, startRegistry } from '../test/support/registry';
+import { ensureDockerEngine, type DockerEngine } from '../devkit/docker-engine';
+import { startLocalEcr, type LocalEcr } from '../devkit/local-ecr';
+import { registryAvailability, startRegistry } from '../devkit/registry';
 import { buildBundles, givenVariant, shippedVariant, type Bundles, type Variant } from './bench/bundle';
 import { runColdStart } from './bench/cold';
 import { parseOptions, type BenchOptions } from './bench/options';

@@ -20,10 +20,10 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import execa from 'execa';
-import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../test/support/kaholo-agent';
-import { makeImage, removeImage } from '../test/support/images';
-import { LOCAL_REPOSITORIES, startLocalStack, useLocalEndpoint, type LocalStack } from './lib/local-stack';
-import { bold, dim, indent, json, maskVault, seconds, withPrefixedOutput } from './lib/printing';
+import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../devkit/agent';
+import { makeImage, removeImage } from '../devkit/images';
+import { LOCAL_REPOSITORIES, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
+import { bold, dim, indent, json, maskVault, seconds, withPrefixedOutput } from '../devkit/printing';
 
 const IMAGE_BYTES = 1024 * 1024;
 const LOCAL_IMAGE = 'kaholo-demo/app:1.0.0';

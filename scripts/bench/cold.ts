@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr } from '../../test/support/local-ecr';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr } from '../../devkit/local-ecr';
 import type { Variant } from './bundle';
 import {
   ACTION_CHILD,

@@ -4,7 +4,7 @@
  * in-process, so that the constant cost of starting a process (measured in the cold-start
  * section) does not dilute the per-repository cost being compared.
  */
-import { startLocalEcr } from '../../test/support/local-ecr';
+import { startLocalEcr } from '../../devkit/local-ecr';
 import { marked, SCALE_CHILD, SCALE_MARK, type ScaleInput, type ScaleSamples } from './children';
 import { childEnv, REPO_ROOT, timed, type Tools } from './tools';
 

@@ -6,7 +6,7 @@ import execa from 'execa';
 import { constants as fsConstants, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findExecutable } from '../../test/support/docker-engine';
+import { findExecutable } from '../../devkit/docker-engine';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 

@@ -5,7 +5,7 @@
  */
 import type { Repository } from '@aws-sdk/client-ecr';
 import { E2E_TEST_TIMEOUT_MS, SETTINGS, UNSET_CONNECTION, VAULT_KEYS, runAction, succeeded, useLocalStack } from './helpers';
-import { LOCAL_ACCOUNT_IDS, LOCAL_KEYS, LOCAL_REGION } from '../support/local-ecr';
+import { LOCAL_ACCOUNT_IDS, LOCAL_KEYS, LOCAL_REGION } from '../../devkit/local-ecr';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 

@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
-import { makeImage, removeImage } from '../support/images';
-import { LOCAL_KEYS } from '../support/local-ecr';
+import { makeImage, removeImage } from '../../devkit/images';
+import { LOCAL_KEYS } from '../../devkit/local-ecr';
 import { dockerCliArgvs } from '../support/processes';
-import { httpStatus } from '../support/registry';
+import { httpStatus } from '../../devkit/registry';
 import {
   E2E_TEST_TIMEOUT_MS,
   ONE_MB,

@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import execa from 'execa';
 import { describeWithDocker } from '../support/e2e-environment';
-import { LOCAL_ACCOUNT_IDS } from '../support/local-ecr';
-import { httpStatus } from '../support/registry';
+import { LOCAL_ACCOUNT_IDS } from '../../devkit/local-ecr';
+import { httpStatus } from '../../devkit/registry';
 import { E2E_TEST_TIMEOUT_MS, SETTINGS, UNSET_CONNECTION, VAULT_KEYS, docker, runAction, succeeded, useLocalStack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);

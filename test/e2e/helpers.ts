@@ -18,11 +18,11 @@ import * as http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { E2eEnvironment } from '../support/e2e-environment';
-import { isolateAwsEnvironment } from '../support/isolated-aws-env';
-import { loadPlugin, type LoadedPlugin } from '../support/kaholo-agent';
+import { isolateAwsEnvironment } from '../../devkit/aws-env';
+import { loadPlugin, type LoadedPlugin } from '../../devkit/agent';
 import { filesMentioning, leftoversSince, takeSnapshot, type Snapshot } from '../support/leftovers';
-import { startLocalEcr, LOCAL_KEYS, LOCAL_REGION, type LocalEcr } from '../support/local-ecr';
-import type { Registry } from '../support/registry';
+import { startLocalEcr, LOCAL_KEYS, LOCAL_REGION, type LocalEcr } from '../../devkit/local-ecr';
+import type { Registry } from '../../devkit/registry';
 
 /** Pushes and pulls of 1 MB images take well under a second; this bounds a slow CI machine. */
 export const E2E_TEST_TIMEOUT_MS = 60_000;

@@ -12,8 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import execa from 'execa';
 import yauzl from 'yauzl';
 import { buildPackage, checkVersions, zipFileName, type PackageResult } from '../../scripts/lib/packaging';
-import { REPO_ROOT } from '../support/kaholo-agent';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { REPO_ROOT } from '../../devkit/agent';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
 const BUILD_TIMEOUT_MS = 120_000;
 const INSTALL_TIMEOUT_MS = 300_000;

@@ -9,8 +9,8 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
-import { makeImage, removeImage } from '../support/images';
-import { LOCAL_ACCOUNT_IDS } from '../support/local-ecr';
+import { makeImage, removeImage } from '../../devkit/images';
+import { LOCAL_ACCOUNT_IDS } from '../../devkit/local-ecr';
 import { dockerCliArgvs, watchForSecrets } from '../support/processes';
 import {
   AGENT_CONFIG,

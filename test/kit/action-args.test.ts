@@ -2,8 +2,8 @@
  * The command line of `npm run action` (scripts/lib/action-args.ts), checked against the real
  * config.json: where values come from, how vault values are kept out of argv, and the errors.
  */
-import { describeValue, helpText, parseActionArgs, UsageError, type Invocation, type Parsed } from '../../scripts/lib/action-args';
-import { readManifest } from '../support/kaholo-agent';
+import { describeValue, helpText, parseActionArgs, UsageError, type Invocation, type Parsed } from '../../devkit/action-args';
+import { readManifest } from '../../devkit/agent';
 
 const manifest = readManifest();
 

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { type EcrEndpoint, startEcrEndpoint } from '../support/ecr-endpoint';
+import { type EcrEndpoint, startEcrEndpoint } from '../../devkit/ecr-endpoint';
 
 const ACCESS_KEY_ID = 'AKIALOCALTEST0000001';
 const SECRET_ACCESS_KEY = 'local/secret+key=with-symbols';

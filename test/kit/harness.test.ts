@@ -8,8 +8,8 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { describeWithDocker } from '../support/e2e-environment';
-import { httpStatus, type Registry } from '../support/registry';
-import { makeImage, removeImage } from '../support/images';
+import { httpStatus, type Registry } from '../../devkit/registry';
+import { makeImage, removeImage } from '../../devkit/images';
 
 jest.setTimeout(60_000);
 

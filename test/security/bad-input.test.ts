@@ -9,9 +9,9 @@
  */
 import path from 'node:path';
 import { captureOutput } from '../support/capture-output';
-import { isolateAwsEnvironment } from '../support/isolated-aws-env';
-import { loadPlugin, readManifest, REPO_ROOT, type LoadedPlugin } from '../support/kaholo-agent';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { isolateAwsEnvironment } from '../../devkit/aws-env';
+import { loadPlugin, readManifest, REPO_ROOT, type LoadedPlugin } from '../../devkit/agent';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
 type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage';
 

@@ -12,12 +12,12 @@ import { promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
-import { makeImage, removeImage } from '../support/images';
+import { makeImage, removeImage } from '../../devkit/images';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { descendantsOf, isDockerCli, readEnvironment, watchProcesses, type ProcessInfo } from '../support/processes';
-import { httpStatus } from '../support/registry';
-import { agentEnvironment, startAgentAction, type AgentProcess } from './support/agent-process';
+import { httpStatus } from '../../devkit/registry';
+import { agentEnvironment, startAgentAction, type AgentProcess } from '../../devkit/agent-process';
 import { registrySecrets } from './support/secrets';
 
 jest.setTimeout(120_000);

@@ -13,11 +13,11 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { captureOutput } from '../support/capture-output';
-import { startEcrEndpoint, type EcrEndpoint } from '../support/ecr-endpoint';
-import { installFakeDocker, type FakeDocker, type FakeDockerCall } from '../support/fake-docker';
-import { isolateAwsEnvironment } from '../support/isolated-aws-env';
-import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../support/kaholo-agent';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { startEcrEndpoint, type EcrEndpoint } from '../../devkit/ecr-endpoint';
+import { installFakeDocker, type FakeDocker, type FakeDockerCall } from '../../devkit/docker-stand-in';
+import { isolateAwsEnvironment } from '../../devkit/aws-env';
+import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../../devkit/agent';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
 jest.setTimeout(60_000);
 

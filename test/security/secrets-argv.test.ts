@@ -9,11 +9,11 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
-import { makeImage, removeImage } from '../support/images';
+import { makeImage, removeImage } from '../../devkit/images';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { watchForSecrets, type SecretWatchReport } from '../support/processes';
-import { agentEnvironment, startAgentAction, type AgentOutcome } from './support/agent-process';
+import { agentEnvironment, startAgentAction, type AgentOutcome } from '../../devkit/agent-process';
 import { leakedSecrets, registrySecrets, sessionToken, type Secret } from './support/secrets';
 
 jest.setTimeout(90_000);

@@ -14,12 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { captureOutput } from '../support/capture-output';
 import { describeWithDocker } from '../support/e2e-environment';
-import { makeImage, removeImage } from '../support/images';
-import { isolateAwsEnvironment } from '../support/isolated-aws-env';
-import { loadPlugin, type LoadedPlugin } from '../support/kaholo-agent';
+import { makeImage, removeImage } from '../../devkit/images';
+import { isolateAwsEnvironment } from '../../devkit/aws-env';
+import { loadPlugin, type LoadedPlugin } from '../../devkit/agent';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
-import { agentEnvironment, runAgentAction } from './support/agent-process';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
+import { agentEnvironment, runAgentAction } from '../../devkit/agent-process';
 import { installLeakyDocker, leakedSecrets, registrySecrets, sessionToken, visibleText, type LeakyDocker, type Secret } from './support/secrets';
 
 jest.setTimeout(60_000);

@@ -34,8 +34,8 @@ import {
   type Availability,
   type DockerEngine,
   type DockerEnv,
-} from './docker-engine';
-import { registryAvailability, startRegistry, type Registry, type RegistryOptions } from './registry';
+} from '../../devkit/docker-engine';
+import { registryAvailability, startRegistry, type Registry, type RegistryOptions } from '../../devkit/registry';
 
 export const MARKER = 'KAHOLO_E2E_DOCKER';
 export const MARKER_REASON = 'KAHOLO_E2E_DOCKER_REASON';

@@ -4,7 +4,7 @@
  * prints one line and marks the run, so that the real-parts tests skip; under CI=true it throws.
  * jest.config.js: globalSetup: '<rootDir>/test/support/global-setup.ts'
  */
-import { ensureDockerEngine, dockerServerVersion, type DockerEngine } from './docker-engine';
+import { ensureDockerEngine, dockerServerVersion, type DockerEngine } from '../../devkit/docker-engine';
 import { MARKER, MARKER_REASON, MARKER_STARTED, e2eAvailability, isCi, skipLine } from './e2e-environment';
 
 /** Read by global-teardown.ts (globalSetup and globalTeardown share the jest main process). */

@@ -3,7 +3,7 @@
  * running is left alone) and removes its directory.
  * jest.config.js: globalTeardown: '<rootDir>/test/support/global-teardown.ts'
  */
-import type { DockerEngine } from './docker-engine';
+import type { DockerEngine } from '../../devkit/docker-engine';
 import { ENGINE_KEY } from './global-setup';
 
 type Holder = { [ENGINE_KEY]?: DockerEngine };

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as app from '../../src/app';
 import { captureOutput } from '../support/capture-output';
-import { installFakeDocker, type FakeDocker } from '../support/fake-docker';
-import { isolateAwsEnvironment } from '../support/isolated-aws-env';
-import { readManifest, REPO_ROOT } from '../support/kaholo-agent';
+import { installFakeDocker, type FakeDocker } from '../../devkit/docker-stand-in';
+import { isolateAwsEnvironment } from '../../devkit/aws-env';
+import { readManifest, REPO_ROOT } from '../../devkit/agent';
 
 const root = REPO_ROOT;
 const manifest = readManifest();

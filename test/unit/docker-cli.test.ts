@@ -3,7 +3,7 @@ import { ActivityLog } from '../../src/activity-log';
 import { DockerCli } from '../../src/docker-cli';
 import { Redactor } from '../../src/redact';
 import { captureOutput } from '../support/capture-output';
-import { installFakeDocker, type FakeDocker } from '../support/fake-docker';
+import { installFakeDocker, type FakeDocker } from '../../devkit/docker-stand-in';
 
 let docker: FakeDocker;
 beforeEach(async () => {

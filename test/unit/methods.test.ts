@@ -12,8 +12,8 @@ import path from 'node:path';
 import * as plugin from '../../src/app';
 import type { KaholoAction, KaholoSettings } from '../../src/kaholo';
 import { captureOutput } from '../support/capture-output';
-import { FAKE_DIGEST, installFakeDocker, type FakeDocker } from '../support/fake-docker';
-import { isolateAwsEnvironment } from '../support/isolated-aws-env';
+import { FAKE_DIGEST, installFakeDocker, type FakeDocker } from '../../devkit/docker-stand-in';
+import { isolateAwsEnvironment } from '../../devkit/aws-env';
 
 const ecrMock = mockClient(ECRClient);
 const HOST = '123456789012.dkr.ecr.eu-west-2.amazonaws.com';
