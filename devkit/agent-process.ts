@@ -1,6 +1,6 @@
 /**
- * Runs one plugin method in its own node process, the way a Kaholo agent does: read config.json,
- * require() the module its `main` names, call `exports[method](action, settings)`.
+ * Runs one plugin method in its own node process, the way a Kaholo agent does, with the kit's one
+ * runner (devkit/agent-runner.js).
  *
  * The action (params and settings, secrets included) goes to the child through stdin, never argv
  * or the environment, so that the tests that scan /proc see only what the plugin itself exposes.
@@ -10,26 +10,9 @@ import execa from 'execa';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { REPO_ROOT } from './agent';
+import { withoutAwsSettings } from './aws-env';
 
-const RUNNER = String.raw`
-'use strict';
-const fs = require('fs');
-const path = require('path');
-const root = process.argv[process.argv.length - 1];
-let input = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => { input += chunk; });
-process.stdin.on('end', () => {
-  const { method, params, settings } = JSON.parse(input);
-  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'config.json'), 'utf8'));
-  const plugin = require(path.join(root, manifest.main));
-  const report = (outcome) => fs.writeSync(3, JSON.stringify(outcome));
-  plugin[method]({ method: { name: method }, params }, settings).then(
-    (result) => report({ ok: true, result }),
-    (error) => { report({ ok: false, error: String(error && error.message) }); process.exitCode = 1; },
-  );
-});
-`;
+const RUNNER = path.join(__dirname, 'agent-runner.js');
 
 export interface AgentOutcome {
   exitCode: number | null;
@@ -43,6 +26,8 @@ export interface AgentOutcome {
   error?: string;
   /** False when the process ended before reporting (killed by a signal, crashed). */
   reported: boolean;
+  /** Peak resident set size of the process when it reported (KiB). */
+  maxRssKiB?: number;
 }
 
 export interface AgentProcess {
@@ -56,18 +41,29 @@ export interface AgentProcess {
 }
 
 export interface AgentAction {
-  method: string;
+  /** A method of config.json, or (with `autocomplete` set instead) an autocomplete function. */
+  method?: string;
+  autocomplete?: string;
+  query?: string;
   params: Record<string, unknown>;
   settings?: Record<string, unknown>;
 }
 
+export interface AgentOptions {
+  /** The plugin's directory (default: this repository). */
+  root?: string;
+  /** Options for node before the runner (e.g. `--require` of a probe). */
+  nodeArgs?: string[];
+}
+
 /** Starts the action in a child node process with exactly `env` (nothing inherited). */
-export function startAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, root = REPO_ROOT): AgentProcess {
-  const child = execa(process.execPath, ['-e', RUNNER, '--', root], {
+export function startAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, options: AgentOptions = {}): AgentProcess {
+  const root = options.root ?? REPO_ROOT;
+  const child = execa(process.execPath, [...(options.nodeArgs ?? []), RUNNER, root], {
     env,
     extendEnv: false,
     cwd: path.resolve(root),
-    input: JSON.stringify({ method: action.method, params: action.params, settings: action.settings ?? {} }),
+    input: JSON.stringify({ ...action, settings: action.settings ?? {} }),
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     reject: false,
     buffer: false,
@@ -104,7 +100,8 @@ export function startAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, ro
       reported: report !== '',
     };
     if (report !== '') {
-      const parsed = JSON.parse(report) as { ok: boolean; result?: unknown; error?: string };
+      const parsed = JSON.parse(report) as { ok: boolean; result?: unknown; error?: string; maxRssKiB?: number };
+      outcome.maxRssKiB = parsed.maxRssKiB;
       if (parsed.ok) outcome.result = parsed.result;
       else outcome.error = parsed.error;
     }
@@ -143,15 +140,10 @@ export function startAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, ro
  * the tests (so only what a test sets applies), plus `extra`.
  */
 export function agentEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('AWS_') && value !== undefined) env[key] = value;
-  }
-  const nowhere = path.join(__dirname, 'no-such-aws-config');
-  return { ...env, AWS_CONFIG_FILE: nowhere, AWS_SHARED_CREDENTIALS_FILE: nowhere, AWS_EC2_METADATA_DISABLED: 'true', ...extra };
+  return { ...withoutAwsSettings(), ...extra };
 }
 
 /** Runs the action in its own node process to the end. */
-export function runAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, root = REPO_ROOT): Promise<AgentOutcome> {
-  return startAgentAction(action, env, root).finished;
+export function runAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, options: AgentOptions = {}): Promise<AgentOutcome> {
+  return startAgentAction(action, env, options).finished;
 }

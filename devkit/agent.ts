@@ -1,11 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
-
 /**
- * Loads the built plugin the way the Kaholo agent does: read config.json,
- * require() the module its `main` names, call `exports[method](action,
- * settings)` and `exports[functionName](query, settings, params)`.
+ * The plugin as the Kaholo agent sees it: config.json's shape, and the plugin loaded in this
+ * process (`loadPlugin`) to call its methods and autocomplete functions as the agent does.
+ * devkit/agent-process.ts runs the same runner in a process of its own.
  */
+import path from 'node:path';
 
 export interface ParamDeclaration {
   name: string;
@@ -54,32 +52,5 @@ export interface LoadedPlugin {
   ): Promise<Array<{ id: string; value: string }>>;
 }
 
-export function readManifest(root = REPO_ROOT): Manifest {
-  return JSON.parse(fs.readFileSync(path.join(root, 'config.json'), 'utf8')) as Manifest;
-}
-
-export function loadPlugin(root = REPO_ROOT): LoadedPlugin {
-  const manifest = readManifest(root);
-  const mainPath = path.join(root, manifest.main);
-  if (!fs.existsSync(mainPath)) throw new Error(`${mainPath} does not exist: run "npm run build" first`);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const exported = require(mainPath) as Record<string, unknown>;
-  const exportedFunction = (name: string): ((...args: unknown[]) => Promise<unknown>) => {
-    const fn = exported[name];
-    if (typeof fn !== 'function') throw new Error(`${manifest.main} does not export "${name}"`);
-    return fn as (...args: unknown[]) => Promise<unknown>;
-  };
-  const asNamedValues = (values: Record<string, unknown>): Array<{ name: string; value: unknown }> =>
-    Object.entries(values).map(([name, value]) => ({ name, value }));
-  return {
-    manifest,
-    run(method, params, settings = {}) {
-      if (!manifest.methods.some((m) => m.name === method)) throw new Error(`config.json declares no method "${method}"`);
-      return exportedFunction(method)({ method: { name: method }, params }, settings);
-    },
-    async autocomplete(functionName, query, settings = {}, params = {}) {
-      const items = await exportedFunction(functionName)(query, asNamedValues(settings), asNamedValues(params));
-      return items as Array<{ id: string; value: string }>;
-    },
-  };
-}
+/** The runner itself is devkit/agent-runner.js (plain JavaScript, so node runs it without a loader). */
+export { loadPlugin, readManifest } from './agent-runner';

@@ -1,22 +1,27 @@
 import path from 'node:path';
 
 /**
- * Clears the AWS settings of whoever runs the tests (keys, profile, region,
- * endpoint) so a test sees only what it sets, and restores them afterwards.
+ * The AWS settings of whoever runs the kit (keys, profile, region, endpoint) left out, so the
+ * plugin sees only what a test, the demo or the benchmark sets: no AWS_* variable, the shared
+ * config files pointed nowhere, no instance metadata lookups.
  */
-export function isolateAwsEnvironment(): () => void {
-  const saved = { ...process.env };
-  for (const key of Object.keys(process.env)) {
-    if (key.startsWith('AWS_')) delete process.env[key];
+export function withoutAwsSettings(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith('AWS_') && value !== undefined) clean[key] = value;
   }
   const nowhere = path.join(__dirname, 'no-such-aws-config');
-  process.env.AWS_CONFIG_FILE = nowhere;
-  process.env.AWS_SHARED_CREDENTIALS_FILE = nowhere;
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  return { ...clean, AWS_CONFIG_FILE: nowhere, AWS_SHARED_CREDENTIALS_FILE: nowhere, AWS_EC2_METADATA_DISABLED: 'true' };
+}
+
+/** Applies withoutAwsSettings() to this process; returns the function that restores what was there. */
+export function isolateAwsEnvironment(): () => void {
+  const saved = { ...process.env };
+  const clean = withoutAwsSettings(saved);
+  for (const key of Object.keys(process.env)) if (!(key in clean)) delete process.env[key];
+  Object.assign(process.env, clean);
   return () => {
-    for (const key of Object.keys(process.env)) {
-      if (!(key in saved)) delete process.env[key];
-    }
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
   };
 }

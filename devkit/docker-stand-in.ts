@@ -1,106 +1,93 @@
+/**
+ * Puts the kit's stand-in `docker` (devkit/bin/docker.js) first on PATH, in a directory of its own
+ * with the stand-in.json that picks its mode; see that file for the modes. Unit tests use `fake`
+ * (no engine), the security tests `leaky`, race tests `real` with delays or waits on chosen
+ * subcommands before the real CLI runs.
+ */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findExecutable } from './docker-engine';
 
-/**
- * A stand-in `docker` executable for unit tests: it records each call (argv,
- * stdin, DOCKER_CONFIG and that directory's config.json at the time) to a
- * JSON-lines file and answers like docker does for the scenario it is given.
- * End-to-end tests use the real CLI and engine instead.
- */
 export type FakeDockerScenario = 'ok' | 'daemon-down' | 'no-local-image' | 'unknown-tag' | 'login-denied' | 'slow-push' | 'push-missing';
 
-export interface FakeDockerCall {
+export type DockerStandInMode =
+  | { mode: 'fake'; scenario?: FakeDockerScenario; localImages?: string[] }
+  | { mode: 'leaky'; fail?: string[] }
+  | {
+      mode: 'real';
+      /** Milliseconds to wait before running a subcommand, by subcommand (`push`, `login`, ...). */
+      delays?: Record<string, number>;
+      /** A file to wait for before running a subcommand, by subcommand. */
+      waits?: Record<string, string>;
+      /** Bound of each wait for a file (default 30 s): then the command fails. */
+      waitMs?: number;
+    };
+
+export interface DockerCall {
   argv: string[];
+  /** What `login` read on stdin (fake and leaky modes only). */
   stdin: string;
   dockerConfig: string | undefined;
   configJson: string | undefined;
+  pid: number;
+  /** Date.now() when the call began, before any wait. */
+  at: number;
 }
+/** The name the unit tests know it by. */
+export type FakeDockerCall = DockerCall;
 
-export interface FakeDocker {
+export interface DockerStandIn {
   /** Directory to put first on PATH. */
   binDir: string;
-  calls(): Promise<FakeDockerCall[]>;
+  /** PATH with binDir first, for a child's environment. */
+  path: string;
+  /** Every call so far, in order. */
+  calls(): Promise<DockerCall[]>;
+  /** Resolves with the first call of `subcommand` (it may be waiting there); rejects after timeoutMs. */
+  waitForCall(subcommand: string, timeoutMs: number): Promise<DockerCall>;
+  /** Changes the mode or its settings for the calls that follow. */
+  set(mode: DockerStandInMode): Promise<void>;
   remove(): Promise<void>;
 }
+export type FakeDocker = DockerStandIn;
 
 export const FAKE_DIGEST = `sha256:${'ab'.repeat(32)}`;
+const EXECUTABLE = path.join(__dirname, 'bin', 'docker.js');
 
-const SCRIPT = String.raw`#!/usr/bin/env node
-const fs = require('fs');
-const path = require('path');
-const argv = process.argv.slice(2);
-const scenario = process.env.FAKE_DOCKER_SCENARIO || 'ok';
-const localImages = (process.env.FAKE_DOCKER_LOCAL_IMAGES || '').split(',').filter(Boolean);
-let stdin = '';
-try { if (argv[0] === 'login') stdin = fs.readFileSync(0, 'utf8'); } catch {}
-const dockerConfig = process.env.DOCKER_CONFIG;
-let configJson;
-try { configJson = fs.readFileSync(path.join(dockerConfig, 'config.json'), 'utf8'); } catch {}
-fs.appendFileSync(process.env.FAKE_DOCKER_LOG, JSON.stringify({ argv, stdin, dockerConfig, configJson }) + '\n');
-const fail = (text) => { process.stderr.write(text + '\n'); process.exit(1); };
-if (scenario === 'daemon-down') fail('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
-const [command] = argv;
-const ref = argv[argv.length - 1];
-const digest = '${FAKE_DIGEST}';
-switch (command) {
-  case 'login': {
-    if (scenario === 'login-denied') fail('Error response from daemon: login attempt to https://' + ref + '/v2/ failed with status: 401 Unauthorized');
-    const file = path.join(dockerConfig, 'config.json');
-    const config = JSON.parse(fs.readFileSync(file, 'utf8'));
-    config.auths = { ...(config.auths || {}), [ref]: { auth: Buffer.from(argv[2] + ':' + stdin).toString('base64') } };
-    fs.writeFileSync(file, JSON.stringify(config));
-    console.log('Login Succeeded');
-    break;
-  }
-  case 'logout': {
-    const file = path.join(dockerConfig, 'config.json');
-    const config = JSON.parse(fs.readFileSync(file, 'utf8'));
-    delete (config.auths || {})[ref];
-    fs.writeFileSync(file, JSON.stringify(config));
-    console.log('Removing login credentials for ' + ref);
-    break;
-  }
-  case 'image':
-    if (scenario === 'no-local-image' || !localImages.some((image) => ref === image)) fail('Error: No such image: ' + ref);
-    console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([ref.replace(/[:@].*$/, '') + '@' + digest]) : 'sha256:' + '12'.repeat(32));
-    break;
-  case 'tag':
-  case 'rmi':
-    break;
-  case 'push':
-    console.log('The push refers to repository [' + ref.replace(/:[^:/]*$/, '') + ']');
-    if (scenario === 'push-missing') fail('An image does not exist locally with the tag: ' + ref.replace(/:[^:/]*$/, ''));
-    console.log('5f70bf18a086: Pushed');
-    if (scenario === 'slow-push') { setTimeout(() => {}, 60000); break; }
-    console.log(ref.split(':').pop() + ': digest: ' + digest + ' size: 528');
-    break;
-  case 'pull':
-    if (scenario === 'unknown-tag') fail('Error response from daemon: manifest for ' + ref + ' not found: manifest unknown: manifest unknown');
-    console.log(ref.split(':').pop() + ': Pulling from ' + ref);
-    console.log('Digest: ' + digest);
-    console.log('Status: Downloaded newer image for ' + ref);
-    break;
-  default:
-    fail('fake docker: unexpected command ' + argv.join(' '));
-}
-`;
-
-export async function installFakeDocker(): Promise<FakeDocker> {
-  const binDir = await fs.mkdtemp(path.join(os.tmpdir(), 'fake-docker-'));
-  const logFile = path.join(binDir, 'calls.jsonl');
-  await fs.writeFile(path.join(binDir, 'docker'), SCRIPT, { mode: 0o755 });
-  await fs.writeFile(logFile, '');
-  process.env.FAKE_DOCKER_LOG = logFile;
+export async function installDockerStandIn(mode: DockerStandInMode = { mode: 'fake' }): Promise<DockerStandIn> {
+  const binDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kdk-docker-'));
+  const log = path.join(binDir, 'calls.jsonl');
+  const realDocker = await findExecutable('docker'); // found before binDir goes first on PATH
+  const set = (next: DockerStandInMode): Promise<void> =>
+    fs.writeFile(path.join(binDir, 'stand-in.json'), JSON.stringify({ ...next, log, realDocker }));
+  await set(mode);
+  await fs.writeFile(log, '');
+  await fs.symlink(EXECUTABLE, path.join(binDir, 'docker'));
+  const calls = async (): Promise<DockerCall[]> =>
+    (await fs.readFile(log, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as DockerCall);
   return {
     binDir,
-    async calls() {
-      const text = await fs.readFile(logFile, 'utf8');
-      return text
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as FakeDockerCall);
+    path: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,
+    calls,
+    async waitForCall(subcommand, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const call = (await calls()).find((c) => c.argv.find((a) => !a.startsWith('-')) === subcommand);
+        if (call) return call;
+        if (Date.now() > deadline) throw new Error(`no docker ${subcommand} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     },
+    set,
     remove: () => fs.rm(binDir, { recursive: true, force: true }),
   };
+}
+
+/** The fake mode, as the unit tests use it. */
+export function installFakeDocker(): Promise<DockerStandIn> {
+  return installDockerStandIn({ mode: 'fake' });
 }

@@ -93,8 +93,8 @@ beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
   docker = await installFakeDocker();
   process.env.PATH = `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
-  process.env.FAKE_DOCKER_SCENARIO = 'ok';
-  process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.0';
+  process.env.DEVKIT_DOCKER_SCENARIO = 'ok';
+  process.env.DEVKIT_DOCKER_LOCAL_IMAGES = 'app:1.0';
   plugin = loadPlugin();
   // execa starts every process through child_process.spawn: record how.
   const realSpawn = childProcess.spawn;
@@ -166,7 +166,7 @@ describe('no shell', () => {
     const saved = process.env.AWS_ENDPOINT_URL_ECR;
     process.env.AWS_ENDPOINT_URL_ECR = evil.url;
     const host = `127.0.0.1:9/$(${touch});${touch}`;
-    process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.0';
+    process.env.DEVKIT_DOCKER_LOCAL_IMAGES = 'app:1.0';
     try {
       for (const method of ['pushImgaeToRepo', 'pullImage'] as const) {
         const before = (await docker.calls()).length;

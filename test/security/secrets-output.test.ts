@@ -20,7 +20,8 @@ import { loadPlugin, type LoadedPlugin } from '../../devkit/agent';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { agentEnvironment, runAgentAction } from '../../devkit/agent-process';
-import { installLeakyDocker, leakedSecrets, registrySecrets, sessionToken, visibleText, type LeakyDocker, type Secret } from './support/secrets';
+import { installLeakyDocker, leakedSecrets, registrySecrets, sessionToken, visibleText, type Secret } from './support/secrets';
+import type { DockerStandIn } from '../../devkit/docker-stand-in';
 
 jest.setTimeout(60_000);
 
@@ -52,7 +53,7 @@ function userVisible(method: Method, run: { output: string; error?: unknown; res
 describe('no secret in output (local endpoint, stand-in docker)', () => {
   let plugin: LoadedPlugin;
   let ecr: LocalEcr;
-  let leaky: LeakyDocker;
+  let leaky: DockerStandIn;
   let emptyBin: string;
   let restoreEnv: () => void;
   const token = sessionToken();
@@ -89,7 +90,7 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
 
   afterEach(() => {
     process.env.PATH = originalPath;
-    delete process.env.LEAKY_DOCKER_FAIL;
+    delete process.env.DEVKIT_DOCKER_FAIL;
     ecr.endpoint.failNext(0, 'server-error');
   });
 
@@ -102,7 +103,7 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
 
   const useLeakyDocker = (failing: string): void => {
     process.env.PATH = `${leaky.binDir}${path.delimiter}${originalPath}`;
-    process.env.LEAKY_DOCKER_FAIL = failing;
+    process.env.DEVKIT_DOCKER_FAIL = failing;
   };
 
   it.each(METHODS)('%s succeeds with a session token and shows no secret', async (method) => {

@@ -12,6 +12,8 @@ export const ENGINE_KEY = '__KAHOLO_E2E_ENGINE__';
 type Holder = { [ENGINE_KEY]?: DockerEngine };
 
 export default async function globalSetup(): Promise<void> {
+  // Each project that needs an engine names this setup; the first one decides for the whole run.
+  if (process.env[MARKER]) return;
   const availability = await e2eAvailability();
   if (!availability.ok) {
     process.env[MARKER] = 'unavailable';

@@ -15,7 +15,7 @@ function cli(scenario: string, redactor = new Redactor()): DockerCli {
   const env = {
     ...process.env,
     PATH: `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`,
-    FAKE_DOCKER_SCENARIO: scenario,
+    DEVKIT_DOCKER_SCENARIO: scenario,
   };
   return new DockerCli(env, redactor, new ActivityLog(redactor));
 }

@@ -230,7 +230,7 @@ describe('push and pull with a stand-in docker CLI', () => {
     process.env.PATH = `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
     process.env.DOCKER_CONFIG = agentConfigDir;
     delete process.env.DOCKER_HOST; // the stand-in, not the engine the e2e setup may have started
-    process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.2.0';
+    process.env.DEVKIT_DOCKER_LOCAL_IMAGES = 'app:1.2.0';
     mockToken();
   });
   afterEach(async () => {
@@ -273,7 +273,7 @@ describe('push and pull with a stand-in docker CLI', () => {
   });
 
   it('pushes a bare tag as <repoName>:<tag> when no local image has that name', async () => {
-    process.env.FAKE_DOCKER_LOCAL_IMAGES = 'team/app:2.0.0';
+    process.env.DEVKIT_DOCKER_LOCAL_IMAGES = 'team/app:2.0.0';
     const result = await plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: '2.0.0' }), {});
     expect(result).toEqual({ image: `${HOST}/team/app:2.0.0`, digest: FAKE_DIGEST, registry: HOST });
     const argv = (await docker.calls()).map((c) => c.argv);
@@ -295,7 +295,7 @@ describe('push and pull with a stand-in docker CLI', () => {
   });
 
   it('explains a missing local image, after logging out again', async () => {
-    process.env.FAKE_DOCKER_LOCAL_IMAGES = '';
+    process.env.DEVKIT_DOCKER_LOCAL_IMAGES = '';
     const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
     expect((error as Error).message).toMatch(/Parameter "imageName": no such local image on the agent \(looked for "app:1.2.0"\)/);
     expect((await docker.calls()).map((c) => c.argv[0]).pop()).toBe('logout');
@@ -307,7 +307,7 @@ describe('push and pull with a stand-in docker CLI', () => {
     expect(result).toEqual({ image: target, digest: FAKE_DIGEST, registry: HOST });
     expect((await docker.calls()).map((c) => c.argv[0])).toEqual(['login', 'push', 'logout']);
 
-    process.env.FAKE_DOCKER_SCENARIO = 'push-missing';
+    process.env.DEVKIT_DOCKER_SCENARIO = 'push-missing';
     const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: target }), {}));
     expect((error as Error).message).toBe(
       `Parameter "imageName": no such local image on the agent (looked for "${target}"); build or pull it first`,
@@ -315,19 +315,19 @@ describe('push and pull with a stand-in docker CLI', () => {
   });
 
   it('explains an unknown tag on pull', async () => {
-    process.env.FAKE_DOCKER_SCENARIO = 'unknown-tag';
+    process.env.DEVKIT_DOCKER_SCENARIO = 'unknown-tag';
     const { error } = await captureOutput(() => plugin.pullImage(action('pullImage', { ...pushParams, imageName: '9.9.9' }), {}));
     expect((error as Error).message).toMatch(new RegExp(`${HOST}/team/app:9.9.9 is not in the registry`));
   });
 
   it('explains a Docker engine that does not answer', async () => {
-    process.env.FAKE_DOCKER_SCENARIO = 'daemon-down';
+    process.env.DEVKIT_DOCKER_SCENARIO = 'daemon-down';
     const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
     expect((error as Error).message).toMatch(/The Docker engine does not answer on its default socket/);
   });
 
   it('explains a refused login without the password', async () => {
-    process.env.FAKE_DOCKER_SCENARIO = 'login-denied';
+    process.env.DEVKIT_DOCKER_SCENARIO = 'login-denied';
     const { error, output } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
     expect((error as Error).message).toMatch(/docker login failed: .*401 Unauthorized/);
     expect(`${(error as Error).message}${output}`).not.toContain(PASSWORD);

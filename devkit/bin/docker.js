@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * The kit's stand-in `docker` executable. devkit/docker-stand-in.ts puts it first on PATH (as
+ * `docker`, a link in a directory of its own, beside a stand-in.json that picks the mode):
+ *
+ *   fake   answers as docker would, without an engine, for a scenario (ok, daemon-down,
+ *          no-local-image, unknown-tag, login-denied, slow-push, push-missing)
+ *   leaky  does its worst: repeats the registry password and its base64 auth in its own output,
+ *          and in the error text of the commands named in `fail`
+ *   real   waits where told (a delay, or until a file exists, per subcommand), then runs the real
+ *          docker CLI with the same arguments, stdin, stdout, stderr and exit code
+ *
+ * Every call is appended to the log as one JSON line (argv, DOCKER_CONFIG and its config.json,
+ * and, in fake mode, what `login` read on stdin) before any wait, so a test can wait until a
+ * chosen step is reached. DEVKIT_DOCKER_SCENARIO, DEVKIT_DOCKER_LOCAL_IMAGES and DEVKIT_DOCKER_FAIL
+ * in the environment override the file, for tests that switch per test.
+ */
+const { spawn } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+/**
+ * @typedef {{ mode: 'fake' | 'leaky' | 'real', log: string, scenario?: string, localImages?: string[],
+ *   fail?: string[], realDocker?: string, delays?: Record<string, number>, waits?: Record<string, string>,
+ *   waitMs?: number }} Settings
+ */
+
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const argv = process.argv.slice(2);
+const command = argv.find((arg) => !arg.startsWith('-')) ?? '';
+const ref = argv[argv.length - 1] ?? '';
+// Like the plugin, the stand-in works only in a DOCKER_CONFIG it is given (never the caller's cwd).
+const configFile = process.env.DOCKER_CONFIG ? path.join(process.env.DOCKER_CONFIG, 'config.json') : '';
+
+/** @returns {Settings} */
+function readSettings() {
+  /** @type {unknown} */
+  const parsed = JSON.parse(fs.readFileSync(path.join(path.dirname(process.argv[1] ?? ''), 'stand-in.json'), 'utf8'));
+  const settings = /** @type {Settings} */ (parsed);
+  const env = process.env;
+  if (env.DEVKIT_DOCKER_SCENARIO) settings.scenario = env.DEVKIT_DOCKER_SCENARIO;
+  if (env.DEVKIT_DOCKER_LOCAL_IMAGES !== undefined) settings.localImages = env.DEVKIT_DOCKER_LOCAL_IMAGES.split(',').filter(Boolean);
+  if (env.DEVKIT_DOCKER_FAIL !== undefined) settings.fail = env.DEVKIT_DOCKER_FAIL.split(',').filter(Boolean);
+  return settings;
+}
+
+/** @returns {{ auths?: Record<string, { auth: string }> } & Record<string, unknown>} */
+function readConfig() {
+  if (!configFile) fail('stand-in docker: DOCKER_CONFIG is not set');
+  /** @type {unknown} */
+  const parsed = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+  return /** @type {{ auths?: Record<string, { auth: string }> }} */ (parsed);
+}
+
+/** @param {string} text @returns {never} */
+function fail(text) {
+  process.stderr.write(`${text}\n`);
+  process.exit(1);
+}
+
+/** @param {string} host @param {string} auth */
+function storeLogin(host, auth) {
+  const config = readConfig();
+  config.auths = { ...(config.auths ?? {}), [host]: { auth } };
+  fs.writeFileSync(configFile, JSON.stringify(config));
+}
+
+/** @param {string} host */
+function forgetLogin(host) {
+  const config = readConfig();
+  delete (config.auths ?? {})[host];
+  fs.writeFileSync(configFile, JSON.stringify(config));
+}
+
+/** @param {Settings} settings @param {string} stdin */
+function fake(settings, stdin) {
+  const scenario = settings.scenario ?? 'ok';
+  if (scenario === 'daemon-down') fail('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+  const repository = ref.replace(/:[^:/]*$/, '');
+  switch (command) {
+    case 'login':
+      if (scenario === 'login-denied') fail(`Error response from daemon: login attempt to https://${ref}/v2/ failed with status: 401 Unauthorized`);
+      storeLogin(ref, Buffer.from(`${argv[2] ?? ''}:${stdin}`).toString('base64'));
+      console.log('Login Succeeded');
+      break;
+    case 'logout':
+      forgetLogin(ref);
+      console.log(`Removing login credentials for ${ref}`);
+      break;
+    case 'image':
+      if (scenario === 'no-local-image' || !(settings.localImages ?? []).includes(ref)) fail(`Error: No such image: ${ref}`);
+      console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([`${ref.replace(/[:@].*$/, '')}@${DIGEST}`]) : `sha256:${'12'.repeat(32)}`);
+      break;
+    case 'tag':
+    case 'rmi':
+      break;
+    case 'push':
+      console.log(`The push refers to repository [${repository}]`);
+      if (scenario === 'push-missing') fail(`An image does not exist locally with the tag: ${repository}`);
+      console.log('5f70bf18a086: Pushed');
+      if (scenario === 'slow-push') {
+        setTimeout(() => undefined, 60_000);
+        break;
+      }
+      console.log(`${ref.split(':').pop() ?? ''}: digest: ${DIGEST} size: 528`);
+      break;
+    case 'pull':
+      if (scenario === 'unknown-tag') fail(`Error response from daemon: manifest for ${ref} not found: manifest unknown: manifest unknown`);
+      console.log(`${ref.split(':').pop() ?? ''}: Pulling from ${ref}`);
+      console.log(`Digest: ${DIGEST}`);
+      console.log(`Status: Downloaded newer image for ${ref}`);
+      break;
+    default:
+      fail(`stand-in docker: unexpected command ${argv.join(' ')}`);
+  }
+}
+
+/** @param {Settings} settings @param {string} stdin */
+function leaky(settings, stdin) {
+  const config = readConfig();
+  let host = ref;
+  let password = '';
+  let auth = '';
+  if (command === 'login') {
+    password = stdin;
+    auth = Buffer.from(`${argv[2] ?? ''}:${password}`).toString('base64');
+  } else {
+    const hosts = Object.keys(config.auths ?? {});
+    host = hosts[0] ?? host;
+    auth = hosts.length > 0 ? (config.auths?.[host]?.auth ?? '') : '';
+    const decoded = Buffer.from(auth, 'base64').toString('utf8');
+    password = decoded.slice(decoded.indexOf(':') + 1);
+  }
+  const leak = `password=${password} again ${password} auth=${auth}`;
+  console.log(`stand-in docker ${command}: ${leak}`);
+  console.error(`stand-in docker ${command} warning: ${leak}`);
+  if ((settings.fail ?? []).includes(command)) {
+    fail(`Error response from daemon: Get "https://AWS:${password}@${host}/v2/": unauthorized: ${leak}`);
+  }
+  if (command === 'login') {
+    storeLogin(host, auth);
+    console.log('Login Succeeded');
+  } else if (command === 'logout') forgetLogin(host);
+  else if (command === 'image') {
+    console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([`${host}/x@sha256:${'cd'.repeat(32)}`]) : `sha256:${'12'.repeat(32)}`);
+  } else if (command === 'push') console.log(`latest: digest: ${DIGEST} size: 528`);
+  else if (command === 'pull') console.log(`Digest: ${DIGEST}`);
+}
+
+/** Waits as told for this subcommand, bounded by waitMs. @param {Settings} settings */
+async function waitAsTold(settings) {
+  const delay = settings.delays?.[command] ?? 0;
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+  const file = settings.waits?.[command];
+  if (!file) return;
+  const deadline = Date.now() + (settings.waitMs ?? 30_000);
+  while (!fs.existsSync(file)) {
+    if (Date.now() > deadline) fail(`stand-in docker: ${file} did not appear within ${settings.waitMs ?? 30_000} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs the real CLI in our place, passing signals on and ending as it ends. @param {Settings} settings */
+function real(settings) {
+  const child = spawn(settings.realDocker ?? 'docker', argv, { stdio: 'inherit' });
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) process.on(signal, () => child.kill(signal));
+  child.on('error', (error) => fail(`stand-in docker: cannot run ${settings.realDocker ?? 'docker'}: ${error.message}`));
+  child.on('exit', (code, signal) => {
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
+}
+
+async function main() {
+  const settings = readSettings();
+  // The real CLI reads its own stdin (the password of a login): leave it alone in real mode.
+  const stdin = settings.mode !== 'real' && command === 'login' ? fs.readFileSync(0, 'utf8') : '';
+  const config = configFile && fs.existsSync(configFile) ? fs.readFileSync(configFile, 'utf8') : undefined;
+  const call = { argv, stdin, dockerConfig: process.env.DOCKER_CONFIG, configJson: config, pid: process.pid, at: Date.now() };
+  fs.appendFileSync(settings.log, `${JSON.stringify(call)}\n`);
+  if (settings.mode === 'fake') fake(settings, stdin);
+  else if (settings.mode === 'leaky') leaky(settings, stdin);
+  else {
+    await waitAsTold(settings);
+    real(settings);
+  }
+}
+
+main().catch((/** @type {unknown} */ error) => fail(`stand-in docker: ${error instanceof Error ? error.message : String(error)}`));
