@@ -21,7 +21,7 @@ export default class QuietEnvironment extends NodeEnvironment {
   private hold(): void {
     this.held = [];
     const streams = [process.stdout, process.stderr];
-    const originals = streams.map((stream) => stream.write);
+    const originals = streams.map((stream) => stream.write.bind(stream));
     const keep = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
       this.held.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
