@@ -28,6 +28,8 @@ export interface AgentOutcome {
   reported: boolean;
   /** Peak resident set size of the process when it reported (KiB). */
   maxRssKiB?: number;
+  /** The files the process loaded, when the action asked for them (`modules: true`). */
+  modules?: string[];
 }
 
 export interface AgentProcess {
@@ -45,6 +47,8 @@ export interface AgentAction {
   method?: string;
   autocomplete?: string;
   query?: string;
+  /** Report the files the process loaded. */
+  modules?: boolean;
   params: Record<string, unknown>;
   settings?: Record<string, unknown>;
 }
@@ -100,8 +104,9 @@ export function startAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, op
       reported: report !== '',
     };
     if (report !== '') {
-      const parsed = JSON.parse(report) as { ok: boolean; result?: unknown; error?: string; maxRssKiB?: number };
+      const parsed = JSON.parse(report) as { ok: boolean; result?: unknown; error?: string; maxRssKiB?: number; modules?: string[] };
       outcome.maxRssKiB = parsed.maxRssKiB;
+      outcome.modules = parsed.modules;
       if (parsed.ok) outcome.result = parsed.result;
       else outcome.error = parsed.error;
     }

@@ -74,13 +74,15 @@ function loadPlugin(root = REPO_ROOT) {
 
 /**
  * The request a process reads on stdin.
- * @typedef {{ method?: string, autocomplete?: string, query?: string,
+ * `modules: true` adds the files this process loaded to the outcome (where the code came from).
+ * @typedef {{ method?: string, autocomplete?: string, query?: string, modules?: boolean,
  *   params?: Record<string, unknown>, settings?: Record<string, unknown> }} Request
  */
 
-/** @param {Record<string, unknown>} outcome */
-function report(outcome) {
-  const line = JSON.stringify({ ...outcome, maxRssKiB: process.resourceUsage().maxRSS });
+/** @param {Record<string, unknown>} outcome @param {Request} request */
+function report(outcome, request) {
+  const modules = request.modules ? { modules: Object.keys(require.cache) } : {};
+  const line = JSON.stringify({ ...outcome, ...modules, maxRssKiB: process.resourceUsage().maxRSS });
   try {
     fs.writeSync(3, line);
   } catch {
@@ -105,9 +107,9 @@ function runOnce(root) {
       ? plugin.autocomplete(request.autocomplete, request.query ?? '', settings, params)
       : plugin.run(request.method ?? '', params, settings);
     call.then(
-      (result) => report({ ok: true, result }),
+      (result) => report({ ok: true, result }, request),
       (/** @type {unknown} */ error) => {
-        report({ ok: false, error: error instanceof Error ? error.message : String(error) });
+        report({ ok: false, error: error instanceof Error ? error.message : String(error) }, request);
         process.exitCode = 1;
       },
     );

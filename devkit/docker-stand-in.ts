@@ -30,6 +30,7 @@ export interface DockerCall {
   stdin: string;
   dockerConfig: string | undefined;
   configJson: string | undefined;
+  dockerHost: string | undefined;
   pid: number;
   /** Date.now() when the call began, before any wait. */
   at: number;

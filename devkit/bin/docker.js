@@ -11,7 +11,7 @@
  *   real   waits where told (a delay, or until a file exists, per subcommand), then runs the real
  *          docker CLI with the same arguments, stdin, stdout, stderr and exit code
  *
- * Every call is appended to the log as one JSON line (argv, DOCKER_CONFIG and its config.json,
+ * Every call is appended to the log as one JSON line (argv, DOCKER_CONFIG and its config.json, DOCKER_HOST,
  * and, in fake mode, what `login` read on stdin) before any wait, so a test can wait until a
  * chosen step is reached. DEVKIT_DOCKER_SCENARIO, DEVKIT_DOCKER_LOCAL_IMAGES and DEVKIT_DOCKER_FAIL
  * in the environment override the file, for tests that switch per test.
@@ -177,7 +177,15 @@ async function main() {
   // The real CLI reads its own stdin (the password of a login): leave it alone in real mode.
   const stdin = settings.mode !== 'real' && command === 'login' ? fs.readFileSync(0, 'utf8') : '';
   const config = configFile && fs.existsSync(configFile) ? fs.readFileSync(configFile, 'utf8') : undefined;
-  const call = { argv, stdin, dockerConfig: process.env.DOCKER_CONFIG, configJson: config, pid: process.pid, at: Date.now() };
+  const call = {
+    argv,
+    stdin,
+    dockerConfig: process.env.DOCKER_CONFIG,
+    configJson: config,
+    dockerHost: process.env.DOCKER_HOST,
+    pid: process.pid,
+    at: Date.now(),
+  };
   fs.appendFileSync(settings.log, `${JSON.stringify(call)}\n`);
   if (settings.mode === 'fake') fake(settings, stdin);
   else if (settings.mode === 'leaky') leaky(settings, stdin);

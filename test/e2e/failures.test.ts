@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../../devkit/images';
 import { LOCAL_KEYS } from '../../devkit/local-ecr';
-import { dockerCliArgvs } from '../support/processes';
+import { installDockerStandIn, type DockerCall } from '../../devkit/docker-stand-in';
 import { httpStatus } from '../../devkit/registry';
 import {
   E2E_TEST_TIMEOUT_MS,
@@ -122,20 +122,27 @@ describeWithDocker('failures (local ECR API endpoint, real registry, real Docker
 
   test('Docker engine down (DOCKER_HOST where nothing listens): says the engine does not answer, and where', async () => {
     const socket = `unix://${path.join(stack().tmpDir, 'no-engine.sock')}`; // nothing listens there
-    const saved = process.env.DOCKER_HOST;
+    // The real CLI behind the kit's stand-in, which records the engine each docker command was sent to.
+    const docker = await installDockerStandIn({ mode: 'real' });
+    const saved = { DOCKER_HOST: process.env.DOCKER_HOST, PATH: process.env.PATH };
     process.env.DOCKER_HOST = socket;
+    process.env.PATH = docker.path;
     let runs: Array<Awaited<ReturnType<typeof pull>>>;
+    let calls: DockerCall[];
     try {
       runs = [await pull('1.0'), await push('local/app:1.0')];
+      calls = await docker.calls();
     } finally {
-      process.env.DOCKER_HOST = saved;
+      Object.assign(process.env, saved);
+      await docker.remove();
     }
     for (const run of runs) {
       const error = failed(run);
       expect(error.message.startsWith(`The Docker engine does not answer at ${socket}: is the daemon running`)).toBe(true);
       expectNoSecrets(stack(), error.message, run.output);
     }
-    // The shared engine was never touched.
-    expect(dockerCliArgvs().filter((argv) => argv.includes('no-engine.sock'))).toEqual([]);
+    // Docker was asked, and only ever the engine the agent names: never a fallback to another one.
+    expect(calls.length).toBeGreaterThan(0);
+    expect([...new Set(calls.map((call) => call.dockerHost))]).toEqual([socket]);
   });
 });

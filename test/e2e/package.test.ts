@@ -13,6 +13,7 @@ import execa from 'execa';
 import yauzl from 'yauzl';
 import { buildPackage, checkVersions, zipFileName, type PackageResult } from '../../scripts/lib/packaging';
 import { REPO_ROOT } from '../../devkit/agent';
+import { runAgentAction } from '../../devkit/agent-process';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
 const BUILD_TIMEOUT_MS = 120_000;
@@ -86,42 +87,6 @@ function npmEnvironment(): NodeJS.ProcessEnv {
     env[key] = value;
   }
   return env;
-}
-
-/**
- * What runs in the fresh node process: the agent's part. It reads its inputs from stdin (the
- * settings hold a secret key, which must not go through argv), loads config.json's main with
- * require(), calls the autocomplete and one method, and prints one RESULT line (the plugin's
- * activity log goes to stdout as well).
- */
-const AGENT_SCRIPT = String.raw`
-'use strict';
-const path = require('path');
-let input = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => { input += chunk; });
-process.stdin.on('end', async () => {
-  try {
-    const { settings, query } = JSON.parse(input);
-    const root = process.cwd();
-    const config = require(path.join(root, 'config.json'));
-    const plugin = require(path.join(root, config.main));
-    const regions = await plugin.listRegions(query, [], []);
-    const described = await plugin.describeRepositories({ method: { name: 'describeRepositories' }, params: {} }, settings);
-    const loadedFromElsewhere = Object.keys(require.cache).filter((file) => !file.startsWith(root + path.sep));
-    process.stdout.write('\nRESULT ' + JSON.stringify({ regions, described, loadedFromElsewhere, exports: Object.keys(plugin).sort() }) + '\n');
-  } catch (error) {
-    process.stderr.write('AGENT FAILED: ' + (error && error.message) + '\n');
-    process.exitCode = 1;
-  }
-});
-`;
-
-interface AgentResult {
-  regions: Array<{ id: string; value: string }>;
-  described: { repositories: Array<{ repositoryName: string; registryId: string }> };
-  loadedFromElsewhere: string[];
-  exports: string[];
 }
 
 test('config.json and package.json carry one version', async () => {
@@ -223,34 +188,29 @@ describe('the plugin zip', () => {
 
       endpoint = await startLocalEcr();
       endpoint.endpoint.createRepositories(['zip/app', 'zip/worker']);
-      const agent = await execa(process.execPath, ['-e', AGENT_SCRIPT], {
-        cwd: dir,
-        // Only what an agent would have, plus the local endpoint; nothing of this project's environment.
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: dir,
-          AWS_ENDPOINT_URL_ECR: endpoint.env.AWS_ENDPOINT_URL_ECR,
-          AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
-          AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
-          AWS_EC2_METADATA_DISABLED: 'true',
-        },
-        extendEnv: false,
-        input: JSON.stringify({ query: 'lon', settings: { ...LOCAL_KEYS, region: LOCAL_REGION } }),
-        reject: false,
-        timeout: 60_000,
-      });
-      if (agent.exitCode !== 0) throw new Error(`the plugin failed in a fresh node (exit ${agent.exitCode}):\n${agent.stderr}\n${agent.stdout}`);
-      const line = agent.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) throw new Error(`no RESULT line in:\n${agent.stdout}`);
-      const result = JSON.parse(line.slice('RESULT '.length)) as AgentResult;
-
-      expect(result.regions).toEqual([{ id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' }]);
-      expect(result.described.repositories.map((r) => r.repositoryName).sort()).toEqual(['zip/app', 'zip/worker']);
-      expect(result.described.repositories.every((r) => r.registryId === endpoint?.endpoint.defaultRegistryId)).toBe(true);
-      expect(result.loadedFromElsewhere).toEqual([]); // the plugin and the SDK came from the unpacked directory
-      expect(result.exports).toEqual(expect.arrayContaining(['describeRepositories', 'getEcrLogin', 'pushImgaeToRepo', 'pullImage', 'listRegions']));
-      expect(agent.stdout).toContain('Found 2 repositories'); // the activity log
-      expect(`${agent.stdout}\n${agent.stderr}`).not.toContain(LOCAL_KEYS.secretAccessKey);
+      // Only what an agent would have, plus the local endpoint; nothing of this project's environment.
+      const env = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: dir,
+        AWS_ENDPOINT_URL_ECR: endpoint.env.AWS_ENDPOINT_URL_ECR,
+        AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
+        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      };
+      const regions = await runAgentAction({ autocomplete: 'listRegions', query: 'lon', params: {} }, env, { root: dir });
+      expect(regions).toMatchObject({ exitCode: 0, result: [{ id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' }] });
+      const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
+      const agent = await runAgentAction({ method: 'describeRepositories', params: {}, settings, modules: true }, env, { root: dir });
+      if (agent.exitCode !== 0) throw new Error(`the plugin failed in a fresh node (exit ${agent.exitCode}): ${agent.error ?? ''}\n${agent.output}`);
+      const described = agent.result as { repositories: Array<{ repositoryName: string; registryId: string }> };
+      expect(described.repositories.map((r) => r.repositoryName).sort()).toEqual(['zip/app', 'zip/worker']);
+      expect(described.repositories.every((r) => r.registryId === endpoint?.endpoint.defaultRegistryId)).toBe(true);
+      // The plugin and the SDK came from the unpacked directory (the runner itself aside).
+      const loaded = agent.modules ?? [];
+      expect(loaded.some((file) => file.startsWith(path.join(dir, 'dist')))).toBe(true);
+      expect(loaded.filter((file) => !file.startsWith(`${dir}${path.sep}`) && !file.endsWith('agent-runner.js'))).toEqual([]);
+      expect(agent.output).toContain('Found 2 repositories'); // the activity log
+      expect(agent.output).not.toContain(LOCAL_KEYS.secretAccessKey);
     },
     INSTALL_TIMEOUT_MS,
   );

@@ -1,5 +1,5 @@
 /**
- * Issue 4, item 6 — bad input: malformed values for every param, through the compiled plugin as
+ * Bad input: malformed values for every param, through the compiled plugin as
  * the agent calls it. Each must fail with a clear error whose message starts with
  * `Parameter "<name>"`, never with a TypeError, an "Unexpected error" or an unhandled rejection.
  *

@@ -1,5 +1,5 @@
 /**
- * Issue 4, item 5 — faults are survived or reported clearly, with nothing left behind (no private
+ * Faults are survived or reported clearly, with nothing left behind (no private
  * docker config, no change to the agent's docker config, no docker process):
  * throttling and 5xx from the ECR API (a few absorbed by the SDK's retries, more give an error with
  * the exception's name), the ECR API unreachable, the docker CLI missing, the registry down or

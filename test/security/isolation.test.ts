@@ -1,5 +1,5 @@
 /**
- * Issue 4, item 4 — isolation: 8 push and pull actions at once, each in its own node process as an
+ * Isolation: 8 push and pull actions at once, each in its own node process as an
  * agent runs them, against two registries with different passwords. All succeed; each action's
  * docker commands use one private DOCKER_CONFIG that no other action uses and that only ever holds
  * that action's own registry, and is readable by its owner only; the agent's docker config (a

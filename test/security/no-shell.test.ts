@@ -1,11 +1,11 @@
 /**
- * Issue 4, item 3 — no shell: image names, repository names, registry ids (and the other params)
+ * No shell: image names, repository names, registry ids (and the other params)
  * made of shell syntax go through every method of the compiled plugin. Each is either refused with
  * an error naming the param, or reaches docker as one inert argument that docker cannot read as a
  * flag. A canary file that every payload tries to create never appears, and every process the
  * plugin starts is started from an argument array with no shell.
  *
- * Needs no Docker: a recording stand-in `docker` (test/support/fake-docker.ts) answers, so that a
+ * Needs no Docker: a recording stand-in `docker` (devkit/bin/docker.js in its fake mode) answers, so that a
  * payload that got through validation would be seen in the argv docker received.
  */
 import childProcess, { type SpawnOptions } from 'node:child_process';
@@ -190,13 +190,20 @@ describe('no shell', () => {
     }
   });
 
-  it('every process the plugin started was docker, from an argument array, without a shell', () => {
-    expect(spawned.length).toBeGreaterThan(0);
-    for (const call of spawned) {
-      expect(call.file).toBe('docker');
-      expect(Array.isArray(call.args)).toBe(true);
-      expect(call.shell).toBeFalsy();
+  it('starts each process as docker from an argument array, without a shell: docker receives exactly that array', async () => {
+    spawned.length = 0;
+    const before = (await docker.calls()).length;
+    process.env.DEVKIT_DOCKER_LOCAL_IMAGES = 'app:1.0';
+    for (const [method, imageName] of [['pushImgaeToRepo', 'app:1.0'], ['pullImage', '1.0']] as const) {
+      const { error } = await captureOutput(() => plugin.run(method, { ...KEYS, repoName: 'team/app', imageName }));
+      expect(error).toBeUndefined();
     }
-    expect(existsSync(canary)).toBe(false);
+    const calls = (await docker.calls()).slice(before);
+    expect(calls.map((c) => c.argv[0])).toEqual(expect.arrayContaining(['login', 'push', 'pull', 'logout']));
+    // One spawn per docker call, each handing docker its arguments as they were given: a shell
+    // would show as another program, a `shell` option, or arguments split or joined differently.
+    expect(spawned.map((s) => ({ file: s.file, args: [...s.args], shell: s.shell ?? false }))).toEqual(
+      calls.map((c) => ({ file: 'docker', args: c.argv, shell: false })),
+    );
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Issue 4, item 1 — no secret in argv: while a real push and a real pull run (agent-style, in a
+ * No secret in argv: while a real push and a real pull run (agent-style, in a
  * node process of their own, against the real engine and registry), every process's command line
  * is read from /proc every few milliseconds. None may contain the registry password, its base64
  * token, the secret key or the session token; nor may the environment of any process the action

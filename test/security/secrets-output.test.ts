@@ -1,5 +1,5 @@
 /**
- * Issue 4, item 2 — no secret in output: for every method, on success and on every failure path,
+ * No secret in output: for every method, on success and on every failure path,
  * the activity log (stdout and stderr), the thrown error (message and stack) and the result hold
  * neither the secret key, the session token, the registry password nor its base64 token. Only
  * getEcrLogin's result carries the password, in the fields its documentation names.
