@@ -18,6 +18,8 @@ export interface LocalEcr {
   /** One per account id, in order; empty when started without registries. */
   registries: Registry[];
   accountIds: string[];
+  /** The registry password of each account, in order (what its tokens carry). */
+  passwords: string[];
   /** Plugin settings with the local keys and region. */
   settings: { accessKeyId: string; secretAccessKey: string; region: string };
   /** Environment that points the AWS SDK at the local endpoint. */
@@ -35,10 +37,12 @@ export interface LocalEcrOptions {
 export async function startLocalEcr(options: LocalEcrOptions = {}): Promise<LocalEcr> {
   const accountIds = LOCAL_ACCOUNT_IDS.slice(0, options.accounts ?? 1);
   const registries: Registry[] = [];
+  const passwords: string[] = [];
   const configs: Record<string, RegistryConfig> = {};
   try {
     for (const accountId of accountIds) {
       const password = randomBytes(24).toString('base64url');
+      passwords.push(password);
       if (options.startRegistry) {
         const registry = await options.startRegistry({ password });
         registries.push(registry);
@@ -52,6 +56,7 @@ export async function startLocalEcr(options: LocalEcrOptions = {}): Promise<Loca
       endpoint,
       registries,
       accountIds,
+      passwords,
       settings: { ...LOCAL_KEYS, region: LOCAL_REGION },
       env: { AWS_ENDPOINT_URL_ECR: endpoint.url },
       async stop() {

@@ -4,9 +4,17 @@
  * already running, or a private dockerd started for the occasion) and a real registry behind the
  * endpoint's tokens. Everything listens on 127.0.0.1 and stop() takes it all down again.
  */
+import execa from 'execa';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { dockerAvailability, ensureDockerEngine, type DockerEngine } from './docker-engine';
+import { makeImage, removeImage } from './images';
 import { startLocalEcr, type LocalEcr } from './local-ecr';
 import { registryAvailability, startRegistry } from './registry';
+
+/** The size of the images the stack makes for a push or a pull to work with. */
+const IMAGE_BYTES = 1024 * 1024;
 
 export interface LocalStack {
   ecr: LocalEcr;
@@ -14,7 +22,7 @@ export interface LocalStack {
   engine?: DockerEngine;
   /** Why there is no engine (and so no registry), when Docker was wanted. */
   dockerSkipped?: string;
-  /** Stops the registry, the endpoint and an engine this stack started. Idempotent. */
+  /** Stops the registry, the endpoint and an engine this stack started, and removes the images it made. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -32,6 +40,47 @@ export async function dockerUnavailableReason(): Promise<string | undefined> {
   const registry = await registryAvailability();
   if (!registry.ok) return registry.reason;
   return undefined;
+}
+
+/** Image ids the stacks of this process made, removed by stop(). */
+const madeImages: string[] = [];
+
+function dockerEnv(stack: LocalStack, dockerConfig?: string): NodeJS.ProcessEnv {
+  if (!stack.engine) throw new Error(`no Docker engine: ${stack.dockerSkipped ?? 'not started'}`);
+  return { ...process.env, ...stack.engine.env, ...(dockerConfig ? { DOCKER_CONFIG: dockerConfig } : {}) };
+}
+
+/** Makes a small image named `name` in the stack's engine for a push to work with, unless one is there. */
+export async function makeLocalImage(stack: LocalStack, name: string): Promise<boolean> {
+  const env = dockerEnv(stack);
+  const present = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', name], { env, reject: false, stdin: 'ignore' });
+  if (present.exitCode === 0) return false;
+  madeImages.push(await makeImage(env, name, IMAGE_BYTES));
+  return true;
+}
+
+/**
+ * Puts a small image at `<registry>/<repository>:<tag>` in the stack's default registry, for a pull
+ * to fetch: made, pushed with a login of its own (password on stdin, in a private config that
+ * is removed), and removed from the engine again. Returns the reference.
+ */
+export async function seedRegistry(stack: LocalStack, repository: string, tag: string): Promise<string> {
+  const registry = stack.ecr.registries[0];
+  if (!registry) throw new Error('no registry to seed');
+  const reference = `${registry.host}/${repository}:${tag}`;
+  const config = await fs.mkdtemp(path.join(os.tmpdir(), 'kdk-seed-'));
+  const env = dockerEnv(stack, config);
+  const docker = (args: string[], input?: string) => execa('docker', args, { env, input, stdin: input === undefined ? 'ignore' : undefined });
+  try {
+    const id = await makeImage(env, reference, IMAGE_BYTES);
+    await docker(['login', '--username', registry.user, '--password-stdin', registry.host], stack.ecr.passwords[0]);
+    await docker(['push', reference]);
+    await docker(['logout', registry.host]);
+    await removeImage(env, id);
+    return reference;
+  } finally {
+    await fs.rm(config, { recursive: true, force: true });
+  }
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -62,6 +111,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stop() {
       stopping ??= (async () => {
         const errors: unknown[] = [];
+        for (const image of madeImages.splice(0)) await removeImage(engine?.env ?? {}, image).catch((e: unknown) => errors.push(e));
         await ecr.stop().catch((e: unknown) => errors.push(e));
         await engine?.stop().catch((e: unknown) => errors.push(e));
         if (errors.length > 0) throw errors[0];

@@ -1,19 +1,20 @@
 /**
  * `npm run action -- <method> [options]`: the Kaholo agent on the command line. It loads the
- * built plugin from config.json's `main` with require() (test/support/kaholo-agent.ts, the same
- * path the tests use), calls the method with `{ method, params }` and the settings, or an
+ * built plugin from config.json's `main` with require() (devkit/agent-runner.js, the runner the tests use), calls the method with `{ method, params }` and the settings, or an
  * autocomplete function with `(query, settings[], params[])`, lets the activity log stream, and
  * prints the result as JSON on stdout. A failed action prints its error on stderr and exits 1; a
  * command-line mistake exits 2. `--help` lists the methods and params from config.json.
  *
  * Nothing here assumes the local endpoint: with real keys it talks to AWS; with
  * AWS_ENDPOINT_URL_ECR set it talks to that endpoint; with --local it starts the local stack for
- * this one call. See scripts/lib/action-args.ts for where values (and vault values) come from.
+ * this one call. See devkit/action-args.ts for where values (and vault values) come from.
  */
 import { loadPlugin, readManifest, REPO_ROOT, type Manifest, type ParamDeclaration } from '../devkit/agent';
 import { LOCAL_KEYS, LOCAL_REGION } from '../devkit/local-ecr';
 import { describeValue, parseActionArgs, UsageError, type Invocation, type Source } from '../devkit/action-args';
-import { LOCAL_REPOSITORIES, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
+import { LOCAL_REPOSITORIES, makeLocalImage, seedRegistry, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
+import { removeImage } from '../devkit/images';
+import { ensureBuilt } from './build';
 import { bold, json, withStdoutOnStderr } from '../devkit/printing';
 
 const DOCKER_METHODS = ['pushImgaeToRepo', 'pullImage'];
@@ -44,8 +45,9 @@ async function startLocal(invocation: Invocation): Promise<LocalStack> {
   const needsDocker = invocation.target.kind === 'method' && DOCKER_METHODS.includes(invocation.target.name);
   const stack = await startLocalStack({ docker: needsDocker, progress: (line) => note(`local: ${line}`) });
   useLocalEndpoint(stack);
-  stack.ecr.endpoint.createRepositories(LOCAL_REPOSITORIES);
   const { params, settings, settingSources } = invocation;
+  const repoName = typeof params.repoName === 'string' ? params.repoName : '';
+  stack.ecr.endpoint.createRepositories([...new Set([...LOCAL_REPOSITORIES, ...(repoName ? [repoName] : [])])]);
   const given = (name: string): boolean => (params[name] ?? '') !== '' || (settings[name] ?? '') !== '';
   if (!given('accessKeyId') && !given('secretAccessKey')) {
     settings.accessKeyId = LOCAL_KEYS.accessKeyId;
@@ -59,8 +61,35 @@ async function startLocal(invocation: Invocation): Promise<LocalStack> {
   note(`local: ECR endpoint ${stack.ecr.endpoint.url}, registry ${stack.ecr.registries[0]?.host ?? '(none: tokens point nowhere)'}`);
   note(`local: repositories ${LOCAL_REPOSITORIES.join(', ')} in registry ${stack.ecr.endpoint.defaultRegistryId}`);
   if (needsDocker && !stack.engine) note(`local: no Docker engine (${stack.dockerSkipped ?? 'unknown reason'}): ${invocation.target.name} will fail`);
-  if (stack.engine?.started) note(`local: private Docker engine at ${stack.engine.env.DOCKER_HOST} (it holds no images: a push needs one made there first)`);
+  if (stack.engine) {
+    note(`local: Docker engine at ${stack.engine.env.DOCKER_HOST}${stack.engine.started ? ' (a private one, started for this call)' : ''}`);
+    await giveImageToWorkWith(stack, invocation.target.name, repoName, params.imageName);
+  }
   return stack;
+}
+
+/**
+ * --local with push or pull: a small image for it to work with, named in the output. A push finds
+ * the local image its imageName means (a bare word X is `<repoName>:X`); a pull finds the tag in the
+ * local registry. Both are made only when the name is one; the stack removes them at the end.
+ */
+async function giveImageToWorkWith(stack: LocalStack, method: string, repoName: string, imageName: unknown): Promise<void> {
+  if (typeof imageName !== 'string' || imageName === '' || imageName.includes('@') || repoName === '') return;
+  const bareWord = !/[:/]/.test(imageName);
+  if (method === 'pushImgaeToRepo') {
+    const local = bareWord ? `${repoName}:${imageName}` : imageName;
+    if (await makeLocalImage(stack, local)) note(`local: made ${local} (1 MiB of random bytes) in the engine for this push; removed at the end`);
+    else note(`local: pushing ${local}, which the engine already holds`);
+  } else if (method === 'pullImage') {
+    const tag = bareWord ? imageName : (/:([^:/]+)$/.exec(imageName)?.[1] ?? 'latest');
+    const reference = await seedRegistry(stack, repoName, tag);
+    note(`local: put ${reference} (1 MiB) in the local registry for this pull; removed from the engine at the end`);
+  }
+}
+
+async function removePulled(stack: LocalStack, result: unknown): Promise<void> {
+  const image = (result as { image?: unknown } | undefined)?.image;
+  if (stack.engine && typeof image === 'string') await removeImage(stack.engine.env, image);
 }
 
 function printHeader(manifest: Manifest, invocation: Invocation): void {
@@ -98,6 +127,7 @@ async function main(): Promise<number> {
     throw error;
   }
   for (const warning of invocation.warnings) note(`action: warning: ${warning}`);
+  await ensureBuilt(REPO_ROOT, (line) => note(`action: ${line}`));
 
   const { target } = invocation;
   let stack: LocalStack | undefined;
@@ -111,6 +141,8 @@ async function main(): Promise<number> {
         ? plugin.run(target.name, invocation.params, invocation.settings)
         : plugin.autocomplete(target.name, invocation.query, invocation.settings, invocation.params);
     const result = invocation.logToStderr ? await withStdoutOnStderr(call) : await call();
+    // What a pull fetched into the engine goes with the stack: it was only there to show the pull.
+    if (stack && target.name === 'pullImage') await removePulled(stack, result);
     note(`── result of ${target.name} (${Date.now() - started} ms) ──`);
     process.stdout.write(`${json(result)}\n`);
     return 0;

@@ -10,6 +10,7 @@
  */
 import { build, type BuildOptions } from 'esbuild';
 import execa from 'execa';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -44,6 +45,32 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     // One PluginError class for the whole plugin, so instanceof holds across modules.
     external: ['./errors'],
   });
+}
+
+/** What the build reads: when any of it is newer than the built entry, the build is stale. */
+const BUILD_INPUTS = ['src', 'config.json', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build.ts'];
+
+async function newestMtime(file: string): Promise<number> {
+  const stat = await fs.stat(file).catch(() => undefined);
+  if (!stat) return 0;
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  const entries = await fs.readdir(file);
+  const times = await Promise.all(entries.map((entry) => newestMtime(path.join(file, entry))));
+  return Math.max(stat.mtimeMs, ...times);
+}
+
+/** Builds dist/ when it is missing or older than what it is built from; says so when it does. */
+export async function ensureBuilt(root = ROOT, say: (line: string) => void = () => undefined): Promise<void> {
+  const built = await fs.stat(path.join(root, 'dist', 'app.js')).then((s) => s.mtimeMs, () => 0);
+  const inputs = await Promise.all(BUILD_INPUTS.map((input) => newestMtime(path.join(root, input))));
+  if (built > Math.max(...inputs)) return;
+  say(built === 0 ? 'building dist/ (npm run build)…' : 'src/ changed since the last build: building dist/…');
+  try {
+    await buildPlugin(path.join(root, 'dist'), root);
+  } catch (error) {
+    await fs.rm(path.join(root, 'dist', 'app.js'), { force: true }); // so the next run builds again
+    throw error;
+  }
 }
 
 if (require.main === module) {
