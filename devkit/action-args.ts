@@ -18,13 +18,21 @@
  */
 import { statSync, readFileSync } from 'node:fs';
 import type { Manifest, MethodDeclaration, ParamDeclaration } from './agent';
+import { parseCommandLine, UsageError } from './cli-args';
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
+
+const OPTIONS = {
+  param: { type: 'string', short: 'p' },
+  setting: { type: 'string', short: 's' },
+  'param-env': { type: 'string' },
+  'setting-env': { type: 'string' },
+  'params-file': { type: 'string' },
+  query: { type: 'string', short: 'q' },
+  local: { type: 'boolean' },
+  'log-to-stderr': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 export const PARAM_ENV_PREFIX = 'KAHOLO_PARAM_';
 export const SETTING_ENV_PREFIX = 'KAHOLO_SETTING_';
@@ -207,60 +215,16 @@ function usageHint(): string {
 /** Parses the runner's arguments (after `npm run action --`). */
 export function parseActionArgs(argv: string[], manifest: Manifest, io: Partial<Io> = {}): Parsed {
   const { env, readFile, fileMode } = { ...defaultIo, ...io };
-  const positional: string[] = [];
-  const assignments: Array<{ option: string; text: string }> = [];
-  const paramsFiles: string[] = [];
-  let query: string | undefined;
-  let local = false;
-  let logToStderr = false;
-  let help = false;
-
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let inline: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 2) {
-      inline = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`${arg} needs a value; ${usageHint()}`);
-      i++;
-      return next;
-    };
-    switch (arg) {
-      case '--param':
-      case '-p':
-      case '--setting':
-      case '-s':
-      case '--param-env':
-      case '--setting-env':
-        assignments.push({ option: arg === '-p' ? '--param' : arg === '-s' ? '--setting' : arg, text: value() });
-        break;
-      case '--params-file':
-        paramsFiles.push(value());
-        break;
-      case '--query':
-      case '-q':
-        query = value();
-        break;
-      case '--local':
-        local = true;
-        break;
-      case '--log-to-stderr':
-        logToStderr = true;
-        break;
-      case '--help':
-      case '-h':
-        help = true;
-        break;
-      default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}; ${usageHint()}`);
-        positional.push(arg);
-    }
-  }
+  const commandLine = parseCommandLine(argv, OPTIONS, usageHint());
+  const positional = commandLine.positionals;
+  const assignments = commandLine.options
+    .filter((o) => /^(param|setting)(-env)?$/.test(o.name))
+    .map((o) => ({ option: `--${o.name}`, text: o.value ?? '' }));
+  const paramsFiles = commandLine.options.filter((o) => o.name === 'params-file').map((o) => o.value ?? '');
+  const query = commandLine.last('query');
+  const local = commandLine.has('local');
+  const logToStderr = commandLine.has('log-to-stderr');
+  const help = commandLine.has('help');
 
   if (help) return { help: helpText(manifest, positional[0]) };
   if (positional.length === 0) throw new UsageError(`name a method; ${usageHint()}`);

@@ -23,7 +23,9 @@ import execa from 'execa';
 import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../devkit/agent';
 import { makeImage, removeImage } from '../devkit/images';
 import { LOCAL_REPOSITORIES, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
+import { parseCommandLine, UsageError } from '../devkit/cli-args';
 import { bold, dim, indent, json, maskVault, seconds, withPrefixedOutput } from '../devkit/printing';
+import { ensureBuilt } from './build';
 
 const IMAGE_BYTES = 1024 * 1024;
 const LOCAL_IMAGE = 'kaholo-demo/app:1.0.0';
@@ -41,16 +43,16 @@ interface Options {
   docker: boolean;
 }
 
+const USAGE = 'usage: npm run demo [-- --no-docker]\n  --no-docker  run only describeRepositories and getEcrLogin (no Docker engine, no registry)';
+
 function parseArgs(argv: string[]): Options {
-  const options: Options = { docker: true };
-  for (const arg of argv) {
-    if (arg === '--no-docker') options.docker = false;
-    else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run demo [-- --no-docker]\n  --no-docker  run only describeRepositories and getEcrLogin (no Docker engine, no registry)');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${JSON.stringify(arg)} (usage: npm run demo [-- --no-docker])`);
+  const commandLine = parseCommandLine(argv, { 'no-docker': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  if (commandLine.has('help')) {
+    console.log(USAGE);
+    process.exit(0);
   }
-  return options;
+  if (commandLine.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(commandLine.positionals[0])}; ${USAGE}`);
+  return { docker: !commandLine.has('no-docker') };
 }
 
 function say(line = ''): void {
@@ -215,6 +217,7 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
 async function main(): Promise<number> {
   const started = Date.now();
   const options = parseArgs(process.argv.slice(2));
+  await ensureBuilt(REPO_ROOT, (line) => say(dim(line)));
   const plugin = loadPlugin(REPO_ROOT);
   const agentConfig = path.join(process.env.DOCKER_CONFIG || path.join(os.homedir(), '.docker'), 'config.json');
   const agentConfigBefore = await sha256OfFile(agentConfig);
@@ -273,7 +276,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    console.error(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(`demo: ${error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exitCode = 1;
   },
 );

@@ -6,20 +6,19 @@
  *   npm run package -- --out-dir build   # somewhere else
  */
 import path from 'node:path';
+import { parseCommandLine, UsageError } from '../devkit/cli-args';
 import { buildPackage } from './lib/packaging';
 
+const USAGE = 'usage: npm run package [-- --out-dir DIR]\nWrites kaholo-plugin-ecr-<version>.zip (default: at the repository root).';
+
 function parseArgs(argv: string[]): { outDir?: string } {
-  const options: { outDir?: string } = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--out-dir' && argv[i + 1] !== undefined) options.outDir = argv[++i];
-    else if (arg.startsWith('--out-dir=')) options.outDir = arg.slice('--out-dir='.length);
-    else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run package [-- --out-dir DIR]\nWrites kaholo-plugin-ecr-<version>.zip (default: at the repository root).');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${JSON.stringify(arg)} (usage: npm run package [-- --out-dir DIR])`);
+  const commandLine = parseCommandLine(argv, { 'out-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  if (commandLine.has('help')) {
+    console.log(USAGE);
+    process.exit(0);
   }
-  return options;
+  if (commandLine.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(commandLine.positionals[0])}; ${USAGE}`);
+  return { outDir: commandLine.last('out-dir') };
 }
 
 /** The zip's path: relative when it is under the current directory. */
