@@ -185,86 +185,8 @@ export interface Supervised {
   stop(removeDir: boolean): Promise<void>;
 }
 
-/**
- * The watchdog, run as `node -e WATCHDOG -- <spec json>`. It reports events on stdout as JSON lines
- * and reads commands on stdin ("stop", "stop-rm"); end-of-file on stdin without a command means the
- * test process is gone: stop and remove the directory.
- */
-const WATCHDOG = String.raw`
-'use strict';
-const fs = require('fs');
-const spec = JSON.parse(process.argv[process.argv.length - 1]);
-const execa = require(spec.execaPath);
-process.stdout.on('error', () => {});
-const report = (event) => { try { process.stdout.write(JSON.stringify(event) + '\n'); } catch (_) { /* parent gone */ } };
-const started = Date.now();
-const log = fs.openSync(spec.logFile, 'a');
-const child = execa('timeout', ['--kill-after=' + Math.ceil(spec.graceMs / 1000) + 's', '--signal=TERM', spec.lifetimeSeconds + 's', spec.command, ...spec.args], {
-  cwd: spec.dir, detached: true, cleanup: false, buffer: false, reject: false, stdio: ['ignore', log, log],
-});
-fs.closeSync(log);
-const pgid = child.pid;
-let stopping = false;
-let removeDir = false;
-let commanded = false;
-const killGroup = (signal) => { if (pgid) { try { process.kill(-pgid, signal); } catch (_) { /* gone */ } } };
-function stop(rm) {
-  if (rm) removeDir = true;
-  if (stopping || !pgid) return;
-  stopping = true;
-  try { process.kill(pgid, 'SIGTERM'); } catch (_) { /* gone */ }
-  setTimeout(() => killGroup('SIGKILL'), spec.graceMs).unref();
-}
-function killStrays() {
-  const marker = spec.dir + '/';
-  let pids = [];
-  try { pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid); } catch (_) { return; }
-  for (const pid of pids) {
-    let argv = '';
-    try { argv = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8'); } catch (_) { continue; }
-    if (argv.includes(marker)) { try { process.kill(Number(pid), 'SIGKILL'); } catch (_) { /* gone */ } }
-  }
-}
-function unmountUnder(dir) {
-  let lines = [];
-  try { lines = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n'); } catch (_) { return; }
-  const points = lines.map((l) => (l.split(' ')[4] || '').replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
-    .filter((p) => p === dir || p.startsWith(dir + '/'))
-    .sort((a, b) => b.length - a.length);
-  for (const p of points) execa.sync('umount', ['-l', p], { reject: false, stdio: 'ignore' });
-}
-function finish(code, signal) {
-  killGroup('SIGKILL');
-  killStrays();
-  unmountUnder(spec.dir);
-  if (Date.now() - started >= spec.lifetimeSeconds * 1000) removeDir = true;
-  report({ event: 'exit', code, signal });
-  if (removeDir) {
-    try { fs.rmSync(spec.dir, { recursive: true, force: true, maxRetries: 3 }); } catch (e) { report({ event: 'rm-failed', message: String(e) }); }
-  }
-  report({ event: 'done' });
-  process.exit(0);
-}
-if (!pgid) {
-  child.on('error', (e) => { report({ event: 'spawn-failed', message: String(e) }); finish(null, null); });
-} else {
-  report({ event: 'started', pid: pgid });
-  child.on('exit', (code, signal) => finish(code, signal));
-}
-let buffered = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  buffered += chunk;
-  let i;
-  while ((i = buffered.indexOf('\n')) >= 0) {
-    const line = buffered.slice(0, i).trim();
-    buffered = buffered.slice(i + 1);
-    if (line === 'stop' || line === 'stop-rm') { commanded = true; stop(line === 'stop-rm'); }
-  }
-});
-process.stdin.on('end', () => { if (!commanded) stop(true); });
-for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => stop(true));
-`;
+/** The watchdog (a real file; see its header). */
+const WATCHDOG = path.join(__dirname, 'bin', 'watchdog.js');
 
 type WatchdogEvent =
   | { event: 'started'; pid: number }
@@ -282,12 +204,11 @@ export async function startSupervised(spec: SupervisedSpec): Promise<Supervised>
     logFile: spec.logFile,
     lifetimeSeconds: spec.lifetimeSeconds,
     graceMs,
-    execaPath: require.resolve('execa'),
   });
   const logFd = openSync(spec.logFile, 'a');
   let watchdog: execa.ExecaChildProcess;
   try {
-    watchdog = execa(process.execPath, ['-e', WATCHDOG, '--', payload], {
+    watchdog = execa(process.execPath, [WATCHDOG, payload], {
       // Its own session: a Ctrl-C aimed at jest does not reach it; it notices jest is gone by stdin EOF.
       detached: true,
       cleanup: false,
