@@ -1,165 +1,121 @@
 /**
- * `npm run bench` (issue 6): the plugin measured against what users would use instead, side by
- * side in one run, on this machine, against the local stand-ins for AWS (test/support): the local
- * ECR API endpoint, a real registry behind its tokens, and a Docker engine (the running one, or a
- * private dockerd started here and stopped at the end).
- *
- *   push   one pushImgaeToRepo action in a fresh node process vs the raw docker CLI sequence
- *          (token in hand), and vs the AWS CLI pipeline (`aws ecr get-login-password | docker
- *          login ...`); ~1 MiB and ~100 MiB images of random bytes, a fresh image every run
- *   cold   a fresh process running describeRepositories for one page vs `node -e 0`: wall time,
- *          peak RSS, and where the time goes; also the proposed esbuild bundle beside the build
- *   scale  describeRepositories over 100, 1,000 and 10,000 repositories vs a bare SDK paginator
- *
- * Not part of `npm test`. Medians over alternating pairs (A B A B ...); a markdown report on
- * stdout, progress on stderr. Every process is started with an argument array (no shell); secrets
- * travel through the environment or stdin, never argv; everything listens on 127.0.0.1; the run
- * is bounded (--max-minutes) and removes what it made. See BENCHMARKS.md for a recorded run.
+ * `npm run bench`: the plugin against what users would use instead, on this machine, against the
+ * kit's local stand-ins (ECR endpoint, registry, Docker engine): push overhead vs the raw docker CLI
+ * and the AWS CLI pipeline, cold start with its breakdown, and scale. Medians over alternating
+ * pairs; markdown on stdout, progress on stderr. Not part of `npm test`. Bounded by --max-minutes;
+ * what it starts and makes is removed at the end. BENCHMARKS.md holds the latest run.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureDockerEngine, type DockerEngine } from '../devkit/docker-engine';
-import { startLocalEcr, type LocalEcr } from '../devkit/local-ecr';
-import { registryAvailability, startRegistry } from '../devkit/registry';
-import { buildBundles, givenVariant, shippedVariant, type Bundles, type Variant } from './bench/bundle';
-import { runColdStart } from './bench/cold';
-import { parseOptions, type BenchOptions } from './bench/options';
-import { runPush, type Opponent } from './bench/push';
-import { render, type Results } from './bench/report';
-import { runScale } from './bench/scale';
-import { findTools, manifestMain, usePrivateTmpdir, versions } from './bench/tools';
+import { readManifest, REPO_ROOT } from '../devkit/agent';
+import { parseCommandLine, UsageError } from '../devkit/cli-args';
+import { dockerServerVersion } from '../devkit/docker-engine';
+import { startLocalStack, type LocalStack } from '../devkit/local-stack';
+import { coldStart } from './bench/cold';
+import { push } from './bench/push';
+import { scale } from './bench/scale';
+import { ensureBuilt } from './build';
+
+const USAGE = `usage: npm run bench [-- options]
+  --only push,cold,scale   sections to run (default: all; cold and scale need no Docker)
+  --pairs N                alternating pairs per push size (default 5)
+  --sizes 1,100            push image sizes in MiB (default 1,100)
+  --quick                  3 pairs, 1 MiB only, 10 cold rounds, scale up to 1,000
+  --max-minutes N          stop after N minutes (default 25)`;
 
 const started = Date.now();
-function progress(line: string): void {
-  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const progress = (line: string): void => void process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+
+function numbers(text: string | undefined, fallback: number[], what: string): number[] {
+  if (text === undefined) return fallback;
+  const values = text.split(',').map(Number);
+  if (values.some((n) => !Number.isInteger(n) || n <= 0)) throw new UsageError(`${what} expects positive whole numbers, comma-separated`);
+  return values;
 }
 
-/** What has to be stopped or removed, whichever way the run ends. */
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((error: unknown) => progress(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`));
-    }
-  })();
-  return cleaning;
-}
-
-/** The report of a run saved with --json, printed again (by the current renderer). */
-async function renderSaved(file: string): Promise<void> {
-  // Dates were written as ISO strings.
-  const saved = JSON.parse(await fs.readFile(file, 'utf8')) as Results;
-  saved.meta.startedAt = new Date(saved.meta.startedAt);
-  if (saved.meta.finishedAt !== undefined) saved.meta.finishedAt = new Date(saved.meta.finishedAt);
-  process.stdout.write(`${render(saved)}\n`);
-}
-
-async function main(argv: string[]): Promise<void> {
-  const options: BenchOptions = parseOptions(argv);
-  if (options.render !== undefined) return renderSaved(options.render);
-  const deadline = setTimeout(() => {
-    progress(`stopping: the run exceeded --max-minutes ${options.maxMinutes}`);
-    void cleanUp().finally(() => process.exit(2));
-  }, options.maxMinutes * 60_000);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      progress(`${signal}: cleaning up`);
-      void cleanUp().finally(() => process.exit(130));
-    });
+function options(argv: string[]) {
+  const commandLine = parseCommandLine(
+    argv,
+    {
+      only: { type: 'string' },
+      pairs: { type: 'string' },
+      sizes: { type: 'string' },
+      quick: { type: 'boolean' },
+      'max-minutes': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'npm run bench -- --help',
+  );
+  if (commandLine.has('help')) {
+    console.log(USAGE);
+    process.exit(0);
   }
+  const quick = commandLine.has('quick');
+  const only = commandLine.last('only')?.split(',') ?? ['push', 'cold', 'scale'];
+  if (only.some((s) => !['push', 'cold', 'scale'].includes(s))) throw new UsageError('--only takes push, cold and scale');
+  return {
+    only,
+    pairs: numbers(commandLine.last('pairs'), [quick ? 3 : 5], '--pairs')[0],
+    sizesMiB: numbers(commandLine.last('sizes'), quick ? [1] : [1, 100], '--sizes'),
+    coldRounds: quick ? 10 : 20,
+    scaleCounts: quick ? [100, 1000] : [100, 1000, 10_000],
+    maxMinutes: numbers(commandLine.last('max-minutes'), [25], '--max-minutes')[0],
+  };
+}
+
+async function main(): Promise<void> {
+  const chosen = options(process.argv.slice(2));
+  await ensureBuilt(REPO_ROOT, progress);
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanUp = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((e: unknown) => progress(`cleanup: ${String(e)}`));
+  };
+  const deadline = setTimeout(() => {
+    progress(`stopping: over --max-minutes ${chosen.maxMinutes}`);
+    void cleanUp().finally(() => process.exit(2));
+  }, chosen.maxMinutes * 60_000);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 
   try {
-    const tmp = await usePrivateTmpdir();
-    cleanups.push(() => tmp.remove());
-    const tools = await findTools();
-    const mainModule = manifestMain(options.main);
-    const shipped = await shippedVariant(mainModule);
-    const notes: string[] = [];
-    const results: Results = {
-      meta: {
-        startedAt: new Date(),
-        command: `npm run bench${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`,
-        cores: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? 'unknown CPU',
-        loadAtStart: os.loadavg(),
-        versions: await versions(tools, undefined),
-        variants: [shipped],
-        pairs: options.pairs,
-        notes,
-      },
-    };
-    if (options.pairs < 5) notes.push(`--pairs ${options.pairs}: fewer than the 5 pairs issue 6 asks for`);
-    progress(`plugin main: ${mainModule.relative}; sections: ${options.sections.join(', ')}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    // TMPDIR of the run's own: the plugin's private docker configs land there, out of others' way.
+    const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'kbench-'));
+    cleanups.push(() => fs.rm(tmp, { recursive: true, force: true }));
+    process.env.TMPDIR = tmp;
+    const sections: string[] = [];
+    // Cold start and scale first, before an engine runs beside them.
+    if (chosen.only.includes('cold')) sections.push(`### Cold start\n\n${await coldStart(chosen.coldRounds, progress)}`);
+    if (chosen.only.includes('scale')) sections.push(`### Scale\n\n${await scale(chosen.scaleCounts, 5, progress)}`);
+    let stack: LocalStack | undefined;
+    if (chosen.only.includes('push')) {
+      progress('push: Docker engine (the running one, else a private dockerd), ECR endpoint and registry');
+      const started = await startLocalStack({ docker: true });
+      stack = started;
+      cleanups.push(() => started.stop());
+      const aws = process.env.BENCH_AWS ?? (existsSync('/usr/bin/aws') ? '/usr/bin/aws' : undefined);
+      sections.push(`### Push\n\n${await push(started, { pairs: chosen.pairs, sizesMiB: chosen.sizesMiB, aws, progress })}`);
+    }
+    // The tagImage comparison goes here once the plugin has the method: one tagImage action
+    // (BatchGetImage + PutImage, no bytes moved) against docker pull, tag and push of the same image.
+    if (!readManifest().methods.some((m) => m.name === 'tagImage')) sections.push('### tagImage\n\nNot measured: the plugin has no tagImage method yet.');
 
-    let bundles: Bundles | undefined;
-    if (options.bundle && options.sections.some((s) => s === 'cold' || s === 'push')) {
-      progress('building the proposed esbuild bundle(s) in a temporary directory');
-      bundles = await buildBundles(['tsc', 'single']);
-      const built = bundles;
-      cleanups.push(() => built.remove());
-      results.meta.variants.push(...bundles.variants);
-    }
-    for (const file of options.also) {
-      const absolute = path.resolve(file);
-      results.meta.variants.push(await givenVariant(`--also ${path.relative(process.cwd(), absolute)}`, absolute));
-    }
-    const variants: Variant[] = results.meta.variants;
-
-    // Cold start first, while no engine is running yet.
-    if (options.sections.includes('cold')) {
-      results.cold = await runColdStart(tools, variants, {
-        rounds: options.coldPairs,
-        phaseRuns: options.phaseRuns,
-        rssRuns: options.rssRuns,
-        cpuProfDir: options.cpuProfDir,
-        progress,
-      });
-    }
-    if (options.sections.includes('scale')) {
-      results.scale = await runScale(tools, shipped.main, options.scaleCounts, options.scalePairs, progress);
-    }
-    if (options.sections.includes('push')) {
-      const registry = await registryAvailability();
-      if (!registry.ok) throw new Error(`push needs a registry: ${registry.reason}`);
-      progress('push: Docker engine (the running one, else a private dockerd)');
-      const engine: DockerEngine = await ensureDockerEngine();
-      cleanups.push(() => engine.stop());
-      notes.push(engine.started ? 'Docker engine: a private dockerd (vfs storage driver) started by the bench' : `Docker engine: the running one at ${engine.env.DOCKER_HOST}`);
-      results.meta.versions = await versions(tools, engine.env.DOCKER_HOST);
-      progress('push: local ECR endpoint and registry');
-      const ecr: LocalEcr = await startLocalEcr({ accounts: 1, startRegistry });
-      cleanups.push(() => ecr.stop());
-      const opponents: Opponent[] = ['docker'];
-      if (tools.aws) opponents.push('aws');
-      else notes.push('the AWS CLI is not installed (apt-get install awscli): its comparison was skipped');
-      const push = await runPush(tools, variants, ecr, engine.env.DOCKER_HOST, {
-        pairs: options.pairs,
-        sizesMiB: options.sizesMiB,
-        opponents,
-        phaseRuns: options.phaseRuns,
-        progress,
-      });
-      results.push = push.comparisons;
-      results.pushBreakdown = push.breakdown;
-    }
-
-    results.meta.finishedAt = new Date();
-    results.meta.loadAtEnd = os.loadavg();
-    if (options.jsonFile) await fs.writeFile(options.jsonFile, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`${render(results)}\n`);
+    const engine = stack?.engine ? `; Docker engine ${(await dockerServerVersion(stack.engine.env.DOCKER_HOST)) ?? '?'}${stack.engine.started ? ' (a private dockerd, vfs)' : ''}` : '';
+    const header = [
+      `Run of ${new Date().toISOString()} (${((Date.now() - started) / 60_000).toFixed(1)} min): \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\``,
+      `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end; node ${process.version}${engine}.`,
+      'Medians, with (min–max).',
+    ].join('\n');
+    process.stdout.write(`${[header, ...sections].join('\n\n')}\n`);
   } finally {
     clearTimeout(deadline);
-    progress('cleaning up');
     await cleanUp();
   }
 }
 
-main(process.argv.slice(2)).then(
+main().then(
   () => progress('done'),
   (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
   },
 );

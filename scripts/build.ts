@@ -6,7 +6,7 @@
  * listRegions loads nothing heavy. esbuild then replaces the two modules the
  * methods load lazily (the AWS SDK side and the docker side) with bundles:
  * taking the SDK's ES build lets esbuild drop what ECR does not use, which cuts
- * the cold start of every action (see BENCHMARKS.md for the figures).
+ * the cold start of every action (BENCHMARKS.md has the figures).
  */
 import { build, type BuildOptions } from 'esbuild';
 import execa from 'execa';
@@ -16,8 +16,8 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '..');
 const LAZY_MODULES = ['src/ecr-client.ts', 'src/docker-cli.ts'];
 
-/** How esbuild bundles for the agent; the benchmark builds its comparison bundles the same way. */
-export const BUNDLE_OPTIONS: BuildOptions = {
+/** How esbuild bundles for the agent. */
+const BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
   platform: 'node',
   target: 'node18',

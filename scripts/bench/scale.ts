@@ -1,57 +1,64 @@
 /**
- * Scale: describeRepositories over N repositories against a bare SDK paginator loop over the same
- * endpoint. Both run in one fresh process per N, after warm-up, alternately (see SCALE_CHILD):
- * in-process, so that the constant cost of starting a process (measured in the cold-start
- * section) does not dilute the per-repository cost being compared.
+ * Scale: describeRepositories over 100, 1,000 and 10,000 repositories (seeded in the local
+ * endpoint) against a bare SDK paginator loop (pageSize 1000), both in this process after a
+ * warm-up, alternating, a new client per run on both sides (the plugin makes one per action). In
+ * process, because a process start (see the cold start) would hide the per-repository cost.
  */
-import { startLocalEcr } from '../../devkit/local-ecr';
-import { marked, SCALE_CHILD, SCALE_MARK, type ScaleInput, type ScaleSamples } from './children';
-import { childEnv, REPO_ROOT, timed, type Tools } from './tools';
+import { ECRClient, paginateDescribeRepositories } from '@aws-sdk/client-ecr';
+import { loadPlugin } from '../../devkit/agent';
+import { isolateAwsEnvironment } from '../../devkit/aws-env';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr } from '../../devkit/local-ecr';
+import { clock, median, spread, table, type Samples } from './measure';
 
-const WARMUPS = 5;
-const TIMEOUT_MS = 10 * 60 * 1000;
-
-export interface ScaleResult extends ScaleSamples {
-  repositories: number;
-  pages: number;
-}
-
-/** `pairs` at 10,000 repositories and more; up to 5× as many for smaller counts. */
-export function pairsFor(count: number, pairs: number): number {
-  return Math.round(pairs * Math.min(5, Math.max(1, 10_000 / count)));
-}
-
-export async function runScale(
-  tools: Tools,
-  main: string,
-  counts: number[],
-  pairs: number,
-  progress: (line: string) => void,
-): Promise<ScaleResult[]> {
-  const results: ScaleResult[] = [];
-  for (const count of counts) {
-    progress(`scale: ${count} repositories (${WARMUPS} warm-ups, ${pairsFor(count, pairs)} pairs)`);
-    const ecr = await startLocalEcr({});
-    try {
-      ecr.endpoint.createRepositories(Array.from({ length: count }, (_, i) => `bench/scale-${String(i).padStart(6, '0')}`));
-      const input: ScaleInput = {
-        main,
-        sdk: require.resolve('@aws-sdk/client-ecr', { paths: [REPO_ROOT] }),
-        settings: { ...ecr.settings },
-        expected: count,
-        warmups: WARMUPS,
-        // Small counts take milliseconds, where noise is relatively larger: more pairs, same time.
-        pairs: pairsFor(count, pairs),
-      };
-      const child = await timed(tools.node, ['--expose-gc', '-e', SCALE_CHILD], {
-        env: childEnv({ ...ecr.env, BENCH_INPUT: JSON.stringify(input) }),
-        timeoutMs: TIMEOUT_MS,
-      });
-      const samples = marked<ScaleSamples>(child.stderr, SCALE_MARK);
-      results.push({ repositories: count, pages: Math.max(1, Math.ceil(count / 1000)), ...samples });
-    } finally {
-      await ecr.stop();
-    }
+/** Runs `work` with stdout and stderr (the plugin's activity log) held back. */
+async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  const [out, err] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
+  process.stdout.write = process.stderr.write = () => true;
+  try {
+    return await work();
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
   }
-  return results;
+}
+
+export async function scale(counts: number[], pairs: number, progress: (line: string) => void): Promise<string> {
+  const restore = isolateAwsEnvironment();
+  const ecr = await startLocalEcr();
+  try {
+    process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+    const plugin = loadPlugin();
+    const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
+    const ours = async (): Promise<number> => {
+      const result = (await quietly(() => plugin.run('describeRepositories', {}, settings))) as { repositories: unknown[] };
+      return result.repositories.length;
+    };
+    const bare = async (): Promise<number> => {
+      const client = new ECRClient({ region: LOCAL_REGION, credentials: LOCAL_KEYS });
+      let found = 0;
+      for await (const page of paginateDescribeRepositories({ client, pageSize: 1000 }, {})) found += page.repositories?.length ?? 0;
+      client.destroy();
+      return found;
+    };
+    const rows: string[][] = [];
+    let seeded = 0;
+    for (const count of counts) {
+      ecr.endpoint.createRepositories(Array.from({ length: count - seeded }, (_, i) => `scale/repo-${seeded + i}`));
+      seeded = count;
+      for (const side of [ours, bare]) if ((await side()) !== count) throw new Error(`scale: expected ${count} repositories`);
+      const runs = Math.max(3, Math.round((pairs * 1000) / count));
+      progress(`scale: ${count} repositories, ${runs} pairs`);
+      const a: Samples = [];
+      const b: Samples = [];
+      for (let i = 0; i < runs; i++) {
+        a.push(await clock(ours));
+        b.push(await clock(bare));
+      }
+      rows.push([count.toLocaleString('en'), spread(a), spread(b), (median(a) / median(b)).toFixed(2), `${((median(a) / count) * 1000).toFixed(1)} µs`]);
+    }
+    return table(['repositories', 'describeRepositories', 'bare SDK paginator', 'ours / bare', 'ours per repository'], rows);
+  } finally {
+    await ecr.stop();
+    restore();
+  }
 }
