@@ -364,11 +364,13 @@ export function helpText(manifest: Manifest, only?: string): string {
     lines.push('examples:');
     lines.push('  npm run action -- listRegions --query lon');
     lines.push('  npm run action -- describeRepositories --local');
+    lines.push('  npm run action -- pushImgaeToRepo --local --param repoName=team/app --param imageName=app:1.2.0');
+    lines.push('  npm run action -- pullImage --local --param repoName=team/app --param imageName=1.2.0');
+    lines.push('against AWS (keys from the environment, never the command line):');
     lines.push('  read -rs KAHOLO_PARAM_secretAccessKey && export KAHOLO_PARAM_secretAccessKey   # typed, not echoed');
     lines.push('  KAHOLO_PARAM_accessKeyId=AKIA... npm run action -- describeRepositories --param region=eu-west-2');
     lines.push('  npm run action -- getEcrLogin --param-env accessKeyId=AWS_ACCESS_KEY_ID \\');
     lines.push('    --param-env secretAccessKey=AWS_SECRET_ACCESS_KEY --param region=us-east-1');
-    lines.push('  npm run action -- pushImgaeToRepo --param repoName=team/app --param imageName=app:1.2.0');
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }

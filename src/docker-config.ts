@@ -8,6 +8,9 @@ export interface PrivateDockerConfig {
   remove(): Promise<void>;
 }
 
+/** The name of every private config directory starts so (what a later cleanup or a test looks for). */
+export const PRIVATE_CONFIG_PREFIX = 'kaholo-ecr-';
+
 /** Keys that hold or lead to credentials; they never reach the private copy. */
 const CREDENTIAL_KEYS = ['auths', 'credsStore', 'credHelpers'];
 
@@ -23,7 +26,7 @@ export function agentDockerConfigDir(env: NodeJS.ProcessEnv = process.env): stri
  * context, …) are carried over so docker behaves as it does for the agent.
  */
 export async function createPrivateDockerConfig(env: NodeJS.ProcessEnv = process.env): Promise<PrivateDockerConfig> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kaholo-ecr-'));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), PRIVATE_CONFIG_PREFIX));
   const remove = (): Promise<void> => fs.rm(dir, { recursive: true, force: true });
   try {
     await fs.chmod(dir, 0o700);

@@ -23,6 +23,7 @@ import { loadPlugin, type LoadedPlugin } from '../../devkit/agent';
 import { filesMentioning, leftoversSince, takeSnapshot, type Snapshot } from '../support/leftovers';
 import { startLocalEcr, LOCAL_KEYS, LOCAL_REGION, type LocalEcr } from '../../devkit/local-ecr';
 import type { Registry } from '../../devkit/registry';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
 
 /** Pushes and pulls of 1 MB images take well under a second; this bounds a slow CI machine. */
 export const E2E_TEST_TIMEOUT_MS = 60_000;
@@ -141,7 +142,7 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
       ...(await filesMentioning(credentials, [REAL_TMPDIR])),
     ];
     if (mentioning.length > 0) problems.push(`docker config files mention the registry or its credentials: ${mentioning.join(', ')}`);
-    const privateDirs = (await fs.readdir(s.tmpDir)).filter((e) => e.startsWith('kaholo-ecr-'));
+    const privateDirs = (await fs.readdir(s.tmpDir)).filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX));
     if (privateDirs.length > 0) problems.push(`private docker config directories left in ${s.tmpDir}: ${privateDirs.join(', ')}`);
     // Report once, then start the next test clean so it is not blamed for this one.
     for (const dir of privateDirs) await fs.rm(path.join(s.tmpDir, dir), { recursive: true, force: true });

@@ -27,6 +27,7 @@ import {
   succeeded,
   useLocalStack,
 } from './helpers';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
@@ -68,7 +69,7 @@ describeWithDocker('push and pull (local ECR API endpoint, real registry, real D
       if (during || !chunk.includes('The push refers to repository')) return;
       const pushStillRunning = dockerCliArgvs().some((argv) => argv[1] === 'push' && argv[2] === target);
       const privateDirs = readdirSync(stack().tmpDir)
-        .filter((e) => e.startsWith('kaholo-ecr-'))
+        .filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX))
         .map((e) => path.join(stack().tmpDir, e))
         .map((dir) => ({
           dir,

@@ -1,5 +1,5 @@
 /**
- * The command line of `npm run action` (scripts/lib/action-args.ts), checked against the real
+ * The command line of `npm run action` (devkit/action-args.ts), checked against the real
  * config.json: where values come from, how vault values are kept out of argv, and the errors.
  */
 import { describeValue, helpText, parseActionArgs, UsageError, type Invocation, type Parsed } from '../../devkit/action-args';

@@ -19,6 +19,7 @@ import { descendantsOf, isDockerCli, readEnvironment, watchProcesses, type Proce
 import { httpStatus } from '../../devkit/registry';
 import { agentEnvironment, startAgentAction, type AgentProcess } from '../../devkit/agent-process';
 import { registrySecrets } from './support/secrets';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
 
 jest.setTimeout(120_000);
 
@@ -163,7 +164,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
       }
       let entries: string[] = [];
       try {
-        entries = readdirSync(tmp).filter((e) => e.startsWith('kaholo-ecr-'));
+        entries = readdirSync(tmp).filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX));
       } catch {
         // tmp is ours; it exists for the whole test
       }
@@ -247,7 +248,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
     expect(await hashTree(agentDir)).toBe(agentDirBefore);
     expect(await hashTree(realDockerDir)).toBe(realDockerBefore);
     expect(await leftoversSince(before)).toEqual([]);
-    expect((await fs.readdir(tmp)).filter((e) => e.startsWith('kaholo-ecr-'))).toEqual([]);
+    expect((await fs.readdir(tmp)).filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX))).toEqual([]);
     // And no action's output shows a password.
     const allOutput = outcomes.map((o) => o.output).join('\n');
     for (const secret of passwords.flatMap((p) => registrySecrets(p))) expect(allOutput).not.toContain(secret.value);

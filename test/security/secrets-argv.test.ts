@@ -15,6 +15,7 @@ import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../de
 import { watchForSecrets, type SecretWatchReport } from '../support/processes';
 import { agentEnvironment, startAgentAction, type AgentOutcome } from '../../devkit/agent-process';
 import { leakedSecrets, registrySecrets, sessionToken, type Secret } from './support/secrets';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
 
 jest.setTimeout(90_000);
 
@@ -83,6 +84,6 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
     // And nothing of it reached the activity log either.
     expect(leakedSecrets(push.output + pull.output, secrets)).toEqual([]);
     expect(await leftoversSince(before)).toEqual([]);
-    expect((await fs.readdir(tmp)).filter((e) => e.startsWith('kaholo-ecr-'))).toEqual([]);
+    expect((await fs.readdir(tmp)).filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX))).toEqual([]);
   });
 });

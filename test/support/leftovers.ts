@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
 import { descendantsOf, isDockerCli, listProcesses, readEnvironmentBlock } from './processes';
 
 /**
@@ -32,8 +33,6 @@ export interface LeftoverScope {
   agentConfigFile?: string;
 }
 
-/** The prefix the plugin gives its private DOCKER_CONFIG directories. */
-const PRIVATE_CONFIG_PREFIX = 'kaholo-ecr-';
 
 export async function takeSnapshot(scope: LeftoverScope = {}): Promise<Snapshot> {
   return {
