@@ -44,6 +44,11 @@ export interface EcrEndpoint {
   createRepositories(names: string[], registryId?: string): void;
   /** The next `count` authenticated calls fail (replaces any pending count; 0 clears it). */
   failNext(count: number, kind: 'throttling' | 'server-error'): void;
+  /**
+   * Holds the next `count` calls of `operation` until all of them have arrived (at most
+   * `timeoutMs`), then answers them in arrival order: the calls were provably in flight at once.
+   */
+  gate(operation: string, count: number, timeoutMs: number): void;
   /** Changes the password that GetAuthorizationToken hands out for a configured registry. */
   setPassword(registryId: string, password: string): void;
   close(): Promise<void>;
@@ -504,6 +509,22 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   const calls: EcrCall[] = [];
   let pendingFailures = 0;
   let failureKind: 'throttling' | 'server-error' = 'throttling';
+  let gate: { operation: string; count: number; waiting: Array<() => void>; timer: NodeJS.Timeout } | undefined;
+  const openGate = (): void => {
+    const opened = gate;
+    gate = undefined;
+    if (!opened) return;
+    clearTimeout(opened.timer);
+    for (const release of opened.waiting) release();
+  };
+  const passGate = (operation: string): Promise<void> | undefined => {
+    const current = gate;
+    if (current?.operation !== operation) return undefined;
+    return new Promise<void>((resolve) => {
+      current.waiting.push(resolve);
+      if (current.waiting.length >= current.count) openGate();
+    });
+  };
 
   const storeFor = (registryId: string): RegistryStore => {
     let store = stores.get(registryId);
@@ -797,6 +818,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
 
     const handler = req.method === 'POST' && Object.hasOwn(operations, operation) ? operations[operation] : undefined;
     if (!handler) throw new EcrError('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
+    await passGate(operation);
     return handler(parseJsonBody(body));
   };
 
@@ -844,6 +866,10 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
       if (!Number.isInteger(count) || count < 0) throw new Error('failNext count must be a non-negative integer');
       pendingFailures = count;
       failureKind = kind;
+    },
+    gate(operation, count, timeoutMs) {
+      openGate();
+      gate = { operation, count, waiting: [], timer: setTimeout(openGate, timeoutMs).unref() };
     },
     setPassword(registryId, password) {
       const registry = registries.get(registryId);
