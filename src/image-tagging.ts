@@ -56,7 +56,8 @@ export async function tagImageInRepository(target: RepositoryTarget, imageName: 
 
 /** Push: every tag that now names the pushed digest, the pushed one first. */
 export async function tagPushedImage(target: RepositoryTarget, pushed: { image: string; digest: string }, additionalTags: string[], log: ActivityLog): Promise<string[]> {
-  const pushedTag = parseImageReference('imageName', pushed.image).tag ?? 'latest';
+  // `<host>/<repoName>:<tag>`: repository names hold no ':', so the last one starts the tag.
+  const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
   const tags = unique([pushedTag, ...additionalTags]);
   if (tags.length === 1) return tags;
   const stored = await getImage(target, { imageDigest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository "${target.repoName}"`);
