@@ -1,27 +1,30 @@
 /**
  * `npm run bench`: the plugin against what users would use instead, on this machine, against the
  * kit's local stand-ins (ECR endpoint, registry, Docker engine): push overhead vs the raw docker CLI
- * and the AWS CLI pipeline, cold start with its breakdown, and scale. Medians over alternating
+ * and the AWS CLI pipeline, tagImage against docker and the AWS CLI, cold start with its
+ * breakdown, and scale. Medians over alternating
  * pairs; markdown on stdout, progress on stderr. Not part of `npm test`. Bounded by --max-minutes;
  * what it starts and makes is removed at the end. BENCHMARKS.md holds the latest run.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readManifest, REPO_ROOT } from '../devkit/agent';
+import { REPO_ROOT } from '../devkit/agent';
 import { parseCommandLine, UsageError } from '../devkit/cli-args';
 import { dockerServerVersion } from '../devkit/docker-engine';
 import { startLocalStack, type LocalStack } from '../devkit/local-stack';
 import { coldStart } from './bench/cold';
 import { push } from './bench/push';
 import { scale } from './bench/scale';
+import { tag } from './bench/tag';
 import { ensureBuilt } from './build';
 
 const USAGE = `usage: npm run bench [-- options]
-  --only push,cold,scale   sections to run (default: all; cold and scale need no Docker)
+  --only push,tag,cold,scale  sections to run (default: all; cold and scale need no Docker)
   --pairs N                alternating pairs per push size (default 5)
   --sizes 1,100            push image sizes in MiB (default 1,100)
-  --quick                  3 pairs, 1 MiB only, 10 cold rounds, scale up to 1,000
+  --tag-mib N              size of the image tagImage tags (default 100)
+  --quick                  3 pairs, 1 MiB only, 10 cold rounds, scale up to 1,000, tag 10 MiB
   --max-minutes N          stop after N minutes (default 25)`;
 
 const started = Date.now();
@@ -41,6 +44,7 @@ function options(argv: string[]) {
       only: { type: 'string' },
       pairs: { type: 'string' },
       sizes: { type: 'string' },
+      'tag-mib': { type: 'string' },
       quick: { type: 'boolean' },
       'max-minutes': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -52,12 +56,14 @@ function options(argv: string[]) {
     process.exit(0);
   }
   const quick = commandLine.has('quick');
-  const only = commandLine.last('only')?.split(',') ?? ['push', 'cold', 'scale'];
-  if (only.some((s) => !['push', 'cold', 'scale'].includes(s))) throw new UsageError('--only takes push, cold and scale');
+  const sections = ['push', 'tag', 'cold', 'scale'];
+  const only = commandLine.last('only')?.split(',') ?? sections;
+  if (only.some((s) => !sections.includes(s))) throw new UsageError(`--only takes ${sections.join(', ')}`);
   return {
     only,
     pairs: numbers(commandLine.last('pairs'), [quick ? 3 : 5], '--pairs')[0],
     sizesMiB: numbers(commandLine.last('sizes'), quick ? [1] : [1, 100], '--sizes'),
+    tagMiB: numbers(commandLine.last('tag-mib'), [quick ? 10 : 100], '--tag-mib')[0],
     coldRounds: quick ? 10 : 20,
     scaleCounts: quick ? [100, 1000] : [100, 1000, 10_000],
     maxMinutes: numbers(commandLine.last('max-minutes'), [25], '--max-minutes')[0],
@@ -87,17 +93,19 @@ async function main(): Promise<void> {
     if (chosen.only.includes('cold')) sections.push(`### Cold start\n\n${await coldStart(chosen.coldRounds, progress)}`);
     if (chosen.only.includes('scale')) sections.push(`### Scale\n\n${await scale(chosen.scaleCounts, 5, progress)}`);
     let stack: LocalStack | undefined;
-    if (chosen.only.includes('push')) {
-      progress('push: Docker engine (the running one, else a private dockerd), ECR endpoint and registry');
+    if (chosen.only.includes('push') || chosen.only.includes('tag')) {
+      progress('Docker engine (the running one, else a private dockerd), ECR endpoint and registry');
       const started = await startLocalStack({ docker: true });
       stack = started;
       cleanups.push(() => started.stop());
       const aws = process.env.BENCH_AWS ?? (existsSync('/usr/bin/aws') ? '/usr/bin/aws' : undefined);
-      sections.push(`### Push\n\n${await push(started, { pairs: chosen.pairs, sizesMiB: chosen.sizesMiB, aws, progress })}`);
+      if (chosen.only.includes('push')) {
+        sections.push(`### Push\n\n${await push(started, { pairs: chosen.pairs, sizesMiB: chosen.sizesMiB, aws, progress })}`);
+      }
+      if (chosen.only.includes('tag')) {
+        sections.push(`### tagImage\n\n${await tag(started, { rounds: chosen.pairs, sizeMiB: chosen.tagMiB, aws, progress })}`);
+      }
     }
-    // The tagImage comparison goes here once the plugin has the method: one tagImage action
-    // (BatchGetImage + PutImage, no bytes moved) against docker pull, tag and push of the same image.
-    if (!readManifest().methods.some((m) => m.name === 'tagImage')) sections.push('### tagImage\n\nNot measured: the plugin has no tagImage method yet.');
 
     const engine = stack?.engine ? `; Docker engine ${(await dockerServerVersion(stack.engine.env.DOCKER_HOST)) ?? '?'}${stack.engine.started ? ' (a private dockerd, vfs)' : ''}` : '';
     const header = [
