@@ -86,7 +86,9 @@ export async function tag(stack: LocalStack, options: TagOptions): Promise<strin
               await timed('docker', ['push', target], env);
             }),
           );
-          await removeImage(engine.env, source); // untimed: the next docker run pulls again
+          // Untimed: both names go, so the next docker run pulls every layer again.
+          await removeImage(engine.env, target);
+          await removeImage(engine.env, source);
           return elapsed;
         },
       ],
