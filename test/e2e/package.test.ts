@@ -14,6 +14,7 @@ import yauzl from 'yauzl';
 import { buildPackage, checkVersions, zipFileName, type PackageResult } from '../../scripts/lib/packaging';
 import { REPO_ROOT } from '../../devkit/agent';
 import { runAgentAction } from '../../devkit/agent-process';
+import { withoutAwsSettings } from '../../devkit/aws-env';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
 const BUILD_TIMEOUT_MS = 120_000;
@@ -196,12 +197,8 @@ describe('the plugin zip', () => {
       endpoint.endpoint.createRepositories(['zip/app', 'zip/worker']);
       // Only what an agent would have, plus the local endpoint; nothing of this project's environment.
       const env = {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: dir,
+        ...withoutAwsSettings({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }),
         AWS_ENDPOINT_URL_ECR: endpoint.env.AWS_ENDPOINT_URL_ECR,
-        AWS_CONFIG_FILE: path.join(dir, 'no-aws-config'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-aws-credentials'),
-        AWS_EC2_METADATA_DISABLED: 'true',
       };
       const regions = await runAgentAction({ autocomplete: 'listRegions', query: 'lon', params: {} }, env, { root: dir });
       expect(regions).toMatchObject({ exitCode: 0, result: [{ id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' }] });
