@@ -163,9 +163,11 @@ async function waitAsTold(settings) {
 
 /** Runs the real CLI in our place, passing signals on and ending as it ends. @param {Settings} settings */
 function real(settings) {
-  const child = spawn(settings.realDocker ?? 'docker', argv, { stdio: 'inherit' });
+  // Never `docker` from PATH: that would be this stand-in again.
+  if (!settings.realDocker) fail('stand-in docker: no real docker CLI was found when the stand-in was installed');
+  const child = spawn(settings.realDocker, argv, { stdio: 'inherit' });
   for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) process.on(signal, () => child.kill(signal));
-  child.on('error', (error) => fail(`stand-in docker: cannot run ${settings.realDocker ?? 'docker'}: ${error.message}`));
+  child.on('error', (error) => fail(`stand-in docker: cannot run ${settings.realDocker ?? ''}: ${error.message}`));
   child.on('exit', (code, signal) => {
     if (signal) process.kill(process.pid, signal);
     else process.exit(code ?? 1);
