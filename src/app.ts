@@ -9,7 +9,8 @@ import { checkRegistryId, checkRepositoryName } from './aws-names';
 import { readConnection } from './connection';
 import type { KaholoAutocomplete } from './kaholo';
 import { filterRegions } from './regions';
-import { checkImageName } from './transfer-plan';
+import { readTransferOptions } from './transfer-options';
+import { parseImageRequest } from './transfer-plan';
 
 export const describeRepositories = kaholoMethod(async ({ params, log }) => {
   const connection = readConnection(params);
@@ -62,7 +63,8 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
     params.requiredString('repoName', 'the name of the repository in the registry, such as "team/app"'),
   );
   const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
-  checkImageName(imageName, direction);
+  const image = parseImageRequest(imageName, direction);
+  const options = readTransferOptions(params);
   const ecr = await import('./ecr-client');
   const client = ecr.createEcrClient(connection);
   await ecr.resolveRegion(client);
@@ -71,7 +73,7 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
   redactor.add(authorization.data.authorizationToken);
   log.info(`Authorized for ${authorization.login.host}`);
   const transfer = await import('./image-transfer');
-  return { request: { login: authorization.login, repoName, imageName }, transfer };
+  return { request: { login: authorization.login, repoName, image, options }, transfer };
 }
 
 function optionalRegistryId(value: string | undefined): string | undefined {

@@ -28,7 +28,7 @@ describe('config.json', () => {
       ['pushImgaeToRepo', 'Push Image To Repo'],
       ['pullImage', 'Pull Image From Repo'],
     ]);
-    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region']);
+    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'transferAttempts', 'transferTimeLimit']);
   });
 
   it.each(allParams.map((p) => [p.name, p] as const))('declares %s fully', (_name, param) => {
@@ -87,6 +87,8 @@ describe('what each method reads is what config.json declares', () => {
     repositoryNames: 'app',
     repoName: 'app',
     imageName: 'app:1.0',
+    transferAttempts: '2',
+    transferTimeLimit: '5',
   };
 
   /** A params object that remembers every name the method asks for. */
