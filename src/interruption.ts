@@ -54,6 +54,11 @@ export class Interruption {
 
   release(): void {
     for (const signal of INTERRUPTS) process.off(signal, this.handler);
-    if (this.received) process.kill(process.pid, this.received);
+    if (this.received === undefined) return;
+    // Listeners of others (an exit hook such as signal-exit, used by proper-lockfile) would catch a
+    // re-raised signal only once the process had moved on: let them act on it now, as if it came
+    // now (signal-exit then raises it itself); with none, the signal's default action ends the process.
+    if (process.listenerCount(this.received) > 0) process.emit(this.received, this.received);
+    else process.kill(process.pid, this.received);
   }
 }
