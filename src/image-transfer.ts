@@ -38,7 +38,7 @@ export async function pushImage(request: TransferRequest, context: SessionContex
   return withRegistrySession(login, context, options.retry, async (session) => {
     const { docker, log } = session;
     const { source, target, imageId } = await resolveSource(session, candidates);
-    log.info(`Pushing ${source} (image ${imageId.slice(0, 19)}) as ${target}`);
+    log.info(`Pushing ${target} (${source}, image ${imageId.slice(0, 19)})`);
     return withTransferLock({ ...session, reference: target, waitMs: options.timeLimitMs }, async () => {
       const previousId = await imageIdOf(docker, target);
       const added: AddedName | undefined =
