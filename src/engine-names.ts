@@ -11,7 +11,7 @@ export async function imageIdOf(docker: DockerCli, reference: string, cleanup = 
       timeoutMs: LOCAL_TIMEOUT_MS,
       afterInterrupt: cleanup,
     });
-    return stdout.trim();
+    return lastLine(stdout);
   } catch (error) {
     if (error instanceof DockerCommandError && /No such image/i.test(error.stderr)) return undefined;
     throw error;
@@ -44,4 +44,9 @@ export async function restoreName(docker: DockerCli, added: AddedName, log: Acti
     log.error(`Clean-up: could not undo the name ${added.target}: ${(error as Error).message}`);
     return false;
   }
+}
+
+/** What a --format query answers: its last line (anything before it is not the answer). */
+export function lastLine(stdout: string): string {
+  return stdout.trim().split('\n').pop() ?? '';
 }

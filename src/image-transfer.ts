@@ -1,6 +1,6 @@
 import { DockerCommandError } from './docker-cli';
 import type { RegistryLogin } from './ecr-client';
-import { imageIdOf, restoreName } from './engine-names';
+import { imageIdOf, lastLine, restoreName } from './engine-names';
 import { ParamError, PluginError } from './errors';
 import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';
 import { withRetries } from './retry-policy';
@@ -129,7 +129,7 @@ async function repoDigestsOf(session: RegistrySession, reference: string): Promi
   const { stdout } = await session.docker.run(['image', 'inspect', '--format', '{{json .RepoDigests}}', reference], {
     timeoutMs: LOCAL_TIMEOUT_MS,
   });
-  return (JSON.parse(stdout) as string[] | null) ?? [];
+  return (JSON.parse(lastLine(stdout)) as string[] | null) ?? [];
 }
 
 /** The digest the registry knows the image by, from the engine's record of it. */
