@@ -1,27 +1,28 @@
 import type { Redactor } from './redact';
 
 /**
- * Streams whose reader went away. A write to a closed pipe fails with EPIPE,
- * reported as an 'error' event that would crash the process if nobody
- * listened, before the action could log out, remove its tag and its
- * credentials; the log then goes on silently instead.
+ * A write to a pipe whose reader went away fails with EPIPE, reported as an
+ * 'error' event that would crash the process if nobody listened, before the
+ * action could log out, remove its tag and its credentials; the log then goes
+ * on silently instead. The mark lives on the stream itself (a global symbol),
+ * so the listener is added once per stream however often this module loads.
  */
-const closed = new WeakSet<NodeJS.WriteStream>();
-const guarded = new WeakSet<NodeJS.WriteStream>();
+const CLOSED = Symbol.for('kaholo-plugin-ecr.output-closed');
 
-function guard(stream: NodeJS.WriteStream): void {
-  if (guarded.has(stream)) return;
-  guarded.add(stream);
-  stream.on('error', () => closed.add(stream));
-}
+type GuardedStream = NodeJS.WriteStream & { [CLOSED]?: boolean };
 
-function write(stream: NodeJS.WriteStream, text: string): void {
-  guard(stream);
-  if (closed.has(stream) || stream.destroyed) return;
+function write(stream: GuardedStream, text: string): void {
+  if (stream[CLOSED] === undefined) {
+    stream[CLOSED] = false;
+    stream.on('error', () => {
+      stream[CLOSED] = true;
+    });
+  }
+  if (stream[CLOSED] || stream.destroyed) return;
   try {
     stream.write(text);
   } catch {
-    closed.add(stream);
+    stream[CLOSED] = true;
   }
 }
 
