@@ -58,7 +58,7 @@ export async function pushImage(request: TransferRequest, context: SessionContex
         return { image: target, digest, registry: login.host };
       } finally {
         if (added && (await restoreName(docker, added, log))) {
-          await forgetAddedName(session.configDir, added).catch(() => undefined);
+          await forgetAddedName(session.configDir, added).catch((error: Error) => log.error(`Clean-up: ${error.message}`));
         }
       }
     });

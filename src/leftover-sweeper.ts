@@ -36,7 +36,7 @@ export async function sweepOrphans(context: SweepContext): Promise<void> {
     if (owner === undefined || isRunning(owner)) continue;
     const dir = path.join(tmp, entry);
     // Credentials first: they go whatever else happens.
-    await fs.rm(path.join(dir, 'config.json'), { force: true }).catch(() => undefined);
+    await fs.rm(path.join(dir, 'config.json'), { force: true }).catch((error: Error) => context.log.error(`Clean-up of an earlier action: ${error.message}`));
     const left: AddedName[] = [];
     const undone: string[] = [];
     for (const added of await readAddedNames(dir)) {
