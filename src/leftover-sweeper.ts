@@ -8,7 +8,7 @@ import { restoreName } from './engine-names';
 import type { Interruption } from './interruption';
 import { isRunning } from './process-identity';
 import { readAddedNames, type AddedName } from './tag-journal';
-import { withTransferLock } from './transfer-lock';
+import { clearStaleLocks, withTransferLock } from './transfer-lock';
 
 /** How long the sweep waits for a name another action is using; it tries again next time. */
 const SWEEP_LOCK_WAIT_MS = 20_000;
@@ -27,7 +27,8 @@ export interface SweepContext {
  * pointed it at. A directory is an orphan only when the process its name
  * records (pid and start time) no longer runs, so a running action's
  * directory is never touched, also when its pid was reused; anything not
- * named as a private config directory is not ours and is left alone.
+ * named as a private config directory or a lock is not ours and is left
+ * alone. Locks whose holder died go too.
  */
 export async function sweepOrphans(context: SweepContext): Promise<void> {
   const tmp = os.tmpdir();
@@ -48,6 +49,7 @@ export async function sweepOrphans(context: SweepContext): Promise<void> {
     const names = undone.length > 0 ? ` and undid the name${undone.length > 1 ? 's' : ''} ${undone.join(', ')}` : '';
     context.log.info(`Cleaned up after an earlier action (pid ${owner.pid}) that ended without cleaning up: removed its private docker config${names}`);
   }
+  await clearStaleLocks(context.log);
 }
 
 async function undo(context: SweepContext, added: AddedName): Promise<boolean> {

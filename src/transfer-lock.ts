@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -31,6 +32,29 @@ export interface LockRequest {
 export function lockPath(engine: string, reference: string): string {
   const key = createHash('sha256').update(`${engine}\0${reference}`).digest('hex').slice(0, 32);
   return path.join(os.tmpdir(), `kaholo-ecr.${key}.lock`);
+}
+
+/** Matches the name of every lock file this plugin makes. */
+const LOCK_NAME = /^kaholo-ecr\.[0-9a-f]{32}\.lock$/;
+
+/**
+ * Removes the locks of holders that died (no longer refreshed for STALE_MS)
+ * and that nobody asked for since: taking such a lock over and releasing it at
+ * once is proper-lockfile's own way to tell stale from held.
+ */
+export async function clearStaleLocks(log: ActivityLog): Promise<void> {
+  const dir = os.tmpdir();
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => LOCK_NAME.test(name));
+  for (const name of names) {
+    const file = path.join(dir, name);
+    try {
+      const release = await lockfile.lock(file, { lockfilePath: file, realpath: false, stale: STALE_MS, retries: 0 });
+      await release();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ELOCKED' && code !== 'ENOENT') log.error(`Clean-up: could not clear the stale lock ${file}: ${(error as Error).message}`);
+    }
+  }
 }
 
 /** Runs `work` while holding the lock; waits for another holder within `waitMs`, then fails saying for what. */

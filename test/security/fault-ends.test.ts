@@ -193,7 +193,24 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
     expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid}) that ended without cleaning up`);
     expect(existsSync(path.join(tmp, orphans[0]))).toBe(false);
+    expect((await fs.readdir(tmp)).filter((e) => e.endsWith('.lock'))).toEqual([]);
     expect(await targetExists()).toBe(false);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('SIGKILL in the middle of a pull: the next action clears its lock once stale', async () => {
+    const holds = await gate(['pull']);
+    const killed = start('pullImage', { imageName: 'never-pulled' }, holds.env);
+    await holds.reached('pull');
+    const locks = async (): Promise<string[]> => (await fs.readdir(tmp)).filter((e) => /^kaholo-ecr\.[0-9a-f]{32}\.lock$/.test(e));
+    expect(await locks()).toHaveLength(1); // held by the pull
+    killed.kill('SIGKILL');
+    await endedBy(killed, 'SIGKILL');
+    expect(await locks()).toHaveLength(1); // left behind
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // KAHOLO_ECR_LOCK_STALE_MS: no longer refreshed, so stale
+    const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
+    expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid})`);
+    expect(await locks()).toEqual([]);
     expect(await leftoversSince(before)).toEqual([]);
   });
 
