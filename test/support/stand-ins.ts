@@ -7,6 +7,7 @@ import { buildSync } from 'esbuild';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findExecutable } from './docker-engine';
 
 export interface StandInBin {
   /** Directory to put first on PATH. */
@@ -52,7 +53,10 @@ export interface Gate {
 }
 
 /** A gate for one action: the stand-in holds `holds` (e.g. ['push'], ['tag:after']) until released. */
-export async function makeGate(holds: string[], realDocker = '/usr/local/bin/docker'): Promise<Gate> {
+export async function makeGate(holds: string[]): Promise<Gate> {
+  // The real CLI the stand-in runs: the docker on this (the test's) PATH, where no stand-in is.
+  const realDocker = await findExecutable('docker');
+  if (realDocker === undefined) throw new Error('no docker CLI on PATH for the stand-in to run');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'standin-gate-'));
   return {
     env: { STANDIN_GATE_DIR: dir, STANDIN_HOLD: holds.join(','), STANDIN_REAL_DOCKER: realDocker },

@@ -1,6 +1,6 @@
 /**
  * A `docker` stand-in for races and faults with deterministic timing: it runs
- * the real docker CLI (STANDIN_REAL_DOCKER), but holds the subcommands named
+ * the real docker CLI (STANDIN_REAL_DOCKER, else the next docker on PATH), but holds the subcommands named
  * in STANDIN_HOLD (comma-separated, e.g. "push", "tag:after", "rmi") until the
  * test says go. Holding "before" waits ahead of the real command; ":after"
  * runs it first and then waits, so the command has taken effect when the test
@@ -11,12 +11,12 @@
  * Built into an executable by stand-ins.ts; nothing else imports it.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
 const gateDir = process.env.STANDIN_GATE_DIR ?? '';
-const realDocker = process.env.STANDIN_REAL_DOCKER ?? '/usr/local/bin/docker';
+const realDocker = process.env.STANDIN_REAL_DOCKER ?? findRealDocker();
 const waitLimitMs = Number(process.env.STANDIN_WAIT_MS) || 60_000;
 const subcommand = args[0] ?? '';
 const holds = (process.env.STANDIN_HOLD ?? '').split(',').filter(Boolean);
@@ -24,6 +24,21 @@ const hold = holds.find((h) => h.split(':')[0] === subcommand);
 const holdAfter = hold?.endsWith(':after') ?? false;
 
 if (gateDir) appendFileSync(path.join(gateDir, 'calls.log'), `${args.join(' ')}\n`);
+
+/** The first docker on PATH that is not this stand-in (never itself: that would recurse). */
+function findRealDocker(): string {
+  const own = path.dirname(process.argv[1] ?? '');
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter((d) => d !== '' && path.resolve(d) !== path.resolve(own))) {
+    try {
+      accessSync(path.join(dir, 'docker'), constants.X_OK);
+      return path.join(dir, 'docker');
+    } catch {
+      // not here
+    }
+  }
+  process.stderr.write('stand-in docker: no real docker on PATH\n');
+  return process.exit(127);
+}
 
 /** Marks the hold reached, then resolves once the test releases it (bounded). */
 function waitForRelease(): Promise<void> {
