@@ -8,8 +8,9 @@
  *          no-local-image, unknown-tag, login-denied, slow-push, push-missing)
  *   leaky  does its worst: repeats the registry password and its base64 auth in its own output,
  *          and in the error text of the commands named in `fail`
- *   real   waits where told (a delay, or until a file exists, per subcommand), then runs the real
- *          docker CLI with the same arguments, stdin, stdout, stderr and exit code
+ *   real   waits where told (a delay, or until a file exists, per subcommand; or, per action, the
+ *          gate its environment names: held before or after the real command until released),
+ *          then runs the real docker CLI with the same arguments, stdin, stdout, stderr and exit code
  *
  * Every call is appended to the log as one JSON line (argv, DOCKER_CONFIG and its config.json, DOCKER_HOST,
  * and, in fake mode, what `login` read on stdin) before any wait, so a test can wait until a
@@ -27,6 +28,8 @@ const path = require('path');
  */
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
+/** The one image the fake engine holds, whatever its names. */
+const IMAGE_ID = `sha256:${'12'.repeat(32)}`;
 const argv = process.argv.slice(2);
 const command = argv.find((arg) => !arg.startsWith('-')) ?? '';
 const ref = argv[argv.length - 1] ?? '';
@@ -73,9 +76,30 @@ function forgetLogin(host) {
   fs.writeFileSync(configFile, JSON.stringify(config));
 }
 
+/**
+ * The fake engine's state across calls: the names `tag` gave its one image, and the repositories
+ * it was pushed to (so `image inspect` of the id lists their digests, as an engine does).
+ * @param {Settings} settings @returns {{ names: string[], pushed: string[] }}
+ */
+function readState(settings) {
+  try {
+    /** @type {unknown} */
+    const parsed = JSON.parse(fs.readFileSync(`${settings.log}.state.json`, 'utf8'));
+    return /** @type {{ names: string[], pushed: string[] }} */ (parsed);
+  } catch {
+    return { names: [], pushed: [] };
+  }
+}
+
+/** @param {Settings} settings @param {{ names: string[], pushed: string[] }} state */
+function saveState(settings, state) {
+  fs.writeFileSync(`${settings.log}.state.json`, JSON.stringify(state));
+}
+
 /** @param {Settings} settings @param {string} stdin */
 function fake(settings, stdin) {
   const scenario = settings.scenario ?? 'ok';
+  const state = readState(settings);
   if (scenario === 'daemon-down') fail('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
   const repository = ref.replace(/:[^:/]*$/, '');
   switch (command) {
@@ -88,14 +112,21 @@ function fake(settings, stdin) {
       forgetLogin(ref);
       console.log(`Removing login credentials for ${ref}`);
       break;
-    case 'image':
-      if (scenario === 'no-local-image' || !(settings.localImages ?? []).includes(ref)) fail(`Error: No such image: ${ref}`);
-      console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([`${ref.replace(/[:@].*$/, '')}@${DIGEST}`]) : `sha256:${'12'.repeat(32)}`);
+    case 'image': {
+      const known = (settings.localImages ?? []).includes(ref) || state.names.includes(ref) || ref === IMAGE_ID;
+      if (scenario === 'no-local-image' || !known) fail(`Error: No such image: ${ref}`);
+      const digests = ref === IMAGE_ID ? state.pushed.map((r) => `${r}@${DIGEST}`) : [`${ref.replace(/[:@].*$/, '')}@${DIGEST}`];
+      console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify(digests) : IMAGE_ID);
       break;
+    }
     case 'tag':
+      saveState(settings, { ...state, names: [...state.names, ref] });
+      break;
     case 'rmi':
+      saveState(settings, { ...state, names: state.names.filter((name) => name !== ref) });
       break;
     case 'push':
+      saveState(settings, { ...state, pushed: [...state.pushed, repository] });
       console.log(`The push refers to repository [${repository}]`);
       if (scenario === 'push-missing') fail(`An image does not exist locally with the tag: ${repository}`);
       console.log('5f70bf18a086: Pushed');
@@ -126,7 +157,7 @@ function leaky(settings, stdin) {
     password = stdin;
     auth = Buffer.from(`${argv[2] ?? ''}:${password}`).toString('base64');
   } else {
-    const hosts = Object.keys(config.auths ?? {});
+    const hosts = Object.keys(config.auths ?? {}).filter((h) => config.auths?.[h]?.auth);
     host = hosts[0] ?? host;
     auth = hosts.length > 0 ? (config.auths?.[host]?.auth ?? '') : '';
     const decoded = Buffer.from(auth, 'base64').toString('utf8');
@@ -143,8 +174,13 @@ function leaky(settings, stdin) {
     console.log('Login Succeeded');
   } else if (command === 'logout') forgetLogin(host);
   else if (command === 'image') {
-    console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([`${host}/x@sha256:${'cd'.repeat(32)}`]) : `sha256:${'12'.repeat(32)}`);
-  } else if (command === 'push') console.log(`latest: digest: ${DIGEST} size: 528`);
+    // As an engine does, the image knows the repository it was pushed to (recorded by push below).
+    const pushed = fs.existsSync(`${configFile}.pushed`) ? fs.readFileSync(`${configFile}.pushed`, 'utf8') : `${host}/x`;
+    console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([`${pushed}@${DIGEST}`]) : IMAGE_ID);
+  } else if (command === 'push') {
+    fs.writeFileSync(`${configFile}.pushed`, (argv[1] ?? '').replace(/:[^:/]*$/, ''));
+    console.log(`latest: digest: ${DIGEST} size: 528`);
+  }
   else if (command === 'pull') console.log(`Digest: ${DIGEST}`);
 }
 
@@ -161,17 +197,63 @@ async function waitAsTold(settings) {
   }
 }
 
-/** Runs the real CLI in our place, passing signals on and ending as it ends. @param {Settings} settings */
-function real(settings) {
-  // Never `docker` from PATH: that would be this stand-in again.
-  if (!settings.realDocker) fail('stand-in docker: no real docker CLI was found when the stand-in was installed');
-  const child = spawn(settings.realDocker, argv, { stdio: 'inherit' });
-  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) process.on(signal, () => child.kill(signal));
-  child.on('error', (error) => fail(`stand-in docker: cannot run ${settings.realDocker ?? ''}: ${error.message}`));
-  child.on('exit', (code, signal) => {
-    if (signal) process.kill(process.pid, signal);
-    else process.exit(code ?? 1);
+/**
+ * A gate of one action, from its environment (devkit/stand-ins.ts makeGate): the subcommands named
+ * in STANDIN_HOLD are held before the real command (`push`) or after it (`tag:after`, so it has
+ * taken effect when the test acts). On reaching a hold it creates `<STANDIN_GATE_DIR>/<sub>.reached`
+ * and goes on once `<sub>.release` exists there, within STANDIN_WAIT_MS (default 60 s).
+ * @returns {{ before: boolean, after: boolean, wait: () => Promise<void> }}
+ */
+function gate() {
+  const dir = process.env.STANDIN_GATE_DIR ?? '';
+  const hold = (process.env.STANDIN_HOLD ?? '').split(',').find((h) => h.split(':')[0] === command);
+  if (dir) fs.appendFileSync(path.join(dir, 'calls.log'), `${argv.join(' ')}\n`);
+  const limitMs = Number(process.env.STANDIN_WAIT_MS) || 60_000;
+  const wait = async () => {
+    fs.writeFileSync(path.join(dir, `${command}.reached`), String(process.pid));
+    const deadline = Date.now() + limitMs;
+    while (!fs.existsSync(path.join(dir, `${command}.release`))) {
+      if (Date.now() > deadline) fail(`stand-in docker: ${command} was never released`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { before: Boolean(dir && hold && !hold.endsWith(':after')), after: Boolean(dir && hold?.endsWith(':after')), wait };
+}
+
+/**
+ * Runs the real CLI in our place with our stdio, passing SIGTERM, SIGINT and SIGHUP on.
+ * @param {string} realDocker @returns {Promise<{ code: number | null, signal: NodeJS.Signals | null }>}
+ */
+function runReal(realDocker) {
+  const child = spawn(realDocker, argv, { stdio: 'inherit' });
+  /** @type {Array<[NodeJS.Signals, () => void]>} */
+  const forwards = [];
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
+    const forward = () => void child.kill(signal);
+    forwards.push([signal, forward]);
+    process.on(signal, forward);
+  }
+  return new Promise((resolve) => {
+    child.on('error', (error) => fail(`stand-in docker: cannot run ${realDocker}: ${error.message}`));
+    child.on('exit', (code, signal) => {
+      for (const [name, forward] of forwards) process.off(name, forward);
+      resolve({ code, signal });
+    });
   });
+}
+
+/** Waits as told, runs the real CLI, and ends as it ended. @param {Settings} settings */
+async function real(settings) {
+  // Never `docker` from PATH: that would be this stand-in again.
+  const realDocker = process.env.STANDIN_REAL_DOCKER || settings.realDocker;
+  if (!realDocker) fail('stand-in docker: no real docker CLI was found when the stand-in was installed');
+  const gated = gate();
+  await waitAsTold(settings);
+  if (gated.before) await gated.wait();
+  const { code, signal } = await runReal(realDocker);
+  if (gated.after) await gated.wait();
+  if (signal) process.kill(process.pid, signal);
+  else process.exit(code ?? 1);
 }
 
 async function main() {
@@ -191,10 +273,7 @@ async function main() {
   fs.appendFileSync(settings.log, `${JSON.stringify(call)}\n`);
   if (settings.mode === 'fake') fake(settings, stdin);
   else if (settings.mode === 'leaky') leaky(settings, stdin);
-  else {
-    await waitAsTold(settings);
-    real(settings);
-  }
+  else await real(settings);
 }
 
 main().catch((/** @type {unknown} */ error) => fail(`stand-in docker: ${error instanceof Error ? error.message : String(error)}`));

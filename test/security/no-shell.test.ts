@@ -202,8 +202,12 @@ describe('no shell', () => {
     expect(calls.map((c) => c.argv[0])).toEqual(expect.arrayContaining(['login', 'push', 'pull', 'logout']));
     // One spawn per docker call, each handing docker its arguments as they were given: a shell
     // would show as another program, a `shell` option, or arguments split or joined differently.
-    expect(spawned.map((s) => ({ file: s.file, args: [...s.args], shell: s.shell ?? false }))).toEqual(
-      calls.map((c) => ({ file: 'docker', args: c.argv, shell: false })),
+    // docker runs directly or through util-linux setpriv --pdeathsig, which execs it (src/docker-cli.ts).
+    const started = spawned.map((s) =>
+      path.basename(s.file) === 'setpriv'
+        ? { file: s.args[3], args: s.args.slice(4), shell: s.shell ?? false, setpriv: s.args.slice(0, 3) }
+        : { file: s.file, args: [...s.args], shell: s.shell ?? false, setpriv: ['--pdeathsig', 'TERM', '--'] },
     );
+    expect(started).toEqual(calls.map((c) => ({ file: 'docker', args: c.argv, shell: false, setpriv: ['--pdeathsig', 'TERM', '--'] })));
   });
 });
