@@ -28,7 +28,7 @@ describe('config.json', () => {
       ['pushImgaeToRepo', 'Push Image To Repo'],
       ['pullImage', 'Pull Image From Repo'],
     ]);
-    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region']);
+    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'roleArn', 'roleExternalId']);
   });
 
   it.each(allParams.map((p) => [p.name, p] as const))('declares %s fully', (_name, param) => {
