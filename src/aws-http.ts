@@ -6,6 +6,7 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StandardRetryStrategy } from '@smithy/util-retry';
 import type { Agent } from 'node:http';
+import type { Readable } from 'node:stream';
 import { PluginError } from './errors';
 import type { Redactor } from './redact';
 
@@ -102,12 +103,50 @@ export class AwsRequestHandler extends NodeHttpHandler {
     });
   }
 
-  override handle(...args: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+  override async handle(...args: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
     const [request] = args;
     const port = request.port !== undefined ? `:${request.port}` : '';
     this.lastEndpoint = `${request.protocol}//${request.hostname}${port}`;
-    return super.handle(...args);
+    const result = await super.handle(...args);
+    const { statusCode, headers, body } = result.response;
+    if (statusCode >= 300 && !AWS_CONTENT_TYPE.test(headers['content-type'] ?? '')) {
+      // A proxy's or load balancer's page, not AWS's error: keep its status and the start of its text.
+      throw Object.assign(new Error(`HTTP ${statusCode} that is not an AWS answer`), {
+        name: NOT_AN_AWS_ANSWER,
+        $metadata: { httpStatusCode: statusCode },
+        $response: { statusCode, body: await readStart(body as Readable) },
+      });
+    }
+    return result;
   }
+}
+
+/** What AWS answers with: JSON (ECR) or XML (STS). */
+const AWS_CONTENT_TYPE = /^\s*(application\/(x-amz-json-[\d.]+|json|xml)|text\/xml)\b/i;
+/** The name of the error for an answer that did not come from AWS (a 5xx is retried as the SDK retries any). */
+export const NOT_AN_AWS_ANSWER = 'NotAnAwsAnswer';
+const EXCERPT_BYTES = 16 * 1024;
+
+/** The first few KiB of a body; ends early, never waits past the socket's own timeout. */
+function readStart(body: Readable | undefined): Promise<string> {
+  if (!body || typeof body.on !== 'function') return Promise.resolve('');
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      body.removeAllListeners('data');
+      body.destroy();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= EXCERPT_BYTES) done();
+    });
+    body.once('end', done);
+    body.once('error', done);
+    body.once('close', done);
+  });
 }
 
 /** What an AWS client needs to reach AWS: a request handler and the retry strategy. */

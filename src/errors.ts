@@ -122,7 +122,8 @@ function timeoutProblem(
 function notJsonAnswer(e: AwsLikeError, where: string): string | undefined {
   const status = e.$response?.statusCode ?? e.$metadata?.httpStatusCode;
   const body = e.$response?.body;
-  if (typeof status !== 'number' || typeof body !== 'string' || !/Deserialization error/.test(String(e.message))) return undefined;
+  const notAws = e.name === 'NotAnAwsAnswer' || /Deserialization error/.test(String(e.message));
+  if (typeof status !== 'number' || typeof body !== 'string' || !notAws) return undefined;
   const text = body
     .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
     .replace(/<[^>]*>/g, ' ')

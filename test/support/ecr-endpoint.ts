@@ -435,7 +435,7 @@ function htmlPage(status: number): string {
   const title = `${status} ${status === 403 ? 'Forbidden' : status === 502 ? 'Bad Gateway' : 'Error'}`;
   return (
     `<!DOCTYPE html>\n<html>\n<head><title>${title}</title>\n<style>body { font-family: sans-serif; }</style></head>\n` +
-    `<body>\n<h1>${title}</h1>\n<p>The request was stopped by the network policy of this site.\u0000 ` +
+    `<body>\n<h1>${title}</h1>\n<p>Blocked\u0000 by the network policy of this site. ` +
     `Contact your administrator.</p>\n${'<!-- padding -->\n'.repeat(200)}</body>\n</html>\n`
   );
 }
