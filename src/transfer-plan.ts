@@ -1,4 +1,4 @@
-import { ParamError } from './errors';
+import { ParamError, quote } from './errors';
 import { formatImageReference, isBareWord, isValidTag, parseImageReference, type ImageReference } from './image-reference';
 
 /** A local image to push, and the ECR reference it goes to. */
@@ -30,7 +30,7 @@ export function planPush(imageName: string, repoName: string, host: string): Pus
   const ref = parseImageReference('imageName', imageName);
   checkSameRepository(ref, repoName, host);
   if (ref.tag === undefined && ref.digest !== undefined) {
-    throw new ParamError('imageName', `"${imageName}" names only a digest; a push needs a tag, such as "app:1.2.0"`);
+    throw new ParamError('imageName', `${quote(imageName)} names only a digest; a push needs a tag, such as "app:1.2.0"`);
   }
   return [{ source: imageName, target: target(ref.tag ?? 'latest') }];
 }
@@ -69,7 +69,7 @@ function checkSameRepository(ref: ImageReference, repoName: string, host: string
   if (ref.domain !== undefined && ref.domain.toLowerCase() === host.toLowerCase() && ref.path !== repoName) {
     throw new ParamError(
       'imageName',
-      `names repository "${ref.path}" in this registry, but "repoName" is "${repoName}"; make them agree`,
+      `names repository ${quote(ref.path)} in this registry, but "repoName" is ${quote(repoName)}; make them agree`,
     );
   }
 }
@@ -86,6 +86,6 @@ function isValidLocalName(word: string): boolean {
 function invalidImageName(imageName: string): ParamError {
   return new ParamError(
     'imageName',
-    `"${imageName}" is neither a tag nor an image name; expected a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference`,
+    `${quote(imageName)} is neither a tag nor an image name; expected a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference`,
   );
 }
