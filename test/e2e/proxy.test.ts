@@ -4,12 +4,14 @@
  * the variable that applies to it (HTTPS_PROXY is for https endpoints, as real AWS has); NO_PROXY
  * in each of its forms sends it straight to the endpoint; a proxy that demands basic auth takes the
  * credentials from the proxy URL, and those never show. Without any proxy variable, the plugin loads
- * no proxy code at all.
+ * no proxy code at all. Behind an https front (as real AWS is), HTTPS_PROXY tunnels with CONNECT.
  */
 import path from 'node:path';
 import { REPO_ROOT } from '../support/kaholo-agent';
 import { LOCAL_ROLES } from '../support/local-ecr';
 import { startTinyproxy, type Tinyproxy } from '../support/tinyproxy';
+import { startTlsFront, type TlsFront } from '../support/tls-front';
+import { agentEnvironment, runAgentAction } from '../security/support/agent-process';
 import { E2E_TEST_TIMEOUT_MS, VAULT_KEYS, expectNoSecrets, failed, runAction, succeeded, useLocalStack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
@@ -137,5 +139,52 @@ describe('AWS calls through the agent\'s proxy (real tinyproxy, local ECR and ST
     expect(message).toBe(
       'The agent\'s HTTP_PROXY is not a proxy URL; expected one such as "http://proxy.example.com:3128" (with "user:password@" if it needs a login)',
     );
+  });
+});
+
+describe('https endpoints through HTTPS_PROXY: CONNECT tunnels (real tinyproxy, an https front for the local endpoint)', () => {
+  const stack = useLocalStack({ accounts: 1 });
+  let proxy: Tinyproxy;
+  let front: TlsFront;
+
+  beforeAll(async () => {
+    [proxy, front] = await Promise.all([startTinyproxy(), startTlsFront(new URL(stack().ecr.endpoint.url))]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([proxy?.dispose(), front?.close()]);
+  });
+
+  const newRequests = async (before: number): Promise<string[]> => (await proxy.requests()).slice(before);
+
+  /** The action in a node process of its own, as the agent runs it, trusting the front's certificate. */
+  const runWith = (method: string, params: Record<string, unknown>, extra: Record<string, string>) => {
+    const env = agentEnvironment({
+      TMPDIR: stack().tmpDir,
+      AWS_ENDPOINT_URL_ECR: front.url,
+      AWS_ENDPOINT_URL_STS: front.url,
+      NODE_EXTRA_CA_CERTS: front.caFile,
+      ...extra,
+    });
+    for (const name of PROXY_VARIABLES) if (!(name in extra)) delete env[name];
+    return runAgentAction({ method, params }, env);
+  };
+
+  test('ECR and STS calls go through the proxy as CONNECT tunnels to the https endpoint', async () => {
+    const before = (await proxy.requests()).length;
+    const outcome = await runWith('getEcrLogin', { ...PARAMS, roleArn: LOCAL_ROLES.push }, { HTTPS_PROXY: proxy.url });
+    expect(outcome.error).toBeUndefined();
+    const tunnels = await newRequests(before);
+    // One tunnel for STS, one for ECR (each client has its own connections).
+    expect(tunnels).toEqual([`CONNECT localhost:${front.port} HTTP/1.1`, `CONNECT localhost:${front.port} HTTP/1.1`]);
+  });
+
+  test('NO_PROXY sends an https endpoint straight there; HTTP_PROXY alone does not apply to it', async () => {
+    const before = (await proxy.requests()).length;
+    const bypassed = await runWith('getEcrLogin', PARAMS, { HTTPS_PROXY: proxy.url, NO_PROXY: `localhost:${front.port}` });
+    expect(bypassed.error).toBeUndefined();
+    const httpOnly = await runWith('getEcrLogin', PARAMS, { HTTP_PROXY: proxy.url });
+    expect(httpOnly.error).toBeUndefined();
+    expect(await newRequests(before)).toEqual([]);
   });
 });
