@@ -108,7 +108,8 @@ export class AwsRequestHandler extends NodeHttpHandler {
     const port = request.port !== undefined ? `:${request.port}` : '';
     this.lastEndpoint = `${request.protocol}//${request.hostname}${port}`;
     const result = await super.handle(...args);
-    const { statusCode, headers, body } = result.response;
+    const { statusCode, headers } = result.response;
+    const body: unknown = result.response.body;
     if (statusCode >= 300 && !AWS_CONTENT_TYPE.test(headers['content-type'] ?? '')) {
       // A proxy's or load balancer's page, not AWS's error: keep its status and the start of its text.
       throw Object.assign(new Error(`HTTP ${statusCode} that is not an AWS answer`), {

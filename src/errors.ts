@@ -27,6 +27,7 @@ export const MESSAGE_LIMIT = 1000;
  * an error or a log line into several.
  */
 export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this finds
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     switch (c) {
       case '\n':

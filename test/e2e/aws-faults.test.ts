@@ -15,6 +15,7 @@ jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 const PARAMS = { ...VAULT_KEYS, region: 'us-east-1' };
 const REQUEST_TIMEOUT_MS = 1_500;
+// eslint-disable-next-line no-control-regex -- control characters are what this finds
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 describe('endpoints that never answer or answer HTML (local ECR and STS endpoint)', () => {

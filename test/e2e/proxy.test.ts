@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { REPO_ROOT } from '../support/kaholo-agent';
 import { LOCAL_ROLES } from '../support/local-ecr';
-import { startTinyproxy, type Tinyproxy } from '../support/tinyproxy';
+import { describeWithTinyproxy, startTinyproxy, type Tinyproxy } from '../support/tinyproxy';
 import { startTlsFront, type TlsFront } from '../support/tls-front';
 import { agentEnvironment, runAgentAction } from '../security/support/agent-process';
 import { E2E_TEST_TIMEOUT_MS, VAULT_KEYS, expectNoSecrets, failed, runAction, succeeded, useLocalStack } from './helpers';
@@ -25,10 +25,10 @@ const loaded = { proxy: 0 };
 const PROXY_MODULE = path.join(REPO_ROOT, 'dist', 'proxy-agent.js');
 jest.doMock(PROXY_MODULE, () => {
   loaded.proxy += 1;
-  return jest.requireActual<unknown>(PROXY_MODULE);
+  return jest.requireActual<object>(PROXY_MODULE);
 });
 
-describe('AWS calls through the agent\'s proxy (real tinyproxy, local ECR and STS endpoint)', () => {
+describeWithTinyproxy('AWS calls through the agent\'s proxy (real tinyproxy, local ECR and STS endpoint)', () => {
   const stack = useLocalStack({ accounts: 1 });
   let proxy: Tinyproxy;
   let authProxy: Tinyproxy;
@@ -142,7 +142,7 @@ describe('AWS calls through the agent\'s proxy (real tinyproxy, local ECR and ST
   });
 });
 
-describe('https endpoints through HTTPS_PROXY: CONNECT tunnels (real tinyproxy, an https front for the local endpoint)', () => {
+describeWithTinyproxy('https endpoints through HTTPS_PROXY: CONNECT tunnels (real tinyproxy, an https front for the local endpoint)', () => {
   const stack = useLocalStack({ accounts: 1 });
   let proxy: Tinyproxy;
   let front: TlsFront;

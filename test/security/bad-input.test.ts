@@ -237,6 +237,7 @@ describe('bad input gets a clear error naming the parameter', () => {
     const { message } = error as Error;
     expect(message).toMatch(new RegExp(`^Parameter "${param}": `));
     expect(message.length).toBeLessThan(500);
+    // eslint-disable-next-line no-control-regex -- control characters are what this finds
     expect(message).not.toMatch(/[\u0000-\u001f]/);
     expect(message).toContain('"bad\\u0000value\\rwith\\tcontrolsxxx');
     expect(message).toContain(`(${value.length} characters)`);

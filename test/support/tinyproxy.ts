@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { existsSync } from 'node:fs';
 import { findExecutable, startSupervised, waitFor, type Availability, type Supervised } from './docker-engine';
 
 export interface TinyproxyOptions {
@@ -36,6 +37,21 @@ async function tinyproxyBinary(): Promise<string | undefined> {
 
 export async function tinyproxyAvailability(): Promise<Availability> {
   return (await tinyproxyBinary()) ? { ok: true } : { ok: false, reason: 'tinyproxy is not installed (apt-get install tinyproxy)' };
+}
+
+/**
+ * `describe` for tests that need tinyproxy: skipped with one line where it is not installed, and a
+ * failure under CI=true (which installs it), never a skip there.
+ */
+export function describeWithTinyproxy(name: string, body: () => void): void {
+  const installed = ['/usr/bin/tinyproxy', '/usr/sbin/tinyproxy', '/usr/local/bin/tinyproxy'].some((file) => existsSync(file));
+  if (installed) {
+    describe(name, body);
+    return;
+  }
+  if (process.env.CI === 'true') throw new Error('CI=true but tinyproxy is not installed: CI must run the proxy tests (apt-get install tinyproxy)');
+  process.stderr.write('proxy tests: skipped — tinyproxy is not installed (apt-get install tinyproxy)\n');
+  describe.skip(name, body);
 }
 
 function freePort(): Promise<number> {

@@ -37,7 +37,9 @@ describe('AWS timeouts', () => {
 });
 
 describe('RetryUnlessUnanswered', () => {
-  const timeout = (message: string): Error => Object.assign(new Error(message), { name: 'TimeoutError' });
+  type RetryErrorInfo = Parameters<RetryUnlessUnanswered['refreshRetryTokenForRetry']>[1];
+  // The SDK's timeouts are plain Errors named TimeoutError, seen by the retry strategy as SDK errors.
+  const timeout = (message: string): RetryErrorInfo['error'] => Object.assign(new Error(message), { name: 'TimeoutError' }) as RetryErrorInfo['error'];
 
   it('does not retry a request that got no answer in the whole request timeout', async () => {
     const strategy = new RetryUnlessUnanswered();
