@@ -5,7 +5,7 @@
  *   config.json   the manifest, as is
  *   package.json  trimmed to what an install needs (name, version, main, dependencies, engines, …)
  *   dist/**       the plugin compiled afresh from src/ (so no stale file of an old build ships)
- *   README.md, logo.png (and LICENSE when there is one)
+ *   README.md, CHANGELOG.md, LICENSE, logo.png
  *
  * The archive is deterministic: entries sorted by name, one fixed timestamp, fixed modes, so the
  * same sources give the same bytes (and the same sha256).
@@ -21,9 +21,7 @@ import { buildPlugin } from '../build';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** Files copied from the repository root as they are; a missing one fails the packaging. */
-const REQUIRED_ROOT_FILES = ['config.json', 'README.md', 'logo.png'];
-/** Copied when present. */
-const OPTIONAL_ROOT_FILES = ['LICENSE'];
+const REQUIRED_ROOT_FILES = ['config.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'logo.png'];
 /** The package.json fields the installed plugin keeps (scripts and devDependencies are for building it). */
 const PACKAGE_FIELDS = ['name', 'version', 'description', 'main', 'license', 'private', 'engines', 'dependencies'];
 
@@ -163,10 +161,6 @@ export async function buildPackage(options: PackageOptions = {}): Promise<Packag
     const file = path.join(root, name);
     if (!(await exists(file))) throw new Error(`${name} is missing at ${root}: the plugin package needs it`);
     contents.set(name, await fs.readFile(file));
-  }
-  for (const name of OPTIONAL_ROOT_FILES) {
-    const file = path.join(root, name);
-    if (await exists(file)) contents.set(name, await fs.readFile(file));
   }
   contents.set('package.json', Buffer.from(`${JSON.stringify(trimPackageJson(pkg), null, 2)}\n`));
 

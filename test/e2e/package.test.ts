@@ -25,6 +25,7 @@ interface PackageJson {
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   scripts?: Record<string, string>;
+  license?: string;
 }
 
 async function readJson<T>(file: string): Promise<T> {
@@ -165,8 +166,8 @@ describe('the plugin zip', () => {
 
     const names = await zipEntries(built.file);
     const sources = (await listFiles(path.join(REPO_ROOT, 'src'))).filter((f) => f.endsWith('.ts'));
-    const expected = ['README.md', 'config.json', 'logo.png', 'package.json', ...sources.map((f) => `dist/${f.replace(/\.ts$/, '.js')}`)];
-    if (await fs.stat(path.join(REPO_ROOT, 'LICENSE')).then(() => true, () => false)) expected.push('LICENSE');
+    const rootFiles = ['CHANGELOG.md', 'LICENSE', 'README.md', 'config.json', 'logo.png', 'package.json'];
+    const expected = [...rootFiles, ...sources.map((f) => `dist/${f.replace(/\.ts$/, '.js')}`)];
     expect([...names].sort()).toEqual(expected.sort());
     expect(names).toEqual([...names].sort()); // stored in a fixed order
     for (const name of names) {
@@ -192,6 +193,11 @@ describe('the plugin zip', () => {
     expect(shipped.main).toBe(config.main);
     // The code is what src/ compiles to today (the zip does not take whatever is in dist/).
     await expect(fs.stat(path.join(dir, config.main))).resolves.toBeTruthy();
+    // The licence package.json names ships with the code, as the repository holds it.
+    expect(shipped.license).toBe('MIT');
+    const licence = await fs.readFile(path.join(dir, 'LICENSE'), 'utf8');
+    expect(licence).toMatch(/^MIT License\n/);
+    expect(licence).toBe(await fs.readFile(path.join(REPO_ROOT, 'LICENSE'), 'utf8'));
   });
 
   test('is the same bytes when built again', async () => {
