@@ -6,12 +6,22 @@
  * engine, a push and a pull with roleArn go through the real engine and registry.
  */
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../support/images';
+import { REPO_ROOT } from '../support/kaholo-agent';
 import { LOCAL_ROLES } from '../support/local-ecr';
 import { E2E_TEST_TIMEOUT_MS, ONE_MB, SETTINGS, VAULT_KEYS, expectNoSecrets, failed, hasImage, runAction, succeeded, useLocalStack, type Stack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
+
+/** Counts how often the plugin's role module is required in this file (jest's module registry). */
+const loaded = { role: 0 };
+const ROLE_MODULE = path.join(REPO_ROOT, 'dist', 'assume-role.js');
+jest.doMock(ROLE_MODULE, () => {
+  loaded.role += 1;
+  return jest.requireActual<object>(ROLE_MODULE);
+});
 
 type Transfer = { image: string; digest: string; registry: string };
 const REQUEST_ID = /\(request id: [0-9a-f-]{36}\)$/;
@@ -32,6 +42,13 @@ describe('roles (local ECR and STS endpoint)', () => {
   const stack = useLocalStack({ accounts: 2 });
 
   beforeAll(() => stack().ecr.endpoint.createRepositories(['team/app', 'team/worker']));
+
+  test('without a role: no STS call, and the role code is not even loaded', async () => {
+    const { beforeAssume } = marks(stack());
+    succeeded(await runAction(stack().plugin, 'getEcrLogin', { ...VAULT_KEYS, region: 'us-east-1', roleArn: '' }));
+    expect(stack().ecr.endpoint.assumeRoleCalls.length).toBe(beforeAssume);
+    expect(loaded.role).toBe(0);
+  });
 
   test('describeRepositories with roleArn: STS is called with the base keys, ECR only with the role\'s keys and token', async () => {
     const { before, beforeAssume } = marks(stack());
@@ -59,6 +76,7 @@ describe('roles (local ECR and STS endpoint)', () => {
       expect(call.sessionToken).toEqual(expect.any(String));
     }
     expectNoSecrets(stack(), run.output);
+    expect(loaded.role).toBe(1); // loaded once the action named a role
   });
 
   test('the role and its external id from the plugin settings; session name and duration from the action', async () => {
