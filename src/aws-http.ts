@@ -165,7 +165,7 @@ export async function createTransport(redactor: Redactor, env: NodeJS.ProcessEnv
   let agent: Agent | undefined;
   if (PROXY_VARIABLES.some((name) => env[name])) {
     const { proxyAgentFromEnv } = await import('./proxy-agent');
-    agent = proxyAgentFromEnv(redactor, env);
+    agent = proxyAgentFromEnv(redactor, timeouts.connectMs, env);
   }
   return { requestHandler: new AwsRequestHandler(timeouts, agent), retryStrategy: new RetryUnlessUnanswered() };
 }

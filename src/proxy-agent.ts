@@ -59,26 +59,38 @@ class EnvironmentProxyAgent extends Agent {
     http: new http.Agent({ keepAlive: true, maxSockets: 50 }),
     https: new https.Agent({ keepAlive: true, maxSockets: 50 }),
   };
-  private readonly proxied: Partial<Record<Scheme, http.Agent>> = {};
+  private proxiedHttp: http.Agent | undefined;
 
-  constructor(private readonly proxies: Partial<Record<Scheme, URL>>) {
+  constructor(
+    private readonly proxies: Partial<Record<Scheme, URL>>,
+    private readonly connectTimeoutMs: number,
+  ) {
     super({ keepAlive: true });
   }
 
-  connect(_req: http.ClientRequest, options: AgentConnectOpts): http.Agent {
+  connect(req: http.ClientRequest, options: AgentConnectOpts): http.Agent {
     const scheme: Scheme = options.secureEndpoint ? 'https' : 'http';
     const proxy = this.proxies[scheme];
     const host = options.host ?? 'localhost';
     const endpoint = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${options.port}`;
     // proxy-from-env answers '' for a host NO_PROXY matches.
     if (proxy === undefined || getProxyForUrl(endpoint) === '') return this.direct[scheme];
-    this.proxied[scheme] ??=
-      scheme === 'https' ? new HttpsProxyAgent(proxy, { keepAlive: true }) : new HttpProxyAgent(proxy, { keepAlive: true });
-    return this.proxied[scheme];
+    if (scheme === 'http') {
+      this.proxiedHttp ??= new HttpProxyAgent(proxy, { keepAlive: true });
+      return this.proxiedHttp;
+    }
+    // A tunnel is set up before the request has a socket, out of reach of the request's own
+    // timeouts: one not set up within the connection timeout is abandoned here, or a proxy that
+    // never answers CONNECT would keep its connection, and the action's process, open.
+    const abandoned = new AbortController();
+    const deadline = setTimeout(() => abandoned.abort(), this.connectTimeoutMs);
+    deadline.unref();
+    req.once('socket', () => clearTimeout(deadline));
+    return new HttpsProxyAgent(proxy, { signal: abandoned.signal });
   }
 
   override destroy(): void {
-    for (const agent of [this.direct.http, this.direct.https, this.proxied.http, this.proxied.https]) agent?.destroy();
+    for (const agent of [this.direct.http, this.direct.https, this.proxiedHttp]) agent?.destroy();
     super.destroy();
   }
 }
@@ -87,8 +99,8 @@ class EnvironmentProxyAgent extends Agent {
  * An agent for the SDK's requests when the agent's environment names a proxy;
  * undefined when it names none. (proxy-from-env reads NO_PROXY from process.env.)
  */
-export function proxyAgentFromEnv(redactor: Redactor, env: NodeJS.ProcessEnv = process.env): http.Agent | undefined {
+export function proxyAgentFromEnv(redactor: Redactor, connectTimeoutMs: number, env: NodeJS.ProcessEnv = process.env): http.Agent | undefined {
   const proxies = { https: proxyUrl('https', env, redactor), http: proxyUrl('http', env, redactor) };
   if (proxies.https === undefined && proxies.http === undefined) return undefined;
-  return new EnvironmentProxyAgent(proxies);
+  return new EnvironmentProxyAgent(proxies, connectTimeoutMs);
 }

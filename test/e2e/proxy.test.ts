@@ -6,7 +6,9 @@
  * credentials from the proxy URL, and those never show. Without any proxy variable, the plugin loads
  * no proxy code at all. Behind an https front (as real AWS is), HTTPS_PROXY tunnels with CONNECT.
  */
+import * as net from 'node:net';
 import path from 'node:path';
+import { CONNECT_TIMEOUT_VARIABLE } from '../../src/aws-http';
 import { REPO_ROOT } from '../support/kaholo-agent';
 import { LOCAL_ROLES } from '../support/local-ecr';
 import { describeWithTinyproxy, startTinyproxy, type Tinyproxy } from '../support/tinyproxy';
@@ -186,5 +188,32 @@ describeWithTinyproxy('https endpoints through HTTPS_PROXY: CONNECT tunnels (rea
     const httpOnly = await runWith('getEcrLogin', PARAMS, { HTTP_PROXY: proxy.url });
     expect(httpOnly.error).toBeUndefined();
     expect(await newRequests(before)).toEqual([]);
+  });
+
+  test('a proxy that accepts and never answers CONNECT: the connection timeout ends each attempt, retried, then one line', async () => {
+    // A "proxy" that takes connections and says nothing, counting them.
+    const sockets = new Set<net.Socket>();
+    let accepted = 0;
+    const silent = net.createServer((socket) => {
+      accepted += 1;
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as net.AddressInfo).port;
+      const started = Date.now();
+      const outcome = await runWith('describeRepositories', PARAMS, { HTTPS_PROXY: `http://127.0.0.1:${port}`, [CONNECT_TIMEOUT_VARIABLE]: '500' });
+      const elapsed = Date.now() - started;
+      expect(outcome.error).toBe(
+        `ECR DescribeRepositories failed: the ECR endpoint ${front.url} did not accept a connection within 0.5 s (connection timeout); ` +
+          "check the agent's network, proxy and firewall.",
+      );
+      expect(accepted).toBe(3); // the SDK's three attempts
+      expect(elapsed).toBeLessThan(10_000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
