@@ -4,8 +4,8 @@ import { PluginError } from './errors';
 
 /**
  * The names config.json declares as `vault`: their values are secrets from
- * the moment the action starts. config.json sits beside the compiled code's
- * directory (dist/ in the plugin, src/ in the tests), as in the installed zip.
+ * the moment the action starts. config.json is the nearest one above the
+ * compiled code (beside dist/ in the installed zip, beside src/ in the tests).
  */
 export interface VaultNames {
   /** Vault params of each method, by method name. */
@@ -25,24 +25,31 @@ interface Manifest {
   methods?: Array<{ name?: unknown; params?: Declared[] }>;
 }
 
-const MANIFEST = path.join(__dirname, '..', 'config.json');
 let cached: VaultNames | undefined;
 
-export function vaultNames(manifestPath = MANIFEST): VaultNames {
-  if (manifestPath === MANIFEST && cached) return cached;
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-  } catch (error) {
-    throw new PluginError(`The plugin's config.json could not be read (${(error as Error).message}); reinstall the plugin`);
+/** The plugin's manifest: the nearest config.json with methods, above this module's directory. */
+function readManifest(): Manifest {
+  for (let dir = path.dirname(__dirname), depth = 0; depth < 4; dir = path.dirname(dir), depth++) {
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Manifest;
+    } catch {
+      continue;
+    }
+    if (Array.isArray(manifest.methods)) return manifest;
   }
+  throw new PluginError(`The plugin's config.json was not found above ${__dirname}; reinstall the plugin`);
+}
+
+export function vaultNames(): VaultNames {
+  if (cached) return cached;
+  const manifest = readManifest();
   const vault = (declared: Declared[] | undefined): string[] =>
     (declared ?? []).flatMap((d) => (d.type === 'vault' && typeof d.name === 'string' ? [d.name] : []));
   const params: Record<string, string[]> = {};
   for (const method of manifest.methods ?? []) {
     if (typeof method.name === 'string') params[method.name] = vault(method.params);
   }
-  const names = { params, anyParams: [...new Set(Object.values(params).flat())], settings: vault(manifest.settings) };
-  if (manifestPath === MANIFEST) cached = names;
-  return names;
+  cached = { params, anyParams: [...new Set(Object.values(params).flat())], settings: vault(manifest.settings) };
+  return cached;
 }
