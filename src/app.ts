@@ -9,6 +9,8 @@ import { checkRegistryId, checkRepositoryName } from './aws-names';
 import { readConnection } from './connection';
 import type { KaholoAutocomplete } from './kaholo';
 import { filterRegions } from './regions';
+import { readRepositorySettings } from './repository-params';
+import { readTags } from './tag-params';
 import { checkImageName } from './transfer-plan';
 
 export const describeRepositories = kaholoMethod(async ({ params, log, redactor }) => {
@@ -42,13 +44,33 @@ export const getEcrLogin = kaholoMethod(async ({ params, log, redactor }) => {
 });
 
 export const pushImgaeToRepo = kaholoMethod(async (context) => {
-  const { request, transfer } = await prepareTransfer(context, 'push');
-  return transfer.pushImage(request, context);
+  const repository = readRepositorySettings(context.params);
+  const additionalTags = readTags(context.params, 'additionalTags', false);
+  const { request, transfer, target } = await prepareTransfer(context, 'push');
+  if (repository) await (await import('./repository-creation')).ensureRepository(target, repository, context.log);
+  const pushed = await transfer.pushImage(request, context);
+  // More tags for the pushed digest through the ECR API, not another docker push.
+  const tags = await (await import('./image-tagging')).tagPushedImage(target, pushed, additionalTags, context.log);
+  return { ...pushed, tags };
 });
 
 export const pullImage = kaholoMethod(async (context) => {
   const { request, transfer } = await prepareTransfer(context, 'pull');
   return transfer.pullImage(request, context);
+});
+
+export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
+  const connection = readConnection(params, 'tagImage');
+  const registryId = optionalRegistryId(params.string('registryId'));
+  const repoName = readRepoName(params);
+  const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("@sha256:...") of an image in the repository');
+  checkImageName(imageName, 'pull');
+  const tags = readTags(params, 'tags', true);
+  const ecr = await import('./ecr-client');
+  const client = await ecr.createEcrClient(connection, redactor);
+  await ecr.resolveRegion(client);
+  const tagging = await import('./image-tagging');
+  return tagging.tagImageInRepository({ client, registryId, repoName }, imageName, tags, log);
 });
 
 export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));
@@ -57,10 +79,7 @@ export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filter
 async function prepareTransfer({ params, log, redactor }: ActionContext, direction: 'push' | 'pull') {
   const connection = readConnection(params, direction === 'push' ? 'pushImgaeToRepo' : 'pullImage');
   const registryId = optionalRegistryId(params.string('registryId'));
-  const repoName = checkRepositoryName(
-    'repoName',
-    params.requiredString('repoName', 'the name of the repository in the registry, such as "team/app"'),
-  );
+  const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
   checkImageName(imageName, direction);
   const ecr = await import('./ecr-client');
@@ -71,7 +90,11 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
   redactor.add(authorization.data.authorizationToken);
   log.info(`Authorized for ${authorization.login.host}`);
   const transfer = await import('./image-transfer');
-  return { request: { login: authorization.login, repoName, imageName }, transfer };
+  return { request: { login: authorization.login, repoName, imageName }, transfer, target: { client, registryId, repoName } };
+}
+
+function readRepoName(params: ActionContext['params']): string {
+  return checkRepositoryName('repoName', params.requiredString('repoName', 'the name of the repository in the registry, such as "team/app"'));
 }
 
 function optionalRegistryId(value: string | undefined): string | undefined {

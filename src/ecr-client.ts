@@ -43,7 +43,8 @@ export async function createEcrClient(connection: AwsConnection, redactor: Redac
   return client;
 }
 
-function ecrCall(client: ECRClient, operation: string): AwsCallContext {
+/** What an error of an ECR call names: the operation, the endpoint it went to, the timeouts. */
+export function ecrCall(client: ECRClient, operation: string): AwsCallContext {
   const handler = handlers.get(client);
   return { service: 'ECR', operation, endpoint: handler?.lastEndpoint, timeouts: handler?.timeouts };
 }
@@ -143,3 +144,6 @@ function chunks<T>(items: T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
 }
+
+// The other ECR modules take their commands from here, so the shipped bundle holds one copy of the SDK.
+export { BatchGetImageCommand, CreateRepositoryCommand, PutImageCommand } from '@aws-sdk/client-ecr';

@@ -63,6 +63,25 @@ export class ParamReader {
     const text = toText(name, value);
     return text === undefined ? [] : splitList(text);
   }
+
+  /** true or false, as a boolean or as the strings Kaholo sends; `fallback` when not set. */
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.params[name];
+    if (typeof value === 'boolean') return value;
+    const text = typeof value === 'string' ? value.trim().toLowerCase() : value;
+    if (text === undefined || text === null || text === '') return fallback;
+    if (text === 'true' || text === 'false') return text === 'true';
+    throw new ParamError(name, `is ${shown(value)}; expected true or false`);
+  }
+
+  /** One of `options`, exactly as written there; `fallback` when not set. */
+  option<T extends string>(name: string, options: readonly T[], fallback: T): T {
+    const value = this.string(name);
+    if (value === undefined) return fallback;
+    const chosen = options.find((option) => option === value);
+    if (chosen === undefined) throw new ParamError(name, `is ${shown(value)}; expected one of ${options.join(', ')}`);
+    return chosen;
+  }
 }
 
 function splitList(text: string): string[] {
@@ -91,4 +110,10 @@ function describeType(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
+}
+
+/** A value as an error may echo it: JSON (control characters escaped), shortened. */
+export function shown(value: unknown): string {
+  if (typeof value !== 'string') return describeType(value);
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }

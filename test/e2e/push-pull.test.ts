@@ -93,7 +93,7 @@ describeWithDocker('push and pull (local ECR API endpoint, real registry, real D
     const sampled = await sampler.stop();
     const pushed = succeeded(push);
 
-    expect(pushed).toEqual({ image: target, digest: expect.stringMatching(DIGEST) as unknown, registry: registry.host });
+    expect(pushed).toEqual({ image: target, digest: expect.stringMatching(DIGEST) as unknown, registry: registry.host, tags: ['1.0'] });
     // The registry has it under that digest, with the 1 MB layer.
     const manifest = await registryManifest(registry, password, 'team/app', '1.0');
     expect(manifest.status).toBe(200);
@@ -172,7 +172,7 @@ describeWithDocker('push and pull (local ECR API endpoint, real registry, real D
       SETTINGS,
     );
     const pushed = succeeded(push);
-    expect(pushed).toEqual({ image: reference, digest: expect.stringMatching(DIGEST) as unknown, registry: registry.host });
+    expect(pushed).toEqual({ image: reference, digest: expect.stringMatching(DIGEST) as unknown, registry: registry.host, tags: ['2.0'] });
     expect((await registryManifest(registry, password, 'team/api', '2.0')).digest).toBe(pushed.digest);
     // Not in the default registry: registryId chose the registry.
     expect((await registryManifest(stack().ecr.registries[0], stack().passwords[0], 'team/api', '2.0')).status).toBe(404);

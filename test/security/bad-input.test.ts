@@ -13,7 +13,7 @@ import { isolateAwsEnvironment } from '../support/isolated-aws-env';
 import { loadPlugin, readManifest, REPO_ROOT, type LoadedPlugin } from '../support/kaholo-agent';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
 
-type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage';
+type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'tagImage';
 
 interface BadInput {
   what: string;
@@ -31,6 +31,7 @@ const VALID: Record<Method, Record<string, unknown>> = {
   getEcrLogin: { ...KEYS },
   pushImgaeToRepo: { ...KEYS, repoName: 'team/app', imageName: 'app:1.0' },
   pullImage: { ...KEYS, repoName: 'team/app', imageName: '1.0' },
+  tagImage: { ...KEYS, repoName: 'team/app', imageName: 'rc', tags: 'prod' },
 };
 /** What the local endpoint's proxyEndpoint (with no registry behind it) turns into. */
 const LOCAL_HOST = '127.0.0.1:9';
@@ -147,6 +148,32 @@ const CASES: BadInput[] = [
   { what: 'pull from another repository of the registry', method: 'pullImage', params: { imageName: `${LOCAL_HOST}/other/repo@${DIGEST}` }, param: 'imageName' },
   { what: '13-digit registry id for a pull', method: 'pullImage', params: { registryId: '1234567890123' }, param: 'registryId' },
   { what: 'upper-case repoName for a pull', method: 'pullImage', params: { repoName: 'team/App' }, param: 'repoName' },
+
+  // push: repository creation and additional tags
+  { what: 'an additional tag starting with a dash', method: 'pushImgaeToRepo', params: { additionalTags: 'latest\n-rc' }, param: 'additionalTags' },
+  { what: 'an additional tag with a space', method: 'pushImgaeToRepo', params: { additionalTags: 'sha 3f9c1e2' }, param: 'additionalTags' },
+  { what: 'a number among the additional tags', method: 'pushImgaeToRepo', params: { additionalTags: ['latest', 2] }, param: 'additionalTags' },
+  { what: 'createRepository as "yes"', method: 'pushImgaeToRepo', params: { createRepository: 'yes' }, param: 'createRepository' },
+  { what: 'createRepository as a number', method: 'pushImgaeToRepo', params: { createRepository: 1 }, param: 'createRepository' },
+  { what: 'tag mutability in lower case', method: 'pushImgaeToRepo', params: { createRepository: true, imageTagMutability: 'immutable' }, param: 'imageTagMutability' },
+  { what: 'scanOnPush as "on"', method: 'pushImgaeToRepo', params: { createRepository: 'true', scanOnPush: 'on' }, param: 'scanOnPush' },
+  { what: 'an encryption type that is not offered', method: 'pushImgaeToRepo', params: { encryptionType: 'KMS_DSSE' }, param: 'encryptionType' },
+  { what: 'kmsKey without KMS', method: 'pushImgaeToRepo', params: { createRepository: true, kmsKey: 'alias/app' }, param: 'kmsKey' },
+  { what: 'a repository tag without "="', method: 'pushImgaeToRepo', params: { repositoryTags: 'team=payments\nowner' }, param: 'repositoryTags' },
+  { what: 'a repository tag with the reserved aws: prefix', method: 'pushImgaeToRepo', params: { repositoryTags: 'aws:team=x' }, param: 'repositoryTags' },
+  { what: 'a repository tag key given twice', method: 'pushImgaeToRepo', params: { repositoryTags: 'team=a\nteam=b' }, param: 'repositoryTags' },
+
+  // tagImage
+  { what: 'tags missing', method: 'tagImage', params: { tags: undefined }, param: 'tags' },
+  { what: 'tags of only commas and blank lines', method: 'tagImage', params: { tags: ' ,\n, ' }, param: 'tags' },
+  { what: 'tags as an empty array', method: 'tagImage', params: { tags: [] }, param: 'tags' },
+  { what: 'a new tag of 129 characters', method: 'tagImage', params: { tags: `prod,${'t'.repeat(129)}` }, param: 'tags' },
+  { what: 'a new tag with a colon', method: 'tagImage', params: { tags: 'app:prod' }, param: 'tags' },
+  { what: 'source image missing', method: 'tagImage', params: { imageName: '' }, param: 'imageName' },
+  { what: 'source tag starting with a dot', method: 'tagImage', params: { imageName: '.rc' }, param: 'imageName' },
+  { what: 'source digest too short', method: 'tagImage', params: { imageName: 'app@sha256:abc' }, param: 'imageName' },
+  { what: 'repoName missing for tagImage', method: 'tagImage', params: { repoName: undefined }, param: 'repoName' },
+  { what: 'registry id of letters for tagImage', method: 'tagImage', params: { registryId: 'abcdefghijkl' }, param: 'registryId' },
 ];
 
 function paramsFor(testCase: BadInput): Record<string, unknown> {

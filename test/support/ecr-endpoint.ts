@@ -12,7 +12,8 @@
  * answer with an HTML page, as a broken proxy or load balancer would.
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RegistryConfig {
@@ -74,6 +75,11 @@ export interface EcrEndpoint {
   createRepositories(names: string[], registryId?: string): void;
   /** The next `count` authenticated calls fail (replaces any pending count; 0 clears it). */
   failNext(count: number, kind: 'throttling' | 'server-error'): void;
+  /**
+   * Holds the next `count` calls of `operation` until all of them have arrived (at most
+   * `timeoutMs`), then answers them in arrival order: the calls were provably in flight at once.
+   */
+  gate(operation: string, count: number, timeoutMs: number): void;
   /** Changes the password that GetAuthorizationToken hands out for a configured registry. */
   setPassword(registryId: string, password: string): void;
   /** STS AssumeRole requests, in order. */
@@ -126,6 +132,11 @@ interface Repository {
 }
 
 type Json = Record<string, unknown>;
+
+interface ResourceTag {
+  Key: string;
+  Value: string;
+}
 
 /** Code-unit order: deterministic and locale independent. */
 const compareNames = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -338,6 +349,15 @@ function optionalStringList(input: Json, field: string): string[] | undefined {
   return value;
 }
 
+/** CreateRepository's `tags`: a list of { Key, Value } strings. */
+function resourceTagList(input: Json): ResourceTag[] {
+  const tags = input.tags ?? [];
+  const valid = (tag: unknown): tag is ResourceTag =>
+    typeof tag === 'object' && tag !== null && typeof (tag as Json).Key === 'string' && typeof (tag as Json).Value === 'string';
+  if (!Array.isArray(tags) || !tags.every(valid)) throw invalidParameter(`Invalid parameter at 'tags': must be a list of { Key, Value } strings`);
+  return tags.map(({ Key, Value }) => ({ Key, Value }));
+}
+
 function validateRepositoryName(name: string): void {
   if (name.length < 2 || name.length > 256 || !REPOSITORY_NAME_PATTERN.test(name)) {
     throw invalidParameter(
@@ -441,6 +461,126 @@ function htmlPage(status: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Images: BatchGetImage and PutImage read and write manifests in the real registry over its
+// HTTP API, with the credentials its tokens carry, so a tag PutImage adds is pullable with docker.
+// (Pushes go from docker straight to the registry: IMMUTABLE holds for PutImage only.)
+// ---------------------------------------------------------------------------------------------
+
+const MANIFEST_MEDIA_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+];
+const INDEX_MEDIA_TYPES = new Set([MANIFEST_MEDIA_TYPES[1], MANIFEST_MEDIA_TYPES[3]]);
+const REGISTRY_TIMEOUT_MS = 10_000;
+const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+
+interface Manifest {
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+}
+
+interface RegistryAnswer {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+/** One request to the registry's /v2/ API as the user its tokens name ('AWS'), bounded in time. */
+function registryRequest(registry: RegistryConfig, method: 'GET' | 'PUT', path: string, body?: Manifest): Promise<RegistryAnswer> {
+  const url = new URL(`/v2/${path}`, registry.url);
+  const headers = {
+    Authorization: `Basic ${Buffer.from(`AWS:${registry.password}`).toString('base64')}`,
+    ...(body ? { 'Content-Type': body.mediaType, 'Content-Length': String(body.bytes.length) } : { Accept: MANIFEST_MEDIA_TYPES.join(', ') }),
+  };
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(url, { method, headers, agent: false, timeout: REGISTRY_TIMEOUT_MS }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, contentType: (response.headers['content-type'] ?? '').split(';')[0].trim(), body: Buffer.concat(chunks) }),
+      );
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`registry ${registry.url} did not answer ${method} ${path}`)));
+    request.on('error', reject);
+    request.end(body?.bytes);
+  });
+}
+
+const registryFailure = (what: string, answer: RegistryAnswer): EcrError =>
+  new EcrError('ServerException', `Registry ${what} failed: HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`, 500);
+
+/** A manifest by tag or digest, as stored; undefined when the registry has none. */
+async function readManifest(registry: RegistryConfig, repository: string, reference: string): Promise<Manifest | undefined> {
+  const answer = await registryRequest(registry, 'GET', `${repository}/manifests/${reference}`);
+  if (answer.status === 404) return undefined;
+  if (answer.status !== 200) throw registryFailure(`GET manifest ${repository}:${reference}`, answer);
+  return { digest: `sha256:${sha256Hex(answer.body)}`, mediaType: answer.contentType, bytes: answer.body };
+}
+
+async function writeManifest(registry: RegistryConfig, repository: string, reference: string, manifest: Manifest): Promise<void> {
+  const answer = await registryRequest(registry, 'PUT', `${repository}/manifests/${reference}`, manifest);
+  if (answer.status === 201) return;
+  if (answer.status === 400 && /BLOB_UNKNOWN|MANIFEST_UNKNOWN/.test(answer.body.toString('utf8'))) {
+    throw INDEX_MEDIA_TYPES.has(manifest.mediaType)
+      ? new EcrError('ReferencedImagesNotFoundException', 'Some of the images referenced by the manifest list are not in the repository.')
+      : new EcrError('LayersNotFoundException', 'The image requested does not have any layers associated with it in the repository.');
+  }
+  throw registryFailure(`PUT manifest ${repository}:${reference}`, answer);
+}
+
+/** BatchGetImage's answer for one image id: its manifest, or its entry under `failures`. */
+async function lookUpImage(
+  registry: RegistryConfig,
+  repository: string,
+  id: { imageTag?: string; imageDigest?: string },
+  accepted: string[] | undefined,
+): Promise<Manifest | { failureCode: string; failureReason: string }> {
+  const { imageTag, imageDigest } = id;
+  if (imageTag === undefined && imageDigest === undefined) {
+    return { failureCode: 'MissingDigestAndTag', failureReason: 'Invalid request parameters: both tag and digest cannot be null' };
+  }
+  if (imageDigest !== undefined && !DIGEST_PATTERN.test(imageDigest)) {
+    return { failureCode: 'InvalidImageDigest', failureReason: 'Invalid request parameters: image digest should satisfy the regex' };
+  }
+  const manifest = await readManifest(registry, repository, imageDigest ?? imageTag ?? '');
+  // The stand-in serves each manifest as stored; one of a type the caller does not accept is not found.
+  if (!manifest || (accepted !== undefined && !accepted.includes(manifest.mediaType))) {
+    return { failureCode: 'ImageNotFound', failureReason: 'Requested image not found' };
+  }
+  if (imageTag !== undefined && imageDigest !== undefined && (await readManifest(registry, repository, imageTag))?.digest !== imageDigest) {
+    return { failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid request parameters: given tag does not map to the given digest' };
+  }
+  return manifest;
+}
+
+/** PutImage's manifest: its bytes as given, its media type from the request or its own mediaType field. */
+function manifestFromInput(input: Json): Manifest {
+  const text = optionalString(input, 'imageManifest');
+  if (text === undefined || text === '') throw invalidParameter(`Invalid parameter at 'imageManifest': must not be null`);
+  let declared: unknown;
+  try {
+    declared = (JSON.parse(text) as Json).mediaType;
+  } catch {
+    throw invalidParameter(`Invalid parameter at 'imageManifest' failed to satisfy constraint: 'Invalid JSON syntax'`);
+  }
+  const given = optionalString(input, 'imageManifestMediaType');
+  const mediaType = given ?? (typeof declared === 'string' ? declared : undefined);
+  if (mediaType === undefined || !MANIFEST_MEDIA_TYPES.includes(mediaType)) {
+    throw invalidParameter(`Invalid parameter at 'imageManifestMediaType': unsupported or missing media type '${mediaType ?? ''}'`);
+  }
+  if (given !== undefined && typeof declared === 'string' && declared !== given) {
+    throw invalidParameter(`Invalid parameter at 'imageManifestMediaType': '${given}' does not match the manifest's mediaType '${declared}'`);
+  }
+  const bytes = Buffer.from(text, 'utf8');
+  return { digest: `sha256:${sha256Hex(bytes)}`, mediaType, bytes };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The endpoint
 // ---------------------------------------------------------------------------------------------
 
@@ -472,6 +612,22 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   let fault: { fault: EndpointFault; service?: 'ecr' | 'sts' } | undefined;
   let pendingFailures = 0;
   let failureKind: 'throttling' | 'server-error' = 'throttling';
+  let gate: { operation: string; count: number; waiting: Array<() => void>; timer: NodeJS.Timeout } | undefined;
+  const openGate = (): void => {
+    const opened = gate;
+    gate = undefined;
+    if (!opened) return;
+    clearTimeout(opened.timer);
+    for (const release of opened.waiting) release();
+  };
+  const passGate = (operation: string): Promise<void> | undefined => {
+    const current = gate;
+    if (current?.operation !== operation) return undefined;
+    return new Promise<void>((resolve) => {
+      current.waiting.push(resolve);
+      if (current.waiting.length >= current.count) openGate();
+    });
+  };
 
   const storeFor = (registryId: string): RegistryStore => {
     let store = stores.get(registryId);
@@ -527,14 +683,109 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     };
   };
 
-  const operations: Record<string, (input: Json) => Json> = {
+  /** Resource tags by repository ARN (ECR keeps them apart from the repository's description). */
+  const resourceTags = new Map<string, ResourceTag[]>();
+  const putQueues = new Map<string, Promise<unknown>>();
+
+  /** The stored repository named by the input and the registry behind it. */
+  const existingRepository = (input: Json): { repository: Repository; registry: RegistryConfig } => {
+    const registryId = resolveRegistryId(input);
+    const name = optionalString(input, 'repositoryName');
+    if (name === undefined) throw invalidParameter(`Invalid parameter at 'repositoryName': must not be null`);
+    validateRepositoryName(name);
+    const repository = stores.get(registryId)?.get(name);
+    if (!repository) throw notFound(name, registryId);
+    return { repository, registry: configuredRegistry(registryId) };
+  };
+
+  /** One PutImage at a time per repository, so the IMMUTABLE check and the write cannot interleave. */
+  const oneAtATime = <T>(key: string, work: () => Promise<T>): Promise<T> => {
+    const result = (putQueues.get(key) ?? Promise.resolve()).then(work);
+    putQueues.set(key, result.catch(() => undefined));
+    return result;
+  };
+
+  const operations: Record<string, (input: Json) => Json | Promise<Json>> = {
     CreateRepository(input) {
       const registryId = resolveRegistryId(input);
       const name = optionalString(input, 'repositoryName');
       if (name === undefined) throw invalidParameter(`Invalid parameter at 'repositoryName': must not be null`);
+      const tags = resourceTagList(input);
       const repository = newRepository(name, registryId, input);
       storeFor(registryId).add(repository);
+      resourceTags.set(repository.repositoryArn, tags);
       return { repository };
+    },
+
+    ListTagsForResource(input) {
+      const arn = optionalString(input, 'resourceArn') ?? '';
+      const tags = resourceTags.get(arn);
+      if (tags === undefined) throw new EcrError('RepositoryNotFoundException', `The repository with ARN '${arn}' does not exist`);
+      return { tags };
+    },
+
+    async BatchGetImage(input) {
+      const { repository, registry } = existingRepository(input);
+      const imageIds = input.imageIds;
+      if (!Array.isArray(imageIds) || imageIds.length < 1 || imageIds.length > 100) {
+        throw invalidParameter(`Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length between 1 and 100'`);
+      }
+      const accepted = optionalStringList(input, 'acceptedMediaTypes');
+      const name = repository.repositoryName;
+      const images: Json[] = [];
+      const failures: Json[] = [];
+      for (const id of imageIds as unknown[]) {
+        const given = typeof id === 'object' && id !== null ? (id as Json) : {};
+        const imageTag = optionalString(given, 'imageTag');
+        const imageDigest = optionalString(given, 'imageDigest');
+        const imageId = { ...(imageDigest !== undefined ? { imageDigest } : {}), ...(imageTag !== undefined ? { imageTag } : {}) };
+        const found = await lookUpImage(registry, name, { imageTag, imageDigest }, accepted);
+        if ('failureCode' in found) {
+          failures.push({ imageId, ...found });
+          continue;
+        }
+        const manifest = found;
+        images.push({
+          registryId: repository.registryId,
+          repositoryName: name,
+          imageId: { ...imageId, imageDigest: manifest.digest },
+          imageManifest: manifest.bytes.toString('utf8'),
+          imageManifestMediaType: manifest.mediaType,
+        });
+      }
+      return { images, failures };
+    },
+
+    PutImage(input) {
+      const { repository, registry } = existingRepository(input);
+      const manifest = manifestFromInput(input);
+      const imageDigest = optionalString(input, 'imageDigest');
+      if (imageDigest !== undefined && imageDigest !== manifest.digest) {
+        throw new EcrError('ImageDigestDoesNotMatchException', `Provided digest ${imageDigest} does not match the manifest's digest ${manifest.digest}`);
+      }
+      const imageTag = optionalString(input, 'imageTag');
+      if (imageTag !== undefined && (imageTag.length < 1 || imageTag.length > 300)) {
+        throw invalidParameter(`Invalid parameter at 'imageTag' failed to satisfy constraint: 'Member must have length between 1 and 300'`);
+      }
+      const { repositoryName: name, registryId } = repository;
+      return oneAtATime(repository.repositoryArn, async () => {
+        const current = await readManifest(registry, name, imageTag ?? manifest.digest);
+        if (current?.digest === manifest.digest) {
+          throw new EcrError(
+            'ImageAlreadyExistsException',
+            `Image with digest '${manifest.digest}'${imageTag !== undefined ? ` and tag '${imageTag}'` : ''} already exists in the repository with name '${name}' in registry with id '${registryId}'`,
+          );
+        }
+        if (current && repository.imageTagMutability === 'IMMUTABLE') {
+          throw new EcrError(
+            'ImageTagAlreadyExistsException',
+            `The image tag '${imageTag ?? ''}' already exists in the '${name}' repository and cannot be overwritten because the repository is immutable.`,
+          );
+        }
+        await writeManifest(registry, name, imageTag ?? manifest.digest, manifest);
+        const imageId = { imageDigest: manifest.digest, ...(imageTag !== undefined ? { imageTag } : {}) };
+        return { image: { registryId, repositoryName: name, imageId, imageManifest: manifest.bytes.toString('utf8'), imageManifestMediaType: manifest.mediaType } };
+      });
     },
 
     DescribeRepositories(input) {
@@ -593,6 +844,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
       const repository = store?.get(name);
       if (!store || !repository) throw notFound(name, registryId);
       store.delete(name);
+      resourceTags.delete(repository.repositoryArn);
       return { repository };
     },
 
@@ -775,6 +1027,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
 
     const handler = req.method === 'POST' && Object.hasOwn(operations, operation) ? operations[operation] : undefined;
     if (!handler) throw new EcrError('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
+    await passGate(operation);
     return handler(parseJsonBody(body));
   };
 
@@ -824,12 +1077,20 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     createRepositories(names, registryId = defaultRegistryId) {
       validateRegistryId(registryId);
       const store = storeFor(registryId);
-      for (const name of names) store.add(newRepository(name, registryId));
+      for (const name of names) {
+        const repository = newRepository(name, registryId);
+        store.add(repository);
+        resourceTags.set(repository.repositoryArn, []);
+      }
     },
     failNext(count, kind) {
       if (!Number.isInteger(count) || count < 0) throw new Error('failNext count must be a non-negative integer');
       pendingFailures = count;
       failureKind = kind;
+    },
+    gate(operation, count, timeoutMs) {
+      openGate();
+      gate = { operation, count, waiting: [], timer: setTimeout(openGate, timeoutMs).unref() };
     },
     setPassword(registryId, password) {
       const registry = registries.get(registryId);

@@ -1,10 +1,17 @@
-import { DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as app from '../../src/app';
 import { captureOutput } from '../support/capture-output';
-import { installFakeDocker, type FakeDocker } from '../support/fake-docker';
+import { FAKE_DIGEST, installFakeDocker, type FakeDocker } from '../support/fake-docker';
 import { isolateAwsEnvironment } from '../support/isolated-aws-env';
 import { readManifest, REPO_ROOT } from '../support/kaholo-agent';
 
@@ -27,6 +34,7 @@ describe('config.json', () => {
       ['getEcrLogin', 'Get Authorization Token'],
       ['pushImgaeToRepo', 'Push Image To Repo'],
       ['pullImage', 'Pull Image From Repo'],
+      ['tagImage', 'Tag Image In Repo'],
     ]);
     expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'roleArn', 'roleExternalId']);
   });
@@ -37,7 +45,7 @@ describe('config.json', () => {
     expect(param.description).toBeTruthy();
     expect(param.learnUrl).toMatch(/^https:\/\/docs\.(aws\.amazon|docker)\.com\//);
     if (param.type === 'autocomplete') expect(param).toMatchObject({ autocompleteType: 'function' });
-    expect(param.required ?? false).toBe(['repoName', 'imageName'].includes(param.name));
+    expect(param.required ?? false).toBe(['repoName', 'imageName', 'tags'].includes(param.name));
   });
 
   it('names only exports that exist, and the source exports nothing else', () => {
@@ -68,6 +76,10 @@ describe('what each method reads is what config.json declares', () => {
     process.env.PATH = `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`;
     process.env.FAKE_DOCKER_LOCAL_IMAGES = 'app:1.0';
     ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+    ecrMock.on(DescribeRepositoriesCommand, { repositoryNames: ['app'] }).resolves({ repositories: [{ repositoryUri: 'r.example/app' }] });
+    ecrMock.on(CreateRepositoryCommand).resolves({});
+    ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageDigest: FAKE_DIGEST }, imageManifest: '{}' }] });
+    ecrMock.on(PutImageCommand).resolves({});
     ecrMock.on(GetAuthorizationTokenCommand).resolves({
       authorizationData: [{ authorizationToken: Buffer.from('AWS:pw').toString('base64'), proxyEndpoint: 'https://r.example' }],
     });
@@ -87,6 +99,14 @@ describe('what each method reads is what config.json declares', () => {
     repositoryNames: 'app',
     repoName: 'app',
     imageName: 'app:1.0',
+    additionalTags: 'latest',
+    createRepository: 'true',
+    imageTagMutability: 'IMMUTABLE',
+    scanOnPush: false,
+    encryptionType: 'KMS',
+    kmsKey: 'alias/app',
+    repositoryTags: 'team=app',
+    tags: 'prod',
   };
 
   /** A params object that remembers every name the method asks for. */

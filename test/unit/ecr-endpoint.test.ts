@@ -11,6 +11,9 @@ import {
   ECRServiceException,
   GetAuthorizationTokenCommand,
   InvalidParameterException,
+  BatchGetImageCommand,
+  ListTagsForResourceCommand,
+  PutImageCommand,
   RepositoryAlreadyExistsException,
   RepositoryNotFoundException,
   ServerException,
@@ -476,5 +479,37 @@ describe('failure injection and SDK retries', () => {
     expect(error).toBeInstanceOf(ServerException);
     expect(error.$fault).toBe('server');
     expect(error.$metadata.httpStatusCode).toBe(500);
+  });
+});
+
+describe('repository settings and images', () => {
+  it('keeps CreateRepository\'s tags apart from the repository, for ListTagsForResource', async () => {
+    const tags = [{ Key: 'team', Value: 'payments' }];
+    const { repository } = await client().send(new CreateRepositoryCommand({ repositoryName: 'tagged/app', imageTagMutability: 'IMMUTABLE', tags }));
+    expect(repository).toMatchObject({ imageTagMutability: 'IMMUTABLE' });
+    expect(repository).not.toHaveProperty('tags');
+    expect((await client().send(new ListTagsForResourceCommand({ resourceArn: repository?.repositoryArn }))).tags).toEqual(tags);
+    endpoint.createRepositories(['seeded/app']);
+    const seeded = (await client().send(new DescribeRepositoriesCommand({ repositoryNames: ['seeded/app'] }))).repositories?.[0];
+    expect((await client().send(new ListTagsForResourceCommand({ resourceArn: seeded?.repositoryArn }))).tags).toEqual([]);
+  });
+
+  it('refuses images of a repository it does not have, before asking the registry', async () => {
+    const get = await rejection(client().send(new BatchGetImageCommand({ repositoryName: 'nope/app', imageIds: [{ imageTag: 'x' }] })));
+    expect(get).toBeInstanceOf(RepositoryNotFoundException);
+    const put = await rejection(client().send(new PutImageCommand({ repositoryName: 'nope/app', imageManifest: '{}', imageTag: 'x' })));
+    expect(put).toBeInstanceOf(RepositoryNotFoundException);
+  });
+
+  it('gate: holds the calls of one operation until all have arrived, then answers them in order', async () => {
+    endpoint.gate('CreateRepository', 2, 10_000);
+    const answered: string[] = [];
+    const first = client().send(new CreateRepositoryCommand({ repositoryName: 'gated/app' })).then(() => answered.push('first'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(answered).toEqual([]); // held: the second has not arrived
+    const second = rejection(client().send(new CreateRepositoryCommand({ repositoryName: 'gated/app' })));
+    await first;
+    expect((await second).name).toBe('RepositoryAlreadyExistsException');
+    expect(answered).toEqual(['first']);
   });
 });

@@ -243,7 +243,7 @@ describe('push and pull with a stand-in docker CLI', () => {
   it('tags, logs in through stdin into a private config, pushes, untags and logs out', async () => {
     const { result, output, error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
     expect(error).toBeUndefined();
-    expect(result).toEqual({ image: `${HOST}/team/app:1.2.0`, digest: FAKE_DIGEST, registry: HOST });
+    expect(result).toEqual({ image: `${HOST}/team/app:1.2.0`, digest: FAKE_DIGEST, registry: HOST, tags: ['1.2.0'] });
 
     const calls = await docker.calls();
     expect(calls.map((c) => c.argv)).toEqual([
@@ -275,7 +275,7 @@ describe('push and pull with a stand-in docker CLI', () => {
   it('pushes a bare tag as <repoName>:<tag> when no local image has that name', async () => {
     process.env.FAKE_DOCKER_LOCAL_IMAGES = 'team/app:2.0.0';
     const result = await plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: '2.0.0' }), {});
-    expect(result).toEqual({ image: `${HOST}/team/app:2.0.0`, digest: FAKE_DIGEST, registry: HOST });
+    expect(result).toEqual({ image: `${HOST}/team/app:2.0.0`, digest: FAKE_DIGEST, registry: HOST, tags: ['2.0.0'] });
     const argv = (await docker.calls()).map((c) => c.argv);
     expect(argv).toContainEqual(['tag', 'team/app:2.0.0', `${HOST}/team/app:2.0.0`]);
   });
@@ -304,7 +304,7 @@ describe('push and pull with a stand-in docker CLI', () => {
   it('pushes a full reference into this registry straight away, and explains when docker has no such image', async () => {
     const target = `${HOST}/team/app:3.0.0`;
     const result = await plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: target }), {});
-    expect(result).toEqual({ image: target, digest: FAKE_DIGEST, registry: HOST });
+    expect(result).toEqual({ image: target, digest: FAKE_DIGEST, registry: HOST, tags: ['3.0.0'] });
     expect((await docker.calls()).map((c) => c.argv[0])).toEqual(['login', 'push', 'logout']);
 
     process.env.FAKE_DOCKER_SCENARIO = 'push-missing';

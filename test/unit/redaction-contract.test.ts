@@ -4,7 +4,7 @@
  * names kept anywhere else. ECR (mocked) fails with a message that repeats every vault value, as a
  * careless service or library might.
  */
-import { DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import { BatchGetImageCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as app from '../../src/app';
 import { vaultNames } from '../../src/vault-names';
@@ -57,6 +57,7 @@ describe('every vault param and setting of config.json is redacted', () => {
       roleArn: 'arn:aws:iam::123456789012:role/ecr-push',
       repoName: 'team/app',
       imageName: 'app:1.0',
+      tags: 'prod',
     };
     for (const param of vaultParams) params[param] = vaultValue(param, 'param');
     const settings: Record<string, unknown> = {};
@@ -66,6 +67,7 @@ describe('every vault param and setting of config.json is redacted', () => {
     ecrMock.reset();
     ecrMock.on(DescribeRepositoriesCommand).rejects(echo);
     ecrMock.on(GetAuthorizationTokenCommand).rejects(echo);
+    ecrMock.on(BatchGetImageCommand).rejects(echo);
 
     const handler = (app as Record<string, unknown>)[name] as (action: unknown, settings: unknown) => Promise<unknown>;
     const { error, output } = await captureOutput(() => handler({ method: { name }, params }, settings));

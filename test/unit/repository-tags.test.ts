@@ -1,0 +1,155 @@
+/**
+ * Repository creation and tags through the ECR API, against the SDK mocked: what the plugin sends
+ * (the manifest byte for byte with its media type, the accepted media types, the settings) and how
+ * it reads ECR's answers (already-existing images and repositories, immutable tags, failures).
+ */
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  ImageAlreadyExistsException,
+  ImageTagAlreadyExistsException,
+  PutImageCommand,
+  RepositoryAlreadyExistsException,
+} from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as plugin from '../../src/app';
+import { ParamReader } from '../../src/params';
+import { readRepositorySettings, type RepositorySettings } from '../../src/repository-params';
+import { captureOutput } from '../support/capture-output';
+import { isolateAwsEnvironment } from '../support/isolated-aws-env';
+
+const ecrMock = mockClient(ECRClient);
+const KEYS = { accessKeyId: 'AKIAEXAMPLEKEY000001', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', region: 'eu-west-2' };
+const HOST = '123456789012.dkr.ecr.eu-west-2.amazonaws.com';
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+// Odd spacing and key order on purpose: only the very bytes keep the digest.
+const INDEX = '{"schemaVersion":2,  "mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}\n';
+
+const tagImage = (params: Record<string, unknown>) =>
+  captureOutput(() => plugin.tagImage({ method: { name: 'tagImage' }, params: { ...KEYS, repoName: 'team/app', ...params } }, {}));
+
+let restoreEnv: () => void;
+beforeEach(() => {
+  ecrMock.reset();
+  restoreEnv = isolateAwsEnvironment();
+  ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryName: 'team/app', repositoryUri: `${HOST}/team/app` }] });
+  ecrMock.on(BatchGetImageCommand).resolves({
+    images: [{ imageId: { imageDigest: DIGEST, imageTag: 'rc' }, imageManifest: INDEX, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }],
+    failures: [],
+  });
+});
+afterEach(() => restoreEnv());
+
+describe('tagImage', () => {
+  it('puts the manifest it got, byte for byte with its media type, under each new tag', async () => {
+    ecrMock.on(PutImageCommand).resolves({});
+    const { result, error, output } = await tagImage({ imageName: 'rc', tags: 'prod\n1.4, prod' });
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ image: `${HOST}/team/app:rc`, digest: DIGEST, registry: HOST, tags: ['rc', 'prod', '1.4'] });
+    expect(ecrMock.commandCalls(BatchGetImageCommand)[0].args[0].input).toEqual({
+      repositoryName: 'team/app',
+      imageIds: [{ imageTag: 'rc' }],
+      acceptedMediaTypes: [
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'application/vnd.docker.distribution.manifest.list.v2+json',
+        'application/vnd.oci.image.manifest.v1+json',
+        'application/vnd.oci.image.index.v1+json',
+      ],
+    });
+    expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input)).toEqual(
+      ['prod', '1.4'].map((imageTag) => ({
+        repositoryName: 'team/app',
+        imageManifest: INDEX,
+        imageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+        imageDigest: DIGEST,
+        imageTag,
+      })),
+    );
+    expect(output).toContain(`Tagged team/app@${DIGEST} as prod`);
+  });
+
+  it('looks a digest up by digest, and takes a tag that already names it as done', async () => {
+    ecrMock.on(PutImageCommand).rejects(new ImageAlreadyExistsException({ message: 'Image already exists', $metadata: {} }));
+    const { result, output } = await tagImage({ imageName: `team/app@${DIGEST}`, tags: ['prod'], registryId: '123456789012' });
+    expect(result).toEqual({ image: `${HOST}/team/app@${DIGEST}`, digest: DIGEST, registry: HOST, tags: ['prod'] });
+    expect(ecrMock.commandCalls(BatchGetImageCommand)[0].args[0].input).toMatchObject({ registryId: '123456789012', imageIds: [{ imageDigest: DIGEST }] });
+    expect(output).toContain(`team/app:prod already names ${DIGEST}`);
+  });
+
+  it('names the tag an IMMUTABLE repository refuses to move', async () => {
+    ecrMock.on(PutImageCommand).rejects(new ImageTagAlreadyExistsException({ message: 'immutable', $metadata: {} }));
+    const { error } = await tagImage({ imageName: 'rc', tags: 'prod' });
+    expect((error as Error).message).toBe(
+      'Parameter "tags": tag "prod" already names another image in repository "team/app", whose tags are immutable; choose another tag',
+    );
+  });
+
+  it('reports a missing source image (a BatchGetImage failure, not an exception) naming imageName, and puts nothing', async () => {
+    ecrMock.on(BatchGetImageCommand).resolves({
+      images: [],
+      failures: [{ imageId: { imageTag: 'gone' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }],
+    });
+    const { error } = await tagImage({ imageName: 'gone', tags: 'prod' });
+    expect((error as Error).message).toBe('Parameter "imageName": "gone" is not in repository "team/app" (ImageNotFound: Requested image not found)');
+    expect(ecrMock.commandCalls(PutImageCommand)).toHaveLength(0);
+  });
+});
+
+describe('push: repository settings', () => {
+  const read = (params: Record<string, unknown>) => readRepositorySettings(new ParamReader(params, {}));
+
+  it('reads the defaults, and nothing to create unless asked', () => {
+    expect(read({})).toBeUndefined();
+    expect(read({ createRepository: 'false', scanOnPush: false })).toBeUndefined();
+    expect(read({ createRepository: true })).toEqual({ imageTagMutability: 'MUTABLE', scanOnPush: true, encryptionType: 'AES256', tags: [] });
+  });
+
+  it('reads every setting as Kaholo sends it', () => {
+    expect(
+      read({
+        createRepository: 'TRUE',
+        imageTagMutability: 'IMMUTABLE',
+        scanOnPush: 'false',
+        encryptionType: 'KMS',
+        kmsKey: 'alias/app',
+        repositoryTags: 'team=payments\nnote=a b:c/d=e\nempty=',
+      }),
+    ).toEqual({
+      imageTagMutability: 'IMMUTABLE',
+      scanOnPush: false,
+      encryptionType: 'KMS',
+      kmsKey: 'alias/app',
+      tags: [
+        { Key: 'team', Value: 'payments' },
+        { Key: 'note', Value: 'a b:c/d=e' },
+        { Key: 'empty', Value: '' },
+      ],
+    });
+  });
+
+  it('creates the repository before the push, and takes RepositoryAlreadyExistsException as "it exists"', async () => {
+    const settings: RepositorySettings = { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryptionType: 'AES256', tags: [] };
+    const { ensureRepository } = await import('../../src/repository-creation');
+    const { ActivityLog } = await import('../../src/activity-log');
+    const { Redactor } = await import('../../src/redact');
+    const client = new ECRClient({ region: 'eu-west-2', credentials: KEYS });
+    const log = new ActivityLog(new Redactor());
+
+    ecrMock.on(CreateRepositoryCommand).resolves({});
+    const created = await captureOutput(() => ensureRepository({ client, repoName: 'team/app' }, settings, log));
+    expect(created.result).toBe(true);
+    expect(ecrMock.commandCalls(CreateRepositoryCommand)[0].args[0].input).toEqual({
+      repositoryName: 'team/app',
+      imageTagMutability: 'IMMUTABLE',
+      imageScanningConfiguration: { scanOnPush: true },
+      encryptionConfiguration: { encryptionType: 'AES256' },
+    });
+
+    ecrMock.on(CreateRepositoryCommand).rejects(new RepositoryAlreadyExistsException({ message: 'exists', $metadata: {} }));
+    const existing = await captureOutput(() => ensureRepository({ client, repoName: 'team/app' }, settings, log));
+    expect(existing.result).toBe(false);
+    expect(existing.output).toContain('Repository team/app already exists; its settings are left as they are');
+  });
+});
