@@ -11,7 +11,8 @@ import type { KaholoAutocomplete } from './kaholo';
 import { filterRegions } from './regions';
 import { readRepositorySettings } from './repository-params';
 import { readTags } from './tag-params';
-import { checkImageName } from './transfer-plan';
+import { readTransferOptions } from './transfer-options';
+import { parseImageRequest } from './transfer-plan';
 
 export const describeRepositories = kaholoMethod(async ({ params, log, redactor }) => {
   const connection = readConnection(params, 'describeRepositories');
@@ -64,7 +65,7 @@ export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
   const registryId = optionalRegistryId(params.string('registryId'));
   const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("@sha256:...") of an image in the repository');
-  checkImageName(imageName, 'pull');
+  parseImageRequest(imageName, 'pull'); // judged as a pull's would be, before any call
   const tags = readTags(params, 'tags', true);
   const ecr = await import('./ecr-client');
   const client = await ecr.createEcrClient(connection, redactor);
@@ -81,7 +82,8 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
   const registryId = optionalRegistryId(params.string('registryId'));
   const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
-  checkImageName(imageName, direction);
+  const image = parseImageRequest(imageName, direction);
+  const options = readTransferOptions(params);
   const ecr = await import('./ecr-client');
   const client = await ecr.createEcrClient(connection, redactor);
   await ecr.resolveRegion(client);
@@ -90,7 +92,7 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
   redactor.add(authorization.data.authorizationToken);
   log.info(`Authorized for ${authorization.login.host}`);
   const transfer = await import('./image-transfer');
-  return { request: { login: authorization.login, repoName, imageName }, transfer, target: { client, registryId, repoName } };
+  return { request: { login: authorization.login, repoName, image, options }, transfer, target: { client, registryId, repoName } };
 }
 
 function readRepoName(params: ActionContext['params']): string {

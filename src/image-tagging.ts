@@ -5,7 +5,7 @@ import { describeAwsError, ParamError, PluginError } from './errors';
 import { isBareWord, parseImageReference } from './image-reference';
 import { shown } from './params';
 import type { RepositoryTarget } from './repository-creation';
-import { planPull } from './transfer-plan';
+import { parseImageRequest, planPull } from './transfer-plan';
 
 /**
  * Adds tags to an image already in the registry the way ECR itself does:
@@ -49,7 +49,7 @@ export async function tagImageInRepository(target: RepositoryTarget, imageName: 
   const uri = repositories[0]?.repositoryUri;
   if (uri === undefined) throw new PluginError(`ECR DescribeRepositories returned no URI for repository "${target.repoName}"`);
   const registry = uri.slice(0, uri.length - target.repoName.length - 1);
-  const image = planPull(imageName, target.repoName, registry);
+  const image = planPull(parseImageRequest(imageName, 'pull'), target.repoName, registry);
   await putTags(target, stored, tags, 'tags', log);
   return { image, digest: stored.digest, registry, tags: unique([...(source.imageTag !== undefined ? [source.imageTag] : []), ...tags]) };
 }

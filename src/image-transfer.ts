@@ -1,18 +1,21 @@
-import type { DockerCli } from './docker-cli';
 import { DockerCommandError } from './docker-cli';
 import type { RegistryLogin } from './ecr-client';
+import { imageIdOf, lastLine, restoreName } from './engine-names';
 import { ParamError, PluginError } from './errors';
-import { withRegistrySession, type SessionContext } from './registry-session';
-import { planPull, planPush, type PushCandidate } from './transfer-plan';
+import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';
+import { withRetries } from './retry-policy';
+import { forgetAddedName, recordAddedName, type AddedName } from './tag-journal';
+import { withTransferLock } from './transfer-lock';
+import type { TransferOptions } from './transfer-options';
+import { planPull, planPush, type ImageRequest, type PushCandidate } from './transfer-plan';
 
-/** Long enough for a large image on a slow link; a hung transfer still ends. */
-const TRANSFER_TIMEOUT_MS = 60 * 60 * 1000;
 const LOCAL_TIMEOUT_MS = 2 * 60 * 1000;
 
 export interface TransferRequest {
   login: RegistryLogin;
   repoName: string;
-  imageName: string;
+  image: ImageRequest;
+  options: TransferOptions;
 }
 
 /** What push and pull return: the ECR reference, its digest and the registry host. */
@@ -22,88 +25,119 @@ export interface TransferResult {
   registry: string;
 }
 
+/**
+ * Pushes exactly the image `imageName` names when the push starts: it is
+ * resolved to its image id, that id is tagged as the target, and the digest
+ * docker reports is checked to belong to that id. Under the lock for the
+ * target, so no other push or pull of this plugin re-points the name
+ * meanwhile; the name is then left as it was before.
+ */
 export async function pushImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
-  const { login, repoName, imageName } = request;
-  const candidates = planPush(imageName, repoName, login.host);
-  return withRegistrySession(login, context, async (docker) => {
-    // Already named as the target: push straight away (docker itself says when there is no such image).
-    const exact = candidates.length === 1 && candidates[0].source === candidates[0].target;
-    const { source, target } = exact ? candidates[0] : await findLocalImage(docker, candidates);
-    const tagged = source !== target && !(await hasLocalImage(docker, target));
-    if (source !== target) {
-      await docker.run(['tag', source, target], { timeoutMs: LOCAL_TIMEOUT_MS });
-      context.log.info(`Tagged ${source} as ${target}`);
-    }
-    try {
-      context.log.info(`Pushing ${target}`);
-      let stdout: string;
+  const { login, repoName, image, options } = request;
+  const candidates = planPush(image, repoName, login.host);
+  return withRegistrySession(login, context, options.retry, async (session) => {
+    const { docker, log } = session;
+    const { source, target, imageId } = await resolveSource(session, candidates);
+    log.info(`Pushing ${target} (${source}, image ${imageId.slice(0, 19)})`);
+    return withTransferLock({ ...session, reference: target, waitMs: options.timeLimitMs }, async () => {
+      const previousId = await imageIdOf(docker, target);
+      const added: AddedName | undefined =
+        previousId === imageId ? undefined : { engine: session.engine, target, imageId, previousId };
+      // Written down before docker tag runs: whatever stops this action, the name gets undone.
+      if (added) await recordAddedName(session.configDir, added);
       try {
-        ({ stdout } = await docker.run(['push', target], { stream: true, timeoutMs: TRANSFER_TIMEOUT_MS }));
-      } catch (error) {
-        throw exact ? explainMissingImage(error, target) : error;
+        if (added) {
+          await docker.run(['tag', imageId, target], { timeoutMs: LOCAL_TIMEOUT_MS });
+          log.info(`Tagged ${source} as ${target}`);
+        }
+        const deadline = Date.now() + options.timeLimitMs;
+        const { stdout } = await withRetries('docker push', options.retry, session, () =>
+          docker.run(['push', target], { stream: true, ...transferLimits(options, deadline, 'push') }),
+        );
+        const digest = await checkPushedDigest(session, stdout, imageId, `${login.host}/${repoName}`);
+        return { image: target, digest, registry: login.host };
+      } finally {
+        if (added && (await restoreName(docker, added, log))) {
+          await forgetAddedName(session.configDir, added).catch((error: Error) => log.error(`Clean-up: ${error.message}`));
+        }
       }
-      const digest = /digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(docker, target, login.host));
-      return { image: target, digest, registry: login.host };
-    } finally {
-      // Leave the agent's image list as it was: drop the name this action added.
-      if (tagged) await docker.run(['rmi', '--no-prune', target], { timeoutMs: LOCAL_TIMEOUT_MS, afterInterrupt: true }).catch(() => undefined);
-    }
+    });
   });
 }
 
 export async function pullImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
-  const { login, repoName, imageName } = request;
-  const reference = planPull(imageName, repoName, login.host);
-  return withRegistrySession(login, context, async (docker) => {
-    context.log.info(`Pulling ${reference}`);
-    let stdout: string;
-    try {
-      ({ stdout } = await docker.run(['pull', reference], { stream: true, timeoutMs: TRANSFER_TIMEOUT_MS }));
-    } catch (error) {
-      throw explainPullFailure(error, reference);
-    }
-    const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(docker, reference, login.host));
-    return { image: reference, digest, registry: login.host };
-  });
+  const { login, repoName, image, options } = request;
+  const reference = planPull(image, repoName, login.host);
+  return withRegistrySession(login, context, options.retry, (session) =>
+    withTransferLock({ ...session, reference, waitMs: options.timeLimitMs }, async () => {
+      session.log.info(`Pulling ${reference}`);
+      const deadline = Date.now() + options.timeLimitMs;
+      let stdout: string;
+      try {
+        ({ stdout } = await withRetries('docker pull', options.retry, session, () =>
+          session.docker.run(['pull', reference], { stream: true, ...transferLimits(options, deadline, 'pull') }),
+        ));
+      } catch (error) {
+        throw explainPullFailure(error, reference);
+      }
+      const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(session, reference, `${login.host}/${repoName}`));
+      return { image: reference, digest, registry: login.host };
+    }),
+  );
 }
 
-/** The first candidate that exists locally; a clear error naming all of them otherwise. */
-async function findLocalImage(docker: DockerCli, candidates: PushCandidate[]): Promise<PushCandidate> {
+/** The time left for this attempt of a transfer, and how long it may go without output. */
+function transferLimits(options: TransferOptions, deadline: number, command: string): { timeoutMs: number; stallMs: number } {
+  const timeoutMs = deadline - Date.now();
+  if (timeoutMs <= 0) throw new PluginError(`docker ${command} did not finish within ${options.timeLimitMs / 60_000} min (the transfer time limit)`);
+  return { timeoutMs, stallMs: options.stallMs };
+}
+
+/** The first candidate that exists locally, with its image id; a clear error naming all of them otherwise. */
+async function resolveSource(session: RegistrySession, candidates: PushCandidate[]): Promise<PushCandidate & { imageId: string }> {
   for (const candidate of candidates) {
-    if (await hasLocalImage(docker, candidate.source)) return candidate;
+    const imageId = await imageIdOf(session.docker, candidate.source);
+    if (imageId !== undefined) return { ...candidate, imageId };
   }
   const names = candidates.map((c) => `"${c.source}"`).join(', ');
   throw new ParamError('imageName', `no such local image on the agent (looked for ${names}); build or pull it first`);
 }
 
-async function hasLocalImage(docker: DockerCli, reference: string): Promise<boolean> {
-  try {
-    await docker.run(['image', 'inspect', '--format', '{{.Id}}', reference], { timeoutMs: LOCAL_TIMEOUT_MS });
-    return true;
-  } catch (error) {
-    if (error instanceof DockerCommandError && /No such image/i.test(error.stderr)) return false;
-    throw error;
+/**
+ * The digest docker reported for the push, once the engine confirms it is a
+ * digest of the image the action resolved; anything else means another
+ * process re-pointed the name during the push, and the push is an error.
+ */
+async function checkPushedDigest(session: RegistrySession, stdout: string, imageId: string, repository: string): Promise<string> {
+  const reported = /digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1];
+  const known = await repoDigestsOf(session, imageId);
+  const ofRepository = known.filter((d) => d.startsWith(`${repository}@`)).map((d) => d.split('@')[1]);
+  if (reported === undefined) {
+    if (ofRepository.length === 1) return ofRepository[0];
+    throw new PluginError(`docker reported no digest for the push to ${repository}`);
   }
+  if (!ofRepository.includes(reported)) {
+    throw new PluginError(
+      `docker pushed ${reported} to ${repository}, which is not the image ${imageId.slice(0, 19)} that "imageName" named when the action started: ` +
+        'something else re-tagged that name during the push; push again',
+    );
+  }
+  return reported;
+}
+
+async function repoDigestsOf(session: RegistrySession, reference: string): Promise<string[]> {
+  const { stdout } = await session.docker.run(['image', 'inspect', '--format', '{{json .RepoDigests}}', reference], {
+    timeoutMs: LOCAL_TIMEOUT_MS,
+  });
+  return (JSON.parse(lastLine(stdout)) as string[] | null) ?? [];
 }
 
 /** The digest the registry knows the image by, from the engine's record of it. */
-async function repoDigest(docker: DockerCli, reference: string, host: string): Promise<string> {
-  const { stdout } = await docker.run(['image', 'inspect', '--format', '{{json .RepoDigests}}', reference], {
-    timeoutMs: LOCAL_TIMEOUT_MS,
-  });
-  const digests = JSON.parse(stdout) as string[];
-  const match = digests.find((d) => d.startsWith(`${host}/`)) ?? digests[0];
-  const digest = match?.split('@')[1];
+async function repoDigest(session: RegistrySession, reference: string, repository: string): Promise<string> {
+  const digests = await repoDigestsOf(session, reference);
+  const digest = (digests.find((d) => d.startsWith(`${repository}@`)) ?? digests[0])?.split('@')[1];
   if (!digest) throw new PluginError(`docker reported no digest for ${reference}`);
   return digest;
-}
-
-/** Docker's words for pushing a name it has no image for, as the same error findLocalImage gives. */
-function explainMissingImage(error: unknown, reference: string): unknown {
-  if (error instanceof DockerCommandError && /does not exist locally|tag does not exist|No such image/i.test(error.stderr)) {
-    return new ParamError('imageName', `no such local image on the agent (looked for "${reference}"); build or pull it first`);
-  }
-  return error;
 }
 
 function explainPullFailure(error: unknown, reference: string): unknown {

@@ -3,10 +3,12 @@ import { DockerCli, DockerCommandError } from './docker-cli';
 import { createPrivateDockerConfig } from './docker-config';
 import type { RegistryLogin } from './ecr-client';
 import { PluginError } from './errors';
+import { Interruption } from './interruption';
+import { sweepOrphans } from './leftover-sweeper';
 import type { Redactor } from './redact';
+import { withRetries, type RetryPolicy } from './retry-policy';
 
 const LOGIN_TIMEOUT_MS = 2 * 60 * 1000;
-const INTERRUPTS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 export interface SessionContext {
   redactor: Redactor;
@@ -14,62 +16,72 @@ export interface SessionContext {
   env?: NodeJS.ProcessEnv;
 }
 
+/** What push and pull work with while logged in. */
+export interface RegistrySession {
+  docker: DockerCli;
+  /** The private DOCKER_CONFIG directory, where the names this action adds are written down. */
+  configDir: string;
+  /** The Docker engine whose image names this action changes. */
+  engine: string;
+  log: ActivityLog;
+  interruption: Interruption;
+  retry: RetryPolicy;
+}
+
 /**
  * Logs docker in to one registry for the duration of `work`, in a private
  * DOCKER_CONFIG, then — whatever happened, an interrupt included — logs out
- * and removes that directory, so no credentials outlive the action.
+ * and removes that directory, so no credentials outlive the action. First it
+ * cleans what killed actions left behind.
  */
 export async function withRegistrySession<T>(
   login: RegistryLogin,
   context: SessionContext,
-  work: (docker: DockerCli) => Promise<T>,
+  retry: RetryPolicy,
+  work: (session: RegistrySession) => Promise<T>,
 ): Promise<T> {
   context.redactor.add(login.password);
-  const config = await createPrivateDockerConfig(context.env);
-  const docker = new DockerCli({ ...(context.env ?? process.env), DOCKER_CONFIG: config.dir }, context.redactor, context.log);
-  const interrupts = catchInterrupts(() => docker.interrupt());
-  let loggedIn = false;
+  const env = context.env ?? process.env;
+  const interruption = Interruption.catch();
   try {
-    await docker
-      .run(['login', '--username', login.user, '--password-stdin', login.host], {
-        input: login.password,
-        timeoutMs: LOGIN_TIMEOUT_MS,
-      })
-      .catch((error: unknown) => {
+    const config = await createPrivateDockerConfig(env);
+    const docker = new DockerCli({ ...env, DOCKER_CONFIG: config.dir }, context.redactor, context.log);
+    const stopListening = interruption.onInterrupt(() => docker.interrupt());
+    const session: RegistrySession = { docker, configDir: config.dir, engine: engineOf(env, config.context), log: context.log, interruption, retry };
+    let loggedIn = false;
+    try {
+      await sweepOrphans(session);
+      await withRetries('docker login', retry, session, () =>
+        docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
+          input: login.password,
+          timeoutMs: LOGIN_TIMEOUT_MS,
+        }),
+      ).catch((error: unknown) => {
         throw explainLoginFailure(error, login.host);
       });
-    loggedIn = true;
-    context.log.info(`Logged in to ${login.host} (private docker config, removed when the action ends)`);
-    return await work(docker);
-  } finally {
-    if (loggedIn) {
-      await docker
-        .run(['logout', login.host], { timeoutMs: LOGIN_TIMEOUT_MS, afterInterrupt: true })
-        .then(() => context.log.info(`Logged out of ${login.host}`))
-        .catch((error: Error) => context.log.error(`docker logout failed (credentials are removed anyway): ${error.message}`));
+      loggedIn = true;
+      context.log.info(`Logged in to ${login.host} (private docker config, removed when the action ends)`);
+      return await work(session);
+    } finally {
+      if (loggedIn) {
+        await docker
+          .run(['logout', login.host], { timeoutMs: LOGIN_TIMEOUT_MS, afterInterrupt: true })
+          .then(() => context.log.info(`Logged out of ${login.host}`))
+          .catch((error: Error) => context.log.error(`docker logout failed (credentials are removed anyway): ${error.message}`));
+      }
+      await config.remove().catch((error: Error) => context.log.error(`Removing the private docker config failed: ${error.message}`));
+      stopListening();
     }
-    await config.remove();
-    interrupts.release();
+  } finally {
+    interruption.release();
   }
 }
 
-/**
- * While a session runs, an interrupt stops docker and lets cleanup finish;
- * the signal is raised again afterwards so the process still ends as asked.
- */
-function catchInterrupts(onInterrupt: () => void): { release(): void } {
-  let received: NodeJS.Signals | undefined;
-  const handler = (signal: NodeJS.Signals): void => {
-    received ??= signal;
-    onInterrupt();
-  };
-  for (const signal of INTERRUPTS) process.on(signal, handler);
-  return {
-    release(): void {
-      for (const signal of INTERRUPTS) process.off(signal, handler);
-      if (received) process.kill(process.pid, received);
-    },
-  };
+/** Which engine docker reaches: DOCKER_HOST, else the docker context in force. */
+function engineOf(env: NodeJS.ProcessEnv, configContext: string | undefined): string {
+  if (env.DOCKER_HOST) return env.DOCKER_HOST;
+  const context = env.DOCKER_CONTEXT || configContext;
+  return context && context !== 'default' ? `context ${context}` : 'default';
 }
 
 /** Says which of the two usual reasons a login failed for, keeping docker's own words. */

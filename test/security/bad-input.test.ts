@@ -139,7 +139,13 @@ const CASES: BadInput[] = [
   { what: 'a reference into another repository of the registry', method: 'pushImgaeToRepo', params: { imageName: `${LOCAL_HOST}/other/repo:1.0` }, param: 'imageName' },
   { what: '11-digit registry id for a push', method: 'pushImgaeToRepo', params: { registryId: '12345678901' }, param: 'registryId' },
 
+  { what: 'transferAttempts of 0', method: 'pushImgaeToRepo', params: { transferAttempts: '0' }, param: 'transferAttempts' },
+  { what: 'transferAttempts not a whole number', method: 'pushImgaeToRepo', params: { transferAttempts: '2.5' }, param: 'transferAttempts' },
+  { what: 'transferTimeLimit of minus one', method: 'pushImgaeToRepo', params: { transferTimeLimit: '-1' }, param: 'transferTimeLimit' },
+
   // pullImage
+  { what: 'transferAttempts of 11', method: 'pullImage', params: { transferAttempts: '11' }, param: 'transferAttempts' },
+  { what: 'transferTimeLimit as words', method: 'pullImage', params: { transferTimeLimit: 'an hour' }, param: 'transferTimeLimit' },
   { what: 'bare tag of 129 characters', method: 'pullImage', params: { imageName: 't'.repeat(129) }, param: 'imageName' },
   { what: 'pull by a short digest', method: 'pullImage', params: { imageName: 'app@sha256:1234' }, param: 'imageName' },
   { what: 'tag starting with a dot', method: 'pullImage', params: { imageName: '.hidden' }, param: 'imageName' },
@@ -239,8 +245,8 @@ describe('bad input gets a clear error naming the parameter', () => {
     expect(output).not.toMatch(/\bat .+:\d+:\d+\)?$/m); // no stack trace in the activity log
     expect(unhandled).toEqual([]);
     // Params that can be judged alone are judged before anything is called; only what needs the
-    // registry host (is this reference into another repository? a digest alone for a push?) waits.
-    const needsHost = /digest alone|another repository/.test(testCase.what);
+    // registry host (is this reference into another repository?) waits.
+    const needsHost = /another repository/.test(testCase.what);
     expect(ecr.endpoint.calls.length - before).toBe(needsHost ? 1 : 0);
   });
 

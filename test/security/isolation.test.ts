@@ -62,7 +62,8 @@ async function hashTree(dir: string): Promise<string> {
 function hostsIn(configFile: string): string[] {
   try {
     const parsed = JSON.parse(readFileSync(configFile, 'utf8')) as { auths?: Record<string, unknown> };
-    return Object.keys(parsed.auths ?? {});
+    // Less the placeholder that keeps docker off the platform credential stores (src/docker-config.ts).
+    return Object.keys(parsed.auths ?? {}).filter((host) => !host.endsWith('.invalid'));
   } catch {
     return [];
   }

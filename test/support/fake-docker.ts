@@ -43,6 +43,12 @@ if (scenario === 'daemon-down') fail('Cannot connect to the Docker daemon at uni
 const [command] = argv;
 const ref = argv[argv.length - 1];
 const digest = '${FAKE_DIGEST}';
+// The one image the stand-in knows, the names 'tag' gave it, and the repositories it was pushed to.
+const imageId = 'sha256:' + '12'.repeat(32);
+const stateFile = process.env.FAKE_DOCKER_LOG + '.state.json';
+let state = { names: [], pushed: [] };
+try { state = JSON.parse(fs.readFileSync(stateFile, 'utf8')); } catch {}
+const saveState = (next) => fs.writeFileSync(stateFile, JSON.stringify(next));
 switch (command) {
   case 'login': {
     if (scenario === 'login-denied') fail('Error response from daemon: login attempt to https://' + ref + '/v2/ failed with status: 401 Unauthorized');
@@ -62,13 +68,17 @@ switch (command) {
     break;
   }
   case 'image':
-    if (scenario === 'no-local-image' || !localImages.some((image) => ref === image)) fail('Error: No such image: ' + ref);
-    console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([ref.replace(/[:@].*$/, '') + '@' + digest]) : 'sha256:' + '12'.repeat(32));
+    if (scenario === 'no-local-image' || !(localImages.includes(ref) || state.names.includes(ref) || ref === imageId)) fail('Error: No such image: ' + ref);
+    console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify(ref === imageId ? state.pushed.map((r) => r + '@' + digest) : [ref.replace(/[:@].*$/, '') + '@' + digest]) : imageId);
     break;
   case 'tag':
+    saveState({ ...state, names: [...state.names, ref] });
+    break;
   case 'rmi':
+    saveState({ ...state, names: state.names.filter((name) => name !== ref) });
     break;
   case 'push':
+    saveState({ ...state, pushed: [...state.pushed, ref.replace(/:[^:/]*$/, '')] });
     console.log('The push refers to repository [' + ref.replace(/:[^:/]*$/, '') + ']');
     if (scenario === 'push-missing') fail('An image does not exist locally with the tag: ' + ref.replace(/:[^:/]*$/, ''));
     console.log('5f70bf18a086: Pushed');

@@ -36,7 +36,7 @@ describe('config.json', () => {
       ['pullImage', 'Pull Image From Repo'],
       ['tagImage', 'Tag Image In Repo'],
     ]);
-    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'roleArn', 'roleExternalId']);
+    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'roleArn', 'roleExternalId', 'transferAttempts', 'transferTimeLimit']);
   });
 
   it.each(allParams.map((p) => [p.name, p] as const))('declares %s fully', (_name, param) => {
@@ -99,6 +99,8 @@ describe('what each method reads is what config.json declares', () => {
     repositoryNames: 'app',
     repoName: 'app',
     imageName: 'app:1.0',
+    transferAttempts: '2',
+    transferTimeLimit: '5',
     additionalTags: 'latest',
     createRepository: 'true',
     imageTagMutability: 'IMMUTABLE',

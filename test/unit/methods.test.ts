@@ -214,6 +214,9 @@ describe('getEcrLogin', () => {
   });
 });
 
+/** The image id the stand-in docker gives every local image. */
+const IMAGE_ID = `sha256:${'12'.repeat(32)}`;
+
 describe('push and pull with a stand-in docker CLI', () => {
   let docker: FakeDocker;
   let agentConfigDir: string;
@@ -250,8 +253,10 @@ describe('push and pull with a stand-in docker CLI', () => {
       ['login', '--username', 'AWS', '--password-stdin', HOST],
       ['image', 'inspect', '--format', '{{.Id}}', 'app:1.2.0'],
       ['image', 'inspect', '--format', '{{.Id}}', `${HOST}/team/app:1.2.0`],
-      ['tag', 'app:1.2.0', `${HOST}/team/app:1.2.0`],
+      ['tag', IMAGE_ID, `${HOST}/team/app:1.2.0`],
       ['push', `${HOST}/team/app:1.2.0`],
+      ['image', 'inspect', '--format', '{{json .RepoDigests}}', IMAGE_ID],
+      ['image', 'inspect', '--format', '{{.Id}}', `${HOST}/team/app:1.2.0`],
       ['rmi', '--no-prune', `${HOST}/team/app:1.2.0`],
       ['logout', HOST],
     ]);
@@ -265,7 +270,8 @@ describe('push and pull with a stand-in docker CLI', () => {
     expect(privateDir).not.toBe(agentConfigDir);
     expect(existsSync(privateDir)).toBe(false);
     // It started as the agent's settings without credentials.
-    expect(JSON.parse(calls[0].configJson ?? '{}')).toEqual({ proxies: agentConfig.proxies });
+    // A placeholder login keeps docker from choosing a credential store of its own.
+    expect(JSON.parse(calls[0].configJson ?? '{}')).toEqual({ proxies: agentConfig.proxies, auths: { 'kaholo-ecr-private.invalid': {} } });
     await expect(fs.readFile(path.join(agentConfigDir, 'config.json'), 'utf8')).resolves.toBe(JSON.stringify(agentConfig));
 
     expect(output).toContain('5f70bf18a086: Pushed');
@@ -277,7 +283,7 @@ describe('push and pull with a stand-in docker CLI', () => {
     const result = await plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: '2.0.0' }), {});
     expect(result).toEqual({ image: `${HOST}/team/app:2.0.0`, digest: FAKE_DIGEST, registry: HOST, tags: ['2.0.0'] });
     const argv = (await docker.calls()).map((c) => c.argv);
-    expect(argv).toContainEqual(['tag', 'team/app:2.0.0', `${HOST}/team/app:2.0.0`]);
+    expect(argv).toContainEqual(['tag', IMAGE_ID, `${HOST}/team/app:2.0.0`]);
   });
 
   it('pulls a tag and reports the digest', async () => {
@@ -303,11 +309,13 @@ describe('push and pull with a stand-in docker CLI', () => {
 
   it('pushes a full reference into this registry straight away, and explains when docker has no such image', async () => {
     const target = `${HOST}/team/app:3.0.0`;
+    process.env.FAKE_DOCKER_LOCAL_IMAGES = target;
     const result = await plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: target }), {});
     expect(result).toEqual({ image: target, digest: FAKE_DIGEST, registry: HOST, tags: ['3.0.0'] });
-    expect((await docker.calls()).map((c) => c.argv[0])).toEqual(['login', 'push', 'logout']);
+    // Resolved to its image id, pushed without a tag of its own, the pushed digest checked against that id.
+    expect((await docker.calls()).map((c) => c.argv.slice(0, 2).join(' '))).toEqual(['login --username', 'image inspect', 'image inspect', 'push ' + target, 'image inspect', 'logout ' + HOST]);
 
-    process.env.FAKE_DOCKER_SCENARIO = 'push-missing';
+    process.env.FAKE_DOCKER_LOCAL_IMAGES = '';
     const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: target }), {}));
     expect((error as Error).message).toBe(
       `Parameter "imageName": no such local image on the agent (looked for "${target}"); build or pull it first`,

@@ -1,6 +1,10 @@
 import { ParamError } from '../../src/errors';
 import { formatImageReference, parseImageReference } from '../../src/image-reference';
-import { checkImageName, planPull, planPush } from '../../src/transfer-plan';
+import { parseImageRequest, planPull, planPush } from '../../src/transfer-plan';
+
+const push = (imageName: string, repoName: string, host: string) => planPush(parseImageRequest(imageName, 'push'), repoName, host);
+const pull = (imageName: string, repoName: string, host: string) => planPull(parseImageRequest(imageName, 'pull'), repoName, host);
+const checkImageName = (imageName: string, direction: 'push' | 'pull') => parseImageRequest(imageName, direction);
 
 const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
@@ -39,7 +43,7 @@ describe('parseImageReference', () => {
 
 describe('planPush', () => {
   it('tries a bare word as a local name, then as a tag of the repository', () => {
-    expect(planPush('1.2.0', 'team/app', HOST)).toEqual([
+    expect(push('1.2.0', 'team/app', HOST)).toEqual([
       { source: '1.2.0:latest', target: `${HOST}/team/app:latest` },
       { source: 'team/app:1.2.0', target: `${HOST}/team/app:1.2.0` },
       { source: `${HOST}/team/app:1.2.0`, target: `${HOST}/team/app:1.2.0` },
@@ -47,21 +51,21 @@ describe('planPush', () => {
   });
 
   it('takes only the tag reading of a bare word that is not a valid name', () => {
-    expect(planPush('V1', 'app', HOST).map((c) => c.source)).toEqual(['app:V1', `${HOST}/app:V1`]);
+    expect(push('V1', 'app', HOST).map((c) => c.source)).toEqual(['app:V1', `${HOST}/app:V1`]);
   });
 
   it('keeps the tag of a local or foreign reference, latest when none', () => {
-    expect(planPush('app:1.2.0', 'team/app', HOST)).toEqual([{ source: 'app:1.2.0', target: `${HOST}/team/app:1.2.0` }]);
-    expect(planPush('ghcr.io/org/app', 'app', HOST)).toEqual([{ source: 'ghcr.io/org/app', target: `${HOST}/app:latest` }]);
+    expect(push('app:1.2.0', 'team/app', HOST)).toEqual([{ source: 'app:1.2.0', target: `${HOST}/team/app:1.2.0` }]);
+    expect(push('ghcr.io/org/app', 'app', HOST)).toEqual([{ source: 'ghcr.io/org/app', target: `${HOST}/app:latest` }]);
   });
 
   it('pushes a full reference into this registry as it is', () => {
-    expect(planPush(`${HOST}/app:2`, 'app', HOST)).toEqual([{ source: `${HOST}/app:2`, target: `${HOST}/app:2` }]);
+    expect(push(`${HOST}/app:2`, 'app', HOST)).toEqual([{ source: `${HOST}/app:2`, target: `${HOST}/app:2` }]);
   });
 
   it('refuses a full reference to another repository, and a digest without a tag', () => {
-    expect(() => planPush(`${HOST}/other:2`, 'app', HOST)).toThrow('names repository "other" in this registry');
-    expect(() => planPush(`app@${DIGEST}`, 'app', HOST)).toThrow('a push needs a tag');
+    expect(() => push(`${HOST}/other:2`, 'app', HOST)).toThrow('names repository "other" in this registry');
+    expect(() => push(`app@${DIGEST}`, 'app', HOST)).toThrow('a push needs a tag');
   });
 });
 
@@ -75,7 +79,7 @@ describe('planPull', () => {
     [`app:3@${DIGEST}`, `${HOST}/team/app@${DIGEST}`],
     [`${HOST}/team/app:4`, `${HOST}/team/app:4`],
   ])('pulls %s as %s', (imageName, expected) => {
-    expect(planPull(imageName, 'team/app', HOST)).toBe(expected);
+    expect(pull(imageName, 'team/app', HOST)).toBe(expected);
   });
 });
 

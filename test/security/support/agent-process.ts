@@ -52,6 +52,8 @@ export interface AgentProcess {
   /** Resolves once the activity log matches `pattern`; rejects after `timeoutMs` or if the process ends first. */
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<void>;
   kill(signal: NodeJS.Signals): void;
+  /** Closes the reading end of the action's stdout and stderr, as a reader that went away does. */
+  closeOutput(): void;
   finished: Promise<AgentOutcome>;
 }
 
@@ -133,6 +135,10 @@ export function startAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, ro
     },
     kill: (signal) => {
       child.kill(signal);
+    },
+    closeOutput: () => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
     },
     finished,
   };

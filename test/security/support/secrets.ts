@@ -69,7 +69,7 @@ if (command === 'login') {
   password = fs.readFileSync(0, 'utf8');
   auth = Buffer.from(argv[2] + ':' + password).toString('base64');
 } else {
-  const hosts = Object.keys(config.auths || {});
+  const hosts = Object.keys(config.auths || {}).filter((h) => config.auths[h].auth);
   host = hosts[0] || host;
   auth = hosts.length ? config.auths[host].auth : '';
   const decoded = Buffer.from(auth, 'base64').toString('utf8');
@@ -92,10 +92,15 @@ switch (command) {
     delete (config.auths || {})[host];
     fs.writeFileSync(file, JSON.stringify(config));
     break;
-  case 'image':
-    console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([host + '/x@sha256:' + 'cd'.repeat(32)]) : 'sha256:' + '12'.repeat(32));
+  case 'image': {
+    // As the engine does, an image knows the digests it was pushed under (recorded by push below).
+    let pushed = host + '/x';
+    try { pushed = fs.readFileSync(file + '.pushed', 'utf8'); } catch {}
+    console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([pushed + '@sha256:' + 'ab'.repeat(32)]) : 'sha256:' + '12'.repeat(32));
     break;
+  }
   case 'push':
+    fs.writeFileSync(file + '.pushed', argv[1].replace(/:[^:/]*$/, ''));
     console.log('latest: digest: sha256:' + 'ab'.repeat(32) + ' size: 528');
     break;
   case 'pull':

@@ -1,0 +1,206 @@
+/**
+ * One agent, many actions: concurrent pushes and pulls of one name on one engine, each action in
+ * its own node process as an agent runs it. The races are made deterministic by a `docker`
+ * stand-in on PATH (test/support/stand-ins/gated-docker.ts) that holds a chosen subcommand of one
+ * action until the test releases it, and then runs the real CLI against the real engine and
+ * registry. Also on PATH: stand-in credential helpers (docker-credential-secretservice and -pass),
+ * the stores the docker CLI falls back to; no action may use them.
+ */
+import execa from 'execa';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describeWithDocker } from '../support/e2e-environment';
+import { makeImage, removeImage } from '../support/images';
+import { leftoversSince, takeSnapshot } from '../support/leftovers';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { buildStandIns, makeGate, type Gate, type StandInBin } from '../support/stand-ins';
+import { agentEnvironment, startAgentAction, type AgentOutcome, type AgentProcess } from './support/agent-process';
+
+jest.setTimeout(120_000);
+
+interface Pushed {
+  image: string;
+  digest: string;
+}
+
+describeWithDocker('concurrent actions on one engine', (e2e) => {
+  let ecr: LocalEcr;
+  let tmp: string;
+  let agentDir: string;
+  let bin: StandInBin;
+  let host: string;
+  const password = `busy-agent-${process.pid}`;
+  const repoName = 'busy/app';
+  const run = `b${process.pid}`;
+  const imageX = `busy-agent/x:${run}`;
+  const imageY = `busy-agent/y:${run}`;
+  let idX: string;
+  let idY: string;
+  const gates: Gate[] = [];
+  const credStore = (): string => path.join(tmp, 'cred-store.json');
+  const credLog = (): string => path.join(tmp, 'cred-calls.log');
+
+  beforeAll(async () => {
+    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
+    host = ecr.registries[0].host;
+    ecr.endpoint.setPassword(ecr.accountIds[0], password);
+    await ecr.registries[0].setPassword(password);
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-busy-'));
+    agentDir = path.join(tmp, 'agent-docker');
+    await fs.mkdir(agentDir, { mode: 0o700 });
+    await fs.writeFile(path.join(agentDir, 'config.json'), '{"psFormat":"table {{.ID}}"}\n');
+    // The agent's own login for this very registry, in the store docker would fall back to.
+    await fs.writeFile(credStore(), JSON.stringify({ [host]: { Username: 'agent', Secret: 'the-agent-own-secret' } }));
+    bin = await buildStandIns({ docker: true, credentialHelpers: true });
+    idX = await makeImage(e2e().env, imageX, 64 * 1024);
+    idY = await makeImage(e2e().env, imageY, 64 * 1024);
+  });
+
+  afterAll(async () => {
+    for (const image of [imageX, imageY, `${host}/${repoName}:${run}`]) await removeImage(e2e().env, image);
+    for (const gate of gates) await gate.remove();
+    await bin.remove();
+    await ecr.stop();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  const target = (): string => `${host}/${repoName}:${run}`;
+
+  async function gate(holds: string[]): Promise<Gate> {
+    const made = await makeGate(holds);
+    gates.push(made);
+    return made;
+  }
+
+  function start(method: 'pushImgaeToRepo' | 'pullImage', imageName: string, holds?: Gate): AgentProcess {
+    const env = agentEnvironment({
+      ...e2e().env,
+      ...ecr.env,
+      TMPDIR: tmp,
+      DOCKER_CONFIG: agentDir,
+      PATH: `${bin.dir}${path.delimiter}${process.env.PATH ?? ''}`,
+      STANDIN_CRED_STORE: credStore(),
+      STANDIN_CRED_LOG: credLog(),
+      ...(holds?.env ?? {}),
+    });
+    return startAgentAction({ method, params: { ...LOCAL_KEYS, region: LOCAL_REGION, repoName, imageName } }, env);
+  }
+
+  function succeeded(outcome: AgentOutcome): Pushed {
+    expect({ error: outcome.error, exitCode: outcome.exitCode }).toEqual({ error: undefined, exitCode: 0 });
+    return outcome.result as Pushed;
+  }
+
+  /** The config digest (= image id) of the manifest `reference` (a tag or digest) in the registry. */
+  async function registryConfig(reference: string): Promise<string> {
+    const response = await fetch(`http://${host}/v2/${repoName}/manifests/${reference}`, {
+      headers: {
+        Authorization: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`,
+        Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+      },
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { config: { digest: string } }).config.digest;
+  }
+
+  async function localId(reference: string): Promise<string | undefined> {
+    const result = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', reference], { env: e2e().env, reject: false });
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }
+
+  let before: Awaited<ReturnType<typeof takeSnapshot>>;
+  beforeEach(async () => {
+    await removeImage(e2e().env, target());
+    before = await takeSnapshot({ tmpDir: tmp, agentConfigFile: path.join(agentDir, 'config.json') });
+  });
+  afterEach(async () => {
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('two pushes of one image to one tag: the second waits for the first, both succeed, the tag is gone after', async () => {
+    const hold = await gate(['push']);
+    const a = start('pushImgaeToRepo', imageX, hold);
+    await hold.reached('push');
+    const b = start('pushImgaeToRepo', imageX);
+    await b.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
+    await hold.release('push');
+    const [ra, rb] = [succeeded(await a.finished), succeeded(await b.finished)];
+    expect(ra).toEqual(rb);
+    expect(await registryConfig(ra.digest)).toBe(idX);
+    expect(await localId(target())).toBeUndefined();
+    expect(await localId(imageX)).toBe(idX);
+  });
+
+  it('a pull of the tag that lands between a push\'s tag and push: the push ships X, the pull\'s image is there after', async () => {
+    // The registry holds Y under the tag; the pull would re-point the local name to Y.
+    succeeded(await start('pushImgaeToRepo', imageY).finished);
+    expect(await registryConfig(run)).toBe(idY);
+
+    const hold = await gate(['push']);
+    const push = start('pushImgaeToRepo', imageX, hold);
+    await hold.reached('push'); // tagged, not yet pushed
+    expect(await localId(target())).toBe(idX);
+    const pull = start('pullImage', run);
+    await pull.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
+    await hold.release('push');
+    const pushed = succeeded(await push.finished);
+    const pulled = succeeded(await pull.finished);
+
+    expect(await registryConfig(pushed.digest)).toBe(idX);
+    expect(await registryConfig(run)).toBe(idX);
+    expect(pulled.digest).toBe(pushed.digest);
+    expect(await localId(target())).toBe(idX); // the pull wrote the name; nothing removed it
+  });
+
+  it('two pushes of different images to one tag: each result names the image it pushed', async () => {
+    const hold = await gate(['push']);
+    const a = start('pushImgaeToRepo', imageX, hold);
+    await hold.reached('push');
+    const b = start('pushImgaeToRepo', imageY);
+    await b.waitForOutput(/Waiting for another action/, 60_000);
+    await hold.release('push');
+    const [ra, rb] = [succeeded(await a.finished), succeeded(await b.finished)];
+    expect(await registryConfig(ra.digest)).toBe(idX);
+    expect(await registryConfig(rb.digest)).toBe(idY);
+    expect(await registryConfig(run)).toBe(idY); // the later push holds the tag, as in a sequential run
+    expect(await localId(target())).toBeUndefined();
+  });
+
+  it('a name another program re-points during the push: an error, never a success, and that name is left alone', async () => {
+    const hold = await gate(['push']);
+    const push = start('pushImgaeToRepo', imageX, hold);
+    await hold.reached('push');
+    await execa('docker', ['tag', imageY, target()], { env: e2e().env }); // not through the plugin: no lock
+    await hold.release('push');
+    const outcome = await push.finished;
+    expect(outcome.error).toMatch(
+      new RegExp(`^docker pushed sha256:[0-9a-f]{64} to ${host.replace(/\./g, '\\.')}/${repoName}, which is not the image ${idX.slice(0, 19)} that "imageName" named when the action started`),
+    );
+    expect(await localId(target())).toBe(idY);
+  });
+
+  it('a name that existed before the push names the same image after it', async () => {
+    await execa('docker', ['tag', imageY, target()], { env: e2e().env });
+    const pushed = succeeded(await start('pushImgaeToRepo', imageX).finished);
+    expect(await registryConfig(pushed.digest)).toBe(idX);
+    expect(await localId(target())).toBe(idY);
+  });
+
+  it('the agent\'s credential store and docker config stay untouched by concurrent pushes and pulls', async () => {
+    const storeBefore = await fs.readFile(credStore());
+    const configBefore = await fs.readFile(path.join(agentDir, 'config.json'));
+    succeeded(await start('pushImgaeToRepo', imageX).finished); // something to pull
+    const outcomes = await Promise.all([
+      start('pushImgaeToRepo', imageY).finished,
+      start('pullImage', run).finished,
+      start('pushImgaeToRepo', imageX).finished,
+      start('pullImage', run).finished,
+    ]);
+    outcomes.forEach((outcome) => succeeded(outcome));
+    expect((await fs.readFile(credStore())).equals(storeBefore)).toBe(true);
+    expect((await fs.readFile(path.join(agentDir, 'config.json'))).equals(configBefore)).toBe(true);
+    expect(await fs.readFile(credLog(), 'utf8').catch(() => '')).toBe('');
+  });
+});

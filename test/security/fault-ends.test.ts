@@ -1,0 +1,254 @@
+/**
+ * Faults end cleanly on the docker side: a registry that is down for the first seconds of a push
+ * (retried, with the default policy), SIGTERM while `docker tag` runs and while the clean-up
+ * `docker rmi` runs, SIGKILL in the middle of a push followed by another action that sweeps, a
+ * stdout that closes in the middle of a push, a transfer that makes no progress, and an unusable
+ * TMPDIR. The timing is deterministic: a `docker` stand-in on PATH
+ * (test/support/stand-ins/gated-docker.ts) holds the chosen subcommand until the test acts, and
+ * then runs the real CLI against the real engine and registry.
+ */
+import execa from 'execa';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describeWithDocker } from '../support/e2e-environment';
+import { makeImage, removeImage } from '../support/images';
+import { leftoversSince, takeSnapshot } from '../support/leftovers';
+import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../support/local-ecr';
+import { listProcesses, readEnvironmentBlock } from '../support/processes';
+import { buildStandIns, makeGate, type Gate, type StandInBin } from '../support/stand-ins';
+import { agentEnvironment, runAgentAction, startAgentAction, type AgentOutcome, type AgentProcess } from './support/agent-process';
+
+jest.setTimeout(120_000);
+
+const KEYS = { ...LOCAL_KEYS, region: LOCAL_REGION };
+
+describe('an unusable TMPDIR (no Docker engine needed)', () => {
+  let ecr: LocalEcr;
+  let tmp: string;
+  beforeAll(async () => {
+    ecr = await startLocalEcr({ accounts: 1 });
+    ecr.endpoint.createRepositories(['team/app']);
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-tmpdir-'));
+    await fs.writeFile(path.join(tmp, 'a-file'), '');
+  });
+  afterAll(async () => {
+    await ecr.stop();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['missing', 'no-such-dir', 'does not exist'],
+    ['not a directory', 'a-file', 'is not a directory'],
+  ])('%s: one line that names it and says what to fix', async (_label, name, problem) => {
+    const dir = path.join(tmp, name);
+    const outcome = await runAgentAction(
+      { method: 'pullImage', params: { ...KEYS, repoName: 'team/app', imageName: '1.0' } },
+      agentEnvironment({ ...ecr.env, TMPDIR: dir }),
+    );
+    expect(outcome.error).toBe(`The temporary directory "${dir}" ${problem}: set TMPDIR on the agent to a writable directory (or create it)`);
+  });
+});
+
+describeWithDocker('faults on the docker side end cleanly', (e2e) => {
+  let ecr: LocalEcr;
+  let tmp: string;
+  let agentDir: string;
+  let bin: StandInBin;
+  let host: string;
+  const repoName = 'sec/ends';
+  const run = `e${process.pid}`;
+  const image = `fault-ends/app:${run}`;
+  const gates: Gate[] = [];
+  const target = (): string => `${host}/${repoName}:${run}`;
+
+  beforeAll(async () => {
+    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
+    host = ecr.registries[0].host;
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-ends-'));
+    agentDir = path.join(tmp, 'agent-docker');
+    await fs.mkdir(agentDir, { mode: 0o700 });
+    await fs.writeFile(path.join(agentDir, 'config.json'), '{"psFormat":"table {{.ID}}"}\n');
+    bin = await buildStandIns({ docker: true });
+    await makeImage(e2e().env, image, 64 * 1024);
+  });
+
+  afterAll(async () => {
+    for (const name of [image, target()]) await removeImage(e2e().env, name);
+    for (const gate of gates) await gate.remove();
+    await bin.remove();
+    await ecr.stop();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  let before: Awaited<ReturnType<typeof takeSnapshot>>;
+  beforeEach(async () => {
+    before = await takeSnapshot({ tmpDir: tmp, agentConfigFile: path.join(agentDir, 'config.json') });
+  });
+
+  async function gate(holds: string[]): Promise<Gate> {
+    const made = await makeGate(holds);
+    gates.push(made);
+    return made;
+  }
+
+  function start(method: string, params: Record<string, string>, extra: Record<string, string> = {}): AgentProcess {
+    const env = agentEnvironment({
+      ...e2e().env,
+      ...ecr.env,
+      TMPDIR: tmp,
+      DOCKER_CONFIG: agentDir,
+      PATH: `${bin.dir}${path.delimiter}${process.env.PATH ?? ''}`,
+      KAHOLO_ECR_LOCK_STALE_MS: '2000',
+      ...extra,
+    });
+    return startAgentAction({ method, params: { ...KEYS, repoName, ...params } }, env);
+  }
+
+  async function targetExists(): Promise<boolean> {
+    return (await execa('docker', ['image', 'inspect', target()], { env: e2e().env, reject: false })).exitCode === 0;
+  }
+
+  /** Processes still running with this gate directory in their environment (the stand-in and the docker it ran). */
+  function processesOf(holds: Gate): number[] {
+    return listProcesses()
+      .filter((p) => readEnvironmentBlock(p.pid).includes(holds.env.STANDIN_GATE_DIR))
+      .map((p) => p.pid);
+  }
+
+  async function endedBy(agent: AgentProcess, signal: string): Promise<AgentOutcome> {
+    const outcome = await agent.finished;
+    expect({ signal: outcome.signal, reported: outcome.reported }).toEqual({ signal, reported: false });
+    return outcome;
+  }
+
+  it('a registry down for the first seconds of a push: login is retried with the default policy and the push succeeds', async () => {
+    await ecr.registries[0].stop();
+    const started = Date.now();
+    const agent = start('pushImgaeToRepo', { imageName: image });
+    try {
+      await agent.waitForOutput(/docker login failed \(connection refused\); retrying in [23]\.\d s \(attempt 2 of 3\)/, 60_000);
+    } finally {
+      await ecr.registries[0].start();
+    }
+    const outcome = await agent.finished;
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.result).toMatchObject({ image: target(), digest: expect.stringMatching(/^sha256:/) as string });
+    expect(Date.now() - started).toBeGreaterThan(2000);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('transferAttempts 1 turns retries off', async () => {
+    await ecr.registries[0].stop();
+    try {
+      const outcome = await start('pushImgaeToRepo', { imageName: image, transferAttempts: '1' }).finished;
+      expect(outcome.error).toMatch(/^The registry \S+ cannot be reached from the agent: docker login failed: .*connection refused/);
+      expect(outcome.output).not.toMatch(/retrying/);
+    } finally {
+      await ecr.registries[0].start();
+    }
+  });
+
+  it('SIGTERM while docker tag runs: the action ends by the signal, the tag is removed', async () => {
+    const holds = await gate(['tag:after']);
+    const agent = start('pushImgaeToRepo', { imageName: image }, holds.env);
+    await holds.reached('tag');
+    expect(await targetExists()).toBe(true); // the tag took effect
+    agent.kill('SIGTERM');
+    const outcome = await endedBy(agent, 'SIGTERM');
+    expect(outcome.output).toContain(`Removed the name ${target()} this action had added`);
+    expect(await holds.calls()).not.toContainEqual(`push ${target()}`);
+    expect(await targetExists()).toBe(false);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('SIGTERM while the clean-up docker rmi runs: the rmi is not stopped, then the action ends by the signal', async () => {
+    const holds = await gate(['rmi']);
+    const agent = start('pushImgaeToRepo', { imageName: image }, holds.env);
+    await holds.reached('rmi'); // pushed; the clean-up is under way
+    agent.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the signal has landed; the rmi must survive it
+    await holds.release('rmi');
+    const outcome = await endedBy(agent, 'SIGTERM');
+    expect(outcome.output).toContain(`Removed the name ${target()} this action had added`);
+    expect(outcome.output).toContain(`Logged out of ${host}`);
+    expect(await targetExists()).toBe(false);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('SIGKILL in the middle of a push: its docker ends with it, and the next action sweeps its directory and tag', async () => {
+    const holds = await gate(['push']);
+    const killed = start('pushImgaeToRepo', { imageName: image }, holds.env);
+    await holds.reached('push');
+    killed.kill('SIGKILL');
+    await endedBy(killed, 'SIGKILL');
+    const orphans = (await fs.readdir(tmp)).filter((e) => e.startsWith(`kaholo-ecr-${killed.pid}-`));
+    expect(orphans).toHaveLength(1); // what the killed action could not clean: its credentials...
+    expect(await targetExists()).toBe(true); // ...and its tag
+    // setpriv --pdeathsig: the docker it had started got SIGTERM when it died.
+    const deadline = Date.now() + 5000;
+    while (processesOf(holds).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(processesOf(holds)).toEqual([]);
+
+    const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
+    expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid}) that ended without cleaning up`);
+    expect(existsSync(path.join(tmp, orphans[0]))).toBe(false);
+    expect((await fs.readdir(tmp)).filter((e) => e.endsWith('.lock'))).toEqual([]);
+    expect(await targetExists()).toBe(false);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('SIGKILL in the middle of a pull: the next action clears its lock once stale', async () => {
+    const holds = await gate(['pull']);
+    const killed = start('pullImage', { imageName: 'never-pulled' }, holds.env);
+    await holds.reached('pull');
+    const locks = async (): Promise<string[]> => (await fs.readdir(tmp)).filter((e) => /^kaholo-ecr\.[0-9a-f]{32}\.lock$/.test(e));
+    expect(await locks()).toHaveLength(1); // held by the pull
+    killed.kill('SIGKILL');
+    await endedBy(killed, 'SIGKILL');
+    expect(await locks()).toHaveLength(1); // left behind
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // KAHOLO_ECR_LOCK_STALE_MS: no longer refreshed, so stale
+    const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
+    expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid})`);
+    expect(await locks()).toEqual([]);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('a running action\'s directory is never swept, and neither is anything else in TMPDIR', async () => {
+    const holds = await gate(['push']);
+    const running = start('pushImgaeToRepo', { imageName: image }, holds.env);
+    await holds.reached('push');
+    const foreign = path.join(tmp, 'kaholo-ecr-not-ours');
+    await fs.mkdir(foreign);
+    const other = await start('pullImage', { imageName: 'no-such-tag' }).finished;
+    expect(other.output).not.toContain('Cleaned up after an earlier action');
+    expect(existsSync(foreign)).toBe(true);
+    await fs.rm(foreign, { recursive: true });
+    await holds.release('push');
+    const outcome = await running.finished;
+    expect(outcome.error).toBeUndefined();
+    expect(await targetExists()).toBe(false);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('stdout and stderr closed in the middle of a push: no crash, the clean-up runs, the result is reported', async () => {
+    const holds = await gate(['push']);
+    const agent = start('pushImgaeToRepo', { imageName: image }, holds.env);
+    await holds.reached('push');
+    agent.closeOutput();
+    await holds.release('push');
+    const outcome = await agent.finished;
+    expect({ reported: outcome.reported, error: outcome.error, exitCode: outcome.exitCode }).toEqual({ reported: true, error: undefined, exitCode: 0 });
+    expect(outcome.result).toMatchObject({ image: target() });
+    expect(await targetExists()).toBe(false);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+
+  it('a push that makes no progress is stopped, and cleaned up', async () => {
+    const holds = await gate(['push']); // never released
+    const outcome = await start('pushImgaeToRepo', { imageName: image }, { ...holds.env, KAHOLO_ECR_STALL_MS: '1500' }).finished;
+    expect(outcome.error).toBe('docker push made no progress for 1.5 s and was stopped');
+    expect(await targetExists()).toBe(false);
+    expect(await leftoversSince(before)).toEqual([]);
+  });
+});

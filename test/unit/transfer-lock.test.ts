@@ -1,0 +1,61 @@
+import { existsSync, promises as fs } from 'node:fs';
+import { ActivityLog } from '../../src/activity-log';
+import { Interruption } from '../../src/interruption';
+import { Redactor } from '../../src/redact';
+import { lockPath, withTransferLock } from '../../src/transfer-lock';
+import { captureOutput } from '../support/capture-output';
+
+/** An engine of each test's own, so its locks (in the real os.tmpdir()) meet no one else's. */
+let engine: string;
+beforeEach(() => {
+  engine = `unix:///run/lock-test-${process.pid}-${Math.random().toString(36).slice(2)}.sock`;
+});
+afterEach(async () => {
+  await fs.rm(lockPath(engine, 'r/app:1'), { recursive: true, force: true });
+});
+
+const request = (reference: string, waitMs: number) => ({
+  engine,
+  reference,
+  waitMs,
+  log: new ActivityLog(new Redactor()),
+  interruption: new Interruption(),
+});
+
+describe('withTransferLock', () => {
+  it('lets one holder in at a time per engine and name, others in parallel', async () => {
+    const order: string[] = [];
+    const hold = (name: string, reference: string, ms: number) =>
+      withTransferLock(request(reference, 10_000), async () => {
+        order.push(`${name} in`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        order.push(`${name} out`);
+      });
+    const { output } = await captureOutput(() => Promise.all([hold('a', 'r/app:1', 300), hold('other', 'r/app:2', 50), hold('b', 'r/app:1', 10)]));
+    expect(order.indexOf('b in')).toBeGreaterThan(order.indexOf('a out'));
+    expect(order.indexOf('other out')).toBeLessThan(order.indexOf('a out'));
+    expect(output).toContain('Waiting for another action on this agent that pushes or pulls r/app:1 (up to 10 s)');
+    expect(existsSync(lockPath(engine, 'r/app:1'))).toBe(false); // released: nothing left
+  });
+
+  it('waits within its bound, then says what it waited for', async () => {
+    await fs.mkdir(lockPath(engine, 'r/app:1')); // a live holder: fresh mtime
+    const started = Date.now();
+    const { error } = await captureOutput(() => withTransferLock(request('r/app:1', 1000), () => Promise.resolve()));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((error as Error).message).toBe(
+      `Waited 1 s for another action on this agent to finish with r/app:1 (engine ${engine}, lock ${lockPath(engine, 'r/app:1')}); try again when it has finished`,
+    );
+  });
+
+  it('takes over the lock of a holder that died (its lock no longer refreshed)', async () => {
+    const file = lockPath(engine, 'r/app:1');
+    await fs.mkdir(file);
+    const old = new Date(Date.now() - 60_000);
+    await fs.utimes(file, old, old);
+    const started = Date.now();
+    const { result } = await captureOutput(() => withTransferLock(request('r/app:1', 5000), () => Promise.resolve('in')));
+    expect(result).toBe('in');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,29 @@
+import { ParamReader } from '../../src/params';
+import { readTransferOptions } from '../../src/transfer-options';
+
+const read = (params: Record<string, unknown>, settings: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) =>
+  readTransferOptions(new ParamReader(params, settings), env);
+
+describe('readTransferOptions', () => {
+  it('defaults to 3 attempts from 2 s, a 60-minute limit and 15 minutes without progress', () => {
+    expect(read({})).toEqual({ retry: { attempts: 3, baseDelayMs: 2000 }, timeLimitMs: 60 * 60_000, stallMs: 15 * 60_000 });
+  });
+
+  it('takes the plugin settings, and the action params over them', () => {
+    expect(read({}, { transferAttempts: '5', transferTimeLimit: '10' })).toMatchObject({ retry: { attempts: 5 }, timeLimitMs: 10 * 60_000 });
+    expect(read({ transferAttempts: '1', transferTimeLimit: '2' }, { transferAttempts: '5', transferTimeLimit: '10' })).toMatchObject({
+      retry: { attempts: 1 },
+      timeLimitMs: 2 * 60_000,
+      stallMs: 2 * 60_000, // never beyond the whole limit
+    });
+  });
+
+  it('names the param or setting and what is expected', () => {
+    expect(() => read({ transferAttempts: '0' })).toThrow('Parameter "transferAttempts": is "0"; expected a whole number from 1 to 10');
+    expect(() => read({}, { transferTimeLimit: '1e3' })).toThrow('Parameter "transferTimeLimit": is "1e3"; expected a whole number from 1 to 1440');
+  });
+
+  it('lets the environment shorten the waits for tests', () => {
+    expect(read({}, {}, { KAHOLO_ECR_RETRY_BASE_MS: '50', KAHOLO_ECR_STALL_MS: '1500' })).toMatchObject({ retry: { baseDelayMs: 50 }, stallMs: 1500 });
+  });
+});
