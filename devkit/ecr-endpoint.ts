@@ -5,8 +5,13 @@
  * over HTTP. It speaks ECR's JSON 1.1 protocol for the operations the plugin uses, checks the
  * SigV4 signature with the configured keys (so credentials provably reach the wire), paginates
  * like ECR and answers with ECR's error shapes, so the SDK raises its real exception classes.
+ *
+ * It also serves STS AssumeRole (query protocol: form-encoded requests, XML answers and STS's XML
+ * errors, SigV4 checked) for the roles it is given; the temporary keys it hands out work on the ECR
+ * side only together with their session token. Fault modes make it hang (accept, never answer) or
+ * answer with an HTML page, as a broken proxy or load balancer would.
  */
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +29,31 @@ export interface EcrEndpointOptions {
   registries: Record<string, RegistryConfig>;
   /** Used in repository ARNs; default 'us-east-1'. */
   region?: string;
+  /** Roles that STS AssumeRole may assume with the base keys, keyed by role ARN. */
+  roles?: Record<string, RoleConfig>;
 }
+
+export interface RoleConfig {
+  /** When set, AssumeRole must carry exactly this ExternalId (as a trust policy's sts:ExternalId condition). */
+  externalId?: string;
+  /** The role's MaxSessionDuration; default 3600 (as IAM's). */
+  maxSessionDurationSeconds?: number;
+}
+
+/** One AssumeRole request that carried a parseable SigV4 credential. */
+export interface AssumeRoleCall {
+  accessKeyId: string;
+  region: string;
+  roleArn?: string;
+  roleSessionName?: string;
+  durationSeconds?: number;
+  externalId?: string;
+  /** The temporary access key handed out, when the call succeeded. */
+  issuedAccessKeyId?: string;
+}
+
+/** What the endpoint does instead of answering: nothing at all, or an HTML page with this status. */
+export type EndpointFault = { mode: 'hang' } | { mode: 'html'; status: number };
 
 /** One request that carried a parseable SigV4 credential, whether it was then accepted or not. */
 export interface EcrCall {
@@ -33,6 +62,8 @@ export interface EcrCall {
   /** The region from the signature's credential scope, i.e. what the client signed for. */
   region: string;
   sessionToken?: string;
+  /** The assumed role whose temporary keys signed the call. */
+  role?: string;
 }
 
 export interface EcrEndpoint {
@@ -51,6 +82,12 @@ export interface EcrEndpoint {
   gate(operation: string, count: number, timeoutMs: number): void;
   /** Changes the password that GetAuthorizationToken hands out for a configured registry. */
   setPassword(registryId: string, password: string): void;
+  /** STS AssumeRole requests, in order. */
+  assumeRoleCalls: AssumeRoleCall[];
+  /** Requests met by a fault (hung or answered with HTML), by service. */
+  faulted: Array<'ecr' | 'sts'>;
+  /** From now on, requests to `service` (default: both) meet `fault`; undefined restores normal answers. */
+  setFault(fault: EndpointFault | undefined, service?: 'ecr' | 'sts'): void;
   close(): Promise<void>;
 }
 
@@ -363,6 +400,67 @@ function decodeNextToken(token: string, registryId: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// STS AssumeRole (query protocol, XML)
+// ---------------------------------------------------------------------------------------------
+
+const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const STS_SIGNING_SERVICE = 'sts';
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+
+/** An error answered in STS's XML shape; `code` becomes the SDK error's `name`. */
+class StsError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    readonly type: 'Sender' | 'Receiver' = 'Sender',
+  ) {
+    super(message);
+  }
+}
+
+const escapeXml = (text: string): string =>
+  text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+
+const isStsRequest = (req: IncomingMessage): boolean =>
+  (headerValue(req.headers, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded');
+
+/** Letters and digits only: what AWS's access keys, secrets and tokens look like closely enough. */
+const randomKey = (length: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'): string =>
+  Array.from(randomBytes(length), (byte) => alphabet[byte % alphabet.length]).join('');
+
+interface TemporaryKey {
+  secretAccessKey: string;
+  sessionToken: string;
+  roleArn: string;
+  expiresAt: number;
+}
+
+function stsXml(requestId: string, result: string): string {
+  return (
+    `<AssumeRoleResponse xmlns="${STS_XMLNS}">\n  <AssumeRoleResult>\n${result}  </AssumeRoleResult>\n` +
+    `  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n`
+  );
+}
+
+function stsErrorXml(requestId: string, error: StsError): string {
+  return (
+    `<ErrorResponse xmlns="${STS_XMLNS}">\n  <Error>\n    <Type>${error.type}</Type>\n    <Code>${escapeXml(error.code)}</Code>\n` +
+    `    <Message>${escapeXml(error.message)}</Message>\n  </Error>\n  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`
+  );
+}
+
+/** What a broken proxy or load balancer sends instead of the service's answer. */
+function htmlPage(status: number): string {
+  const title = `${status} ${status === 403 ? 'Forbidden' : status === 502 ? 'Bad Gateway' : 'Error'}`;
+  return (
+    `<!DOCTYPE html>\n<html>\n<head><title>${title}</title>\n<style>body { font-family: sans-serif; }</style></head>\n` +
+    `<body>\n<h1>${title}</h1>\n<p>Blocked\u0000 by the network policy of this site. ` +
+    `Contact your administrator.</p>\n${'<!-- padding -->\n'.repeat(200)}</body>\n</html>\n`
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Images: BatchGetImage and PutImage read and write manifests in the real registry over its
 // HTTP API, with the credentials its tokens carry, so a tag PutImage adds is pullable with docker.
 // (Pushes go from docker straight to the registry: IMMUTABLE holds for PutImage only.)
@@ -507,6 +605,11 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   const registryHosts = new Map(Object.entries(options.registries).map(([id, config]) => [id, new URL(config.url).host]));
   const stores = new Map<string, RegistryStore>();
   const calls: EcrCall[] = [];
+  const assumeRoleCalls: AssumeRoleCall[] = [];
+  const faulted: Array<'ecr' | 'sts'> = [];
+  const roles = new Map(Object.entries(options.roles ?? {}));
+  const temporaryKeys = new Map<string, TemporaryKey>();
+  let fault: { fault: EndpointFault; service?: 'ecr' | 'sts' } | undefined;
   let pendingFailures = 0;
   let failureKind: 'throttling' | 'server-error' = 'throttling';
   let gate: { operation: string; count: number; waiting: Array<() => void>; timer: NodeJS.Timeout } | undefined;
@@ -773,6 +876,106 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     res.end(body);
   };
 
+  /**
+   * The secret that signs for `accessKeyId`: the base key (whatever session token a test sends with
+   * it), or a temporary key, only together with the session token it was issued with.
+   */
+  const secretFor = (accessKeyId: string, sessionToken: string | undefined): string | undefined => {
+    if (accessKeyId === options.accessKeyId) return options.secretAccessKey;
+    const temporary = temporaryKeys.get(accessKeyId);
+    return temporary && sessionToken === temporary.sessionToken ? temporary.secretAccessKey : undefined;
+  };
+
+  /** Authenticates and answers one STS request; every failure becomes an STS-shaped error. */
+  const answerSts = async (req: IncomingMessage, requestId: string): Promise<string> => {
+    const body = await readBody(req);
+    const form = new URLSearchParams(body.toString('utf8'));
+    const authorization = headerValue(req.headers, 'authorization');
+    const auth = authorization === undefined ? undefined : parseAuthorization(authorization);
+    if (!auth) throw new StsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
+    const duration = form.get('DurationSeconds');
+    const call: AssumeRoleCall = { accessKeyId: auth.accessKeyId, region: auth.region };
+    for (const [field, value] of [['roleArn', form.get('RoleArn')], ['roleSessionName', form.get('RoleSessionName')], ['externalId', form.get('ExternalId')]] as const) {
+      if (value !== null) call[field] = value;
+    }
+    if (duration !== null) call.durationSeconds = Number(duration);
+    assumeRoleCalls.push(call);
+
+    const secretAccessKey = secretFor(auth.accessKeyId, headerValue(req.headers, 'x-amz-security-token'));
+    if (secretAccessKey === undefined) throw new StsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    if (auth.service !== STS_SIGNING_SERVICE) {
+      throw new StsError('SignatureDoesNotMatch', `Credential should be scoped to correct service: '${STS_SIGNING_SERVICE}'.`, 403);
+    }
+    if (!signatureMatches(req, body, auth, secretAccessKey)) {
+      throw new StsError(
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+        403,
+      );
+    }
+    if (form.get('Action') !== 'AssumeRole' || form.get('Version') !== '2011-06-15') {
+      throw new StsError('InvalidAction', `Could not find operation ${form.get('Action') ?? ''} for version ${form.get('Version') ?? ''}`);
+    }
+    const roleArn = call.roleArn ?? '';
+    const sessionName = call.roleSessionName ?? '';
+    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+      throw new StsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+    }
+    const role = roles.get(roleArn);
+    const match = ROLE_ARN_PATTERN.exec(roleArn);
+    const denied = (): StsError =>
+      new StsError('AccessDenied', `User: arn:aws:iam::${defaultRegistryId}:user/local is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
+    if (!role || !match || (role.externalId !== undefined && call.externalId !== role.externalId)) throw denied();
+    const seconds = call.durationSeconds ?? 3600;
+    if (!Number.isInteger(seconds) || seconds < 900 || seconds > 43_200) {
+      throw new StsError('ValidationError', `1 validation error detected: Value '${duration ?? ''}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
+    }
+    if (seconds > (role.maxSessionDurationSeconds ?? 3600)) {
+      throw new StsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+    }
+    const accessKeyId = `ASIA${randomKey(16)}`;
+    const temporary: TemporaryKey = {
+      secretAccessKey: randomKey(40, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'),
+      sessionToken: `FwoGZXIvYXdzE${randomKey(120, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')}`,
+      roleArn,
+      expiresAt: Date.now() + seconds * 1000,
+    };
+    temporaryKeys.set(accessKeyId, temporary);
+    call.issuedAccessKeyId = accessKeyId;
+    const [, account, roleName] = match;
+    return stsXml(
+      requestId,
+      `    <AssumedRoleUser>\n      <Arn>arn:aws:sts::${account}:assumed-role/${escapeXml(roleName)}/${escapeXml(sessionName)}</Arn>\n` +
+        `      <AssumedRoleId>AROA${randomKey(17)}:${escapeXml(sessionName)}</AssumedRoleId>\n    </AssumedRoleUser>\n` +
+        `    <Credentials>\n      <AccessKeyId>${accessKeyId}</AccessKeyId>\n` +
+        `      <SecretAccessKey>${escapeXml(temporary.secretAccessKey)}</SecretAccessKey>\n` +
+        `      <SessionToken>${escapeXml(temporary.sessionToken)}</SessionToken>\n` +
+        `      <Expiration>${new Date(temporary.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}</Expiration>\n    </Credentials>\n`,
+    );
+  };
+
+  const sendXml = (res: ServerResponse, requestId: string, status: number, body: string): void => {
+    res.writeHead(status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': requestId });
+    res.end(body);
+  };
+
+  /** Serves a fault instead of an answer; true when one applied. */
+  const serveFault = (req: IncomingMessage, res: ServerResponse, service: 'ecr' | 'sts'): boolean => {
+    if (!fault || (fault.service !== undefined && fault.service !== service)) return false;
+    faulted.push(service);
+    const current = fault.fault;
+    // Read the request either way, so the client is left waiting on the answer alone.
+    req.resume();
+    if (current.mode === 'html') {
+      const page = htmlPage(current.status);
+      req.on('end', () => {
+        res.writeHead(current.status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(page) });
+        res.end(page);
+      });
+    }
+    return true;
+  };
+
   /** Authenticates, records and answers one request; every failure becomes an ECR-shaped error. */
   const answer = async (req: IncomingMessage): Promise<Json> => {
     const body = await readBody(req);
@@ -788,19 +991,25 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
       throw new EcrError('IncompleteSignatureException', 'The Authorization header is not a valid AWS4-HMAC-SHA256 header.');
     }
     const sessionToken = headerValue(req.headers, 'x-amz-security-token');
+    const temporary = temporaryKeys.get(auth.accessKeyId);
     calls.push({
       operation,
       accessKeyId: auth.accessKeyId,
       region: auth.region,
       ...(sessionToken !== undefined ? { sessionToken } : {}),
+      ...(temporary ? { role: temporary.roleArn } : {}),
     });
-    if (auth.accessKeyId !== options.accessKeyId) {
+    const secretAccessKey = secretFor(auth.accessKeyId, sessionToken);
+    if (secretAccessKey === undefined) {
       throw new EcrError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    }
+    if (temporary && temporary.expiresAt <= Date.now()) {
+      throw new EcrError('ExpiredTokenException', 'The security token included in the request is expired', 403);
     }
     if (auth.service !== SIGNING_SERVICE) {
       throw new EcrError('InvalidSignatureException', `Credential should be scoped to correct service: '${SIGNING_SERVICE}'.`, 403);
     }
-    if (!signatureMatches(req, body, auth, options.secretAccessKey)) {
+    if (!signatureMatches(req, body, auth, secretAccessKey)) {
       throw new EcrError(
         'InvalidSignatureException',
         'The request signature we calculated does not match the signature you provided. ' +
@@ -824,6 +1033,18 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
 
   const server = createServer((req, res) => {
     const requestId = randomUUID();
+    const service = isStsRequest(req) ? 'sts' : 'ecr';
+    if (serveFault(req, res, service)) return;
+    if (service === 'sts') {
+      answerSts(req, requestId).then(
+        (xml) => sendXml(res, requestId, 200, xml),
+        (error: unknown) => {
+          const failure = error instanceof StsError ? error : new StsError('InternalFailure', `Local STS failure: ${String(error)}`, 500, 'Receiver');
+          sendXml(res, requestId, failure.status, stsErrorXml(requestId, failure));
+        },
+      );
+      return;
+    }
     answer(req).then(
       (output) => send(res, requestId, 200, output),
       (error: unknown) => {
@@ -875,6 +1096,11 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
       const registry = registries.get(registryId);
       if (!registry) throw new Error(`Registry '${registryId}' is not configured`);
       registry.password = password;
+    },
+    assumeRoleCalls,
+    faulted,
+    setFault(next, service) {
+      fault = next ? { fault: next, ...(service ? { service } : {}) } : undefined;
     },
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

@@ -12,6 +12,12 @@ import type { Registry, RegistryOptions } from './registry';
 export const LOCAL_ACCOUNT_IDS = ['123456789012', '210987654321'] as const;
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_KEYS = { accessKeyId: 'AKIALOCALEXAMPLE0001', secretAccessKey: 'local/Secret+Key/for/the/local/endpoint' };
+/** Roles the local STS lets the local keys assume: one plain, one whose trust policy demands an external id. */
+export const LOCAL_ROLES = {
+  push: 'arn:aws:iam::123456789012:role/kaholo/ecr-push',
+  partner: 'arn:aws:iam::210987654321:role/ecr-partner',
+  partnerExternalId: 'partner-external-id-7Qx2',
+} as const;
 
 export interface LocalEcr {
   endpoint: EcrEndpoint;
@@ -22,8 +28,8 @@ export interface LocalEcr {
   passwords: string[];
   /** Plugin settings with the local keys and region. */
   settings: { accessKeyId: string; secretAccessKey: string; region: string };
-  /** Environment that points the AWS SDK at the local endpoint. */
-  env: { AWS_ENDPOINT_URL_ECR: string };
+  /** Environment that points the AWS SDK at the local endpoint (ECR and STS). */
+  env: { AWS_ENDPOINT_URL_ECR: string; AWS_ENDPOINT_URL_STS: string };
   stop(): Promise<void>;
 }
 
@@ -51,14 +57,19 @@ export async function startLocalEcr(options: LocalEcrOptions = {}): Promise<Loca
         configs[accountId] = { url: 'http://127.0.0.1:9', password }; // the discard port: nothing answers
       }
     }
-    const endpoint = await startEcrEndpoint({ ...LOCAL_KEYS, region: LOCAL_REGION, registries: configs });
+    const endpoint = await startEcrEndpoint({
+      ...LOCAL_KEYS,
+      region: LOCAL_REGION,
+      registries: configs,
+      roles: { [LOCAL_ROLES.push]: {}, [LOCAL_ROLES.partner]: { externalId: LOCAL_ROLES.partnerExternalId } },
+    });
     return {
       endpoint,
       registries,
       accountIds,
       passwords,
       settings: { ...LOCAL_KEYS, region: LOCAL_REGION },
-      env: { AWS_ENDPOINT_URL_ECR: endpoint.url },
+      env: { AWS_ENDPOINT_URL_ECR: endpoint.url, AWS_ENDPOINT_URL_STS: endpoint.url },
       async stop() {
         await endpoint.close();
         await Promise.all(registries.map((r) => r.dispose()));

@@ -3,8 +3,9 @@
  * definition of the build that `npm run build` and the zip both use.
  *
  * tsc compiles src/ one file per module, so the entry stays small and
- * listRegions loads nothing heavy. esbuild then replaces the two modules the
- * methods load lazily (the AWS SDK side and the docker side) with bundles:
+ * listRegions loads nothing heavy. esbuild then replaces the modules the
+ * methods load lazily (the AWS SDK side, the docker side, and the role and
+ * proxy code that only some actions need) with bundles:
  * taking the SDK's ES build lets esbuild drop what ECR does not use, which cuts
  * the cold start of every action (BENCHMARKS.md has the figures).
  */
@@ -14,7 +15,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..');
-const LAZY_MODULES = ['src/ecr-client.ts', 'src/docker-cli.ts'];
+const LAZY_MODULES = ['src/ecr-client.ts', 'src/docker-cli.ts', 'src/assume-role.ts', 'src/proxy-agent.ts'];
 
 /** How esbuild bundles for the agent. */
 const BUNDLE_OPTIONS: BuildOptions = {
@@ -42,8 +43,9 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     entryPoints: LAZY_MODULES,
     outdir: outDir,
     allowOverwrite: true,
-    // One PluginError class for the whole plugin, so instanceof holds across modules.
-    external: ['./errors'],
+    // One PluginError class for the whole plugin, so instanceof holds across modules; the role and
+    // proxy bundles stay separate files, loaded only by the actions that need them.
+    external: ['./errors', './assume-role', './proxy-agent'],
   });
 }
 

@@ -1,8 +1,9 @@
 import { ActivityLog } from './activity-log';
-import { PluginError } from './errors';
+import { oneLine, PluginError } from './errors';
 import type { KaholoAction, KaholoMethod, KaholoSettings } from './kaholo';
 import { ParamReader } from './params';
 import { Redactor } from './redact';
+import { vaultNames } from './vault-names';
 
 /** What a method body gets: its params, the activity log, and the redactor that guards both. */
 export interface ActionContext {
@@ -10,10 +11,6 @@ export interface ActionContext {
   log: ActivityLog;
   redactor: Redactor;
 }
-
-/** Params and settings (as config.json declares them) whose values are secrets from the start. */
-const SECRET_PARAMS = ['secretAccessKey', 'sessionToken'];
-const SECRET_SETTINGS = ['secretAccessKey'];
 
 /**
  * Wraps a method body as the agent calls it. Whatever the body throws becomes
@@ -23,18 +20,27 @@ const SECRET_SETTINGS = ['secretAccessKey'];
 export function kaholoMethod(body: (context: ActionContext) => Promise<unknown>): KaholoMethod {
   return async (action: KaholoAction, settings: KaholoSettings) => {
     const redactor = new Redactor();
-    for (const [source, names] of [[action?.params, SECRET_PARAMS], [settings, SECRET_SETTINGS]] as const) {
-      for (const name of names) {
-        redactor.add(secretText(source?.[name]));
-      }
-    }
     try {
+      addVaultValues(redactor, action, settings);
       const params = ParamReader.from(action, settings);
       return await body({ params, log: new ActivityLog(redactor), redactor });
     } catch (error) {
-      throw new PluginError(redactor.redact(messageOf(error)));
+      throw new PluginError(oneLine(redactor.redact(messageOf(error))));
     }
   };
+}
+
+/** Every value config.json declares `vault`, in the action's params (its method's) and in the settings. */
+function addVaultValues(redactor: Redactor, action: KaholoAction | undefined, settings: KaholoSettings | undefined): void {
+  const names = vaultNames();
+  const method = typeof action?.method?.name === 'string' ? names.params[action.method.name] : undefined;
+  const params: unknown = action?.params;
+  if (typeof params === 'object' && params !== null) {
+    for (const name of method ?? names.anyParams) redactor.add(secretText((params as Record<string, unknown>)[name]));
+  }
+  if (typeof settings === 'object' && settings !== null) {
+    for (const name of names.settings) redactor.add(secretText(settings[name]));
+  }
 }
 
 /** A secret as it may arrive: a string, or the `{ id }` of an object from the code layer. */

@@ -14,12 +14,12 @@ import { readTags } from './tag-params';
 import { readTransferOptions } from './transfer-options';
 import { parseImageRequest } from './transfer-plan';
 
-export const describeRepositories = kaholoMethod(async ({ params, log }) => {
-  const connection = readConnection(params);
+export const describeRepositories = kaholoMethod(async ({ params, log, redactor }) => {
+  const connection = readConnection(params, 'describeRepositories');
   const registryId = optionalRegistryId(params.string('registryId'));
   const repositoryNames = params.list('repositoryNames').map((name) => checkRepositoryName('repositoryNames', name));
   const ecr = await import('./ecr-client');
-  const client = ecr.createEcrClient(connection);
+  const client = await ecr.createEcrClient(connection, redactor);
   const region = await ecr.resolveRegion(client);
   log.info(`Describing repositories in ${registryId ?? 'the default registry'} (${region})`);
   const repositories = await ecr.describeAllRepositories(client, { registryId, repositoryNames });
@@ -27,11 +27,11 @@ export const describeRepositories = kaholoMethod(async ({ params, log }) => {
   return { repositories };
 });
 
-export const getEcrLogin = kaholoMethod(async ({ params, log }) => {
-  const connection = readConnection(params);
+export const getEcrLogin = kaholoMethod(async ({ params, log, redactor }) => {
+  const connection = readConnection(params, 'getEcrLogin');
   const registryIds = params.list('registryIds').map((id) => checkRegistryId('registryIds', id));
   const ecr = await import('./ecr-client');
-  const client = ecr.createEcrClient(connection);
+  const client = await ecr.createEcrClient(connection, redactor);
   const region = await ecr.resolveRegion(client);
   log.info(`Getting authorization for ${registryIds.length > 0 ? registryIds.join(', ') : 'the default registry'} (${region})`);
   const authorizations = await ecr.getAuthorizations(client, registryIds);
@@ -60,15 +60,15 @@ export const pullImage = kaholoMethod(async (context) => {
   return transfer.pullImage(request, context);
 });
 
-export const tagImage = kaholoMethod(async ({ params, log }) => {
-  const connection = readConnection(params);
+export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
+  const connection = readConnection(params, 'tagImage');
   const registryId = optionalRegistryId(params.string('registryId'));
   const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("@sha256:...") of an image in the repository');
   parseImageRequest(imageName, 'pull'); // judged as a pull's would be, before any call
   const tags = readTags(params, 'tags', true);
   const ecr = await import('./ecr-client');
-  const client = ecr.createEcrClient(connection);
+  const client = await ecr.createEcrClient(connection, redactor);
   await ecr.resolveRegion(client);
   const tagging = await import('./image-tagging');
   return tagging.tagImageInRepository({ client, registryId, repoName }, imageName, tags, log);
@@ -78,14 +78,14 @@ export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filter
 
 /** Push and pull read the same params and log in the same way. */
 async function prepareTransfer({ params, log, redactor }: ActionContext, direction: 'push' | 'pull') {
-  const connection = readConnection(params);
+  const connection = readConnection(params, direction === 'push' ? 'pushImgaeToRepo' : 'pullImage');
   const registryId = optionalRegistryId(params.string('registryId'));
   const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
   const image = parseImageRequest(imageName, direction);
   const options = readTransferOptions(params);
   const ecr = await import('./ecr-client');
-  const client = ecr.createEcrClient(connection);
+  const client = await ecr.createEcrClient(connection, redactor);
   await ecr.resolveRegion(client);
   const [authorization] = await ecr.getAuthorizations(client, registryId !== undefined ? [registryId] : []);
   // The session hides the password; the token it came in (base64 of user:password) is hidden here.

@@ -1,28 +1,52 @@
 import {
   ECRClient,
   GetAuthorizationTokenCommand,
+  type ECRClientConfig,
   paginateDescribeRepositories,
   type AuthorizationData,
   type Repository,
 } from '@aws-sdk/client-ecr';
+import { createTransport, type AwsRequestHandler } from './aws-http';
 import type { AwsConnection } from './connection';
-import { describeAwsError, ParamError, PluginError } from './errors';
+import { describeAwsError, ParamError, PluginError, type AwsCallContext } from './errors';
+import type { Redactor } from './redact';
 
 /** ECR's page size limit; the fewest round trips for "all repositories". */
 const MAX_PAGE_SIZE = 1000;
 /** ECR accepts at most this many names in one DescribeRepositories call. */
 const MAX_NAMES_PER_CALL = 100;
 
+/** Each client's request handler, which knows the endpoint its last request went to. */
+const handlers = new WeakMap<ECRClient, AwsRequestHandler>();
+
 /**
  * A client for the given connection. With no credentials the SDK's default
  * chain applies; with no region the SDK's own resolution (AWS_REGION, profile)
  * applies. The endpoint follows the SDK's rules too (AWS_ENDPOINT_URL_ECR).
+ * Every request is bounded in time and goes through the agent's proxy, if
+ * any; with a role, the role's credentials sign every call.
  */
-export function createEcrClient(connection: AwsConnection): ECRClient {
-  return new ECRClient({
+export async function createEcrClient(connection: AwsConnection, redactor: Redactor): Promise<ECRClient> {
+  const transport = await createTransport(redactor);
+  let credentials: ECRClientConfig['credentials'] = connection.credentials;
+  if (connection.role) {
+    const { roleCredentials } = await import('./assume-role');
+    credentials = roleCredentials(connection.role, connection.credentials, await createTransport(redactor), redactor);
+  }
+  const client = new ECRClient({
     ...(connection.region !== undefined ? { region: connection.region } : {}),
-    ...(connection.credentials !== undefined ? { credentials: connection.credentials } : {}),
+    ...(credentials !== undefined ? { credentials } : {}),
+    requestHandler: transport.requestHandler,
+    retryStrategy: transport.retryStrategy,
   });
+  handlers.set(client, transport.requestHandler);
+  return client;
+}
+
+/** What an error of an ECR call names: the operation, the endpoint it went to, the timeouts. */
+export function ecrCall(client: ECRClient, operation: string): AwsCallContext {
+  const handler = handlers.get(client);
+  return { service: 'ECR', operation, endpoint: handler?.lastEndpoint, timeouts: handler?.timeouts };
 }
 
 /** Fails early, with the parameter's name, when no region can be found anywhere. */
@@ -61,7 +85,7 @@ export async function describeAllRepositories(client: ECRClient, options: Descri
     }
     return repositories;
   } catch (error) {
-    throw describeAwsError('DescribeRepositories', error);
+    throw describeAwsError(ecrCall(client, 'DescribeRepositories'), error);
   }
 }
 
@@ -87,7 +111,7 @@ export async function getAuthorizations(client: ECRClient, registryIds: string[]
     );
     authorizationData = response.authorizationData ?? [];
   } catch (error) {
-    throw describeAwsError('GetAuthorizationToken', error);
+    throw describeAwsError(ecrCall(client, 'GetAuthorizationToken'), error);
   }
   if (authorizationData.length === 0) {
     throw new PluginError('ECR GetAuthorizationToken returned no authorization data');

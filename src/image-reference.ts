@@ -1,4 +1,4 @@
-import { ParamError } from './errors';
+import { ParamError, quote } from './errors';
 
 /** A docker image reference split into its parts, as docker's reference grammar defines them. */
 export interface ImageReference {
@@ -29,7 +29,7 @@ export function isValidTag(text: string): boolean {
 /** Parses `[domain/]path[:tag][@digest]`, rejecting what docker would reject. */
 export function parseImageReference(param: string, text: string): ImageReference {
   const problem = (what: string): ParamError =>
-    new ParamError(param, `"${text}" is not a valid image reference: ${what}`);
+    new ParamError(param, `${quote(text)} is not a valid image reference: ${what}`);
 
   let rest = text;
   let digest: string | undefined;
@@ -58,12 +58,12 @@ export function parseImageReference(param: string, text: string): ImageReference
   // Docker reads the first component as a registry host when it looks like one.
   if (components.length > 1 && /[.:]|^localhost$|[A-Z]/.test(components[0])) {
     domain = components.shift();
-    if (!domain || !DOMAIN.test(domain)) throw problem(`"${domain ?? ''}" is not a registry host`);
+    if (!domain || !DOMAIN.test(domain)) throw problem(`${quote(domain ?? '')} is not a registry host`);
   }
   for (const component of components) {
     if (!PATH_COMPONENT.test(component)) {
       throw problem(
-        `"${component}" must be lower-case letters and digits, separated by ".", "_", "__" or "-", with "/" between parts`,
+        `${quote(component)} must be lower-case letters and digits, separated by ".", "_", "__" or "-", with "/" between parts`,
       );
     }
   }

@@ -1,6 +1,6 @@
 import type { Image, ImageIdentifier } from '@aws-sdk/client-ecr';
 import type { ActivityLog } from './activity-log';
-import { BatchGetImageCommand, describeAllRepositories, PutImageCommand } from './ecr-client';
+import { BatchGetImageCommand, describeAllRepositories, ecrCall, PutImageCommand } from './ecr-client';
 import { describeAwsError, ParamError, PluginError } from './errors';
 import { isBareWord, parseImageReference } from './image-reference';
 import { shown } from './params';
@@ -89,7 +89,7 @@ async function getImage(target: RepositoryTarget, imageId: ImageIdentifier, miss
     }
     images = response.images ?? [];
   } catch (error) {
-    throw describeAwsError('BatchGetImage', error);
+    throw describeAwsError(ecrCall(client, 'BatchGetImage'), error);
   }
   const [image] = images;
   const digest = image?.imageId?.imageDigest;
@@ -126,7 +126,7 @@ async function putTags(target: RepositoryTarget, stored: StoredImage, tags: stri
       } else if (name === 'ImageTagAlreadyExistsException') {
         throw new ParamError(param, `tag "${tag}" already names another image in repository "${repoName}", whose tags are immutable; choose another tag`);
       } else {
-        throw describeAwsError('PutImage', error);
+        throw describeAwsError(ecrCall(client, 'PutImage'), error);
       }
     }
   }

@@ -1,4 +1,4 @@
-import { ParamError } from './errors';
+import { ParamError, quote } from './errors';
 import type { KaholoAction, KaholoSettings } from './kaholo';
 
 /**
@@ -112,8 +112,7 @@ function describeType(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** A value as an error may echo it: JSON (control characters escaped), shortened. */
+/** A value as an error may echo it: quoted, control characters escaped, shortened (errors.ts's one rule). */
 export function shown(value: unknown): string {
-  if (typeof value !== 'string') return describeType(value);
-  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  return typeof value === 'string' ? quote(value) : describeType(value);
 }

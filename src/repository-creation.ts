@@ -1,6 +1,6 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ActivityLog } from './activity-log';
-import { CreateRepositoryCommand } from './ecr-client';
+import { CreateRepositoryCommand, ecrCall } from './ecr-client';
 import { describeAwsError } from './errors';
 import type { RepositorySettings } from './repository-params';
 
@@ -38,7 +38,7 @@ export async function ensureRepository(target: RepositoryTarget, settings: Repos
       log.info(`Repository ${repoName} already exists; its settings are left as they are`);
       return false;
     }
-    throw describeAwsError('CreateRepository', error);
+    throw describeAwsError(ecrCall(client, 'CreateRepository'), error);
   }
   const encryption = kmsKey !== undefined ? `KMS key ${kmsKey}` : encryptionType;
   log.info(`Created repository ${repoName} (tags ${imageTagMutability}, scan on push ${scanOnPush ? 'on' : 'off'}, encryption ${encryption})`);

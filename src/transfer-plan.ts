@@ -1,4 +1,4 @@
-import { ParamError } from './errors';
+import { ParamError, quote } from './errors';
 import { formatImageReference, isBareWord, isValidTag, parseImageReference, type ImageReference } from './image-reference';
 
 /**
@@ -31,7 +31,7 @@ export function parseImageRequest(imageName: string, direction: 'push' | 'pull')
   }
   const ref = parseImageReference('imageName', imageName);
   if (direction === 'push' && ref.tag === undefined && ref.digest !== undefined) {
-    throw new ParamError('imageName', `"${imageName}" names only a digest; a push needs a tag, such as "app:1.2.0"`);
+    throw new ParamError('imageName', `${quote(imageName)} names only a digest; a push needs a tag, such as "app:1.2.0"`);
   }
   return { kind: 'reference', text: imageName, ref };
 }
@@ -76,7 +76,7 @@ function checkSameRepository(ref: ImageReference, repoName: string, host: string
   if (ref.domain !== undefined && ref.domain.toLowerCase() === host.toLowerCase() && ref.path !== repoName) {
     throw new ParamError(
       'imageName',
-      `names repository "${ref.path}" in this registry, but "repoName" is "${repoName}"; make them agree`,
+      `names repository ${quote(ref.path)} in this registry, but "repoName" is ${quote(repoName)}; make them agree`,
     );
   }
 }
@@ -93,6 +93,6 @@ function isValidLocalName(word: string): boolean {
 function invalidImageName(imageName: string): ParamError {
   return new ParamError(
     'imageName',
-    `"${imageName}" is neither a tag nor an image name; expected a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference`,
+    `${quote(imageName)} is neither a tag nor an image name; expected a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference`,
   );
 }

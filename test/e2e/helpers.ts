@@ -98,6 +98,7 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
       ...(environment ? { startRegistry: (o) => environment.startRegistry(o) } : {}),
     });
     process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+    process.env.AWS_ENDPOINT_URL_STS = ecr.env.AWS_ENDPOINT_URL_STS;
     // The passwords, straight from the endpoint with the SDK (not through the plugin under test).
     const client = new ECRClient({ region: LOCAL_REGION, credentials: LOCAL_KEYS });
     const response = await client.send(new GetAuthorizationTokenCommand({ registryIds: ecr.accountIds }));

@@ -36,6 +36,8 @@ const VALID: Record<Method, Record<string, unknown>> = {
 /** What the local endpoint's proxyEndpoint (with no registry behind it) turns into. */
 const LOCAL_HOST = '127.0.0.1:9';
 const DIGEST = `sha256:${'a'.repeat(64)}`;
+const ROLE = 'arn:aws:iam::123456789012:role/ecr-push';
+const MEGABYTE = 'x'.repeat(1024 * 1024);
 
 const CASES: BadInput[] = [
   // region, keys and session token: shared by every method
@@ -62,6 +64,28 @@ const CASES: BadInput[] = [
   { what: 'session token with a space', method: 'pullImage', params: { sessionToken: 'IQoJ b3Jp' }, param: 'sessionToken' },
   { what: 'session token with a control character', method: 'getEcrLogin', params: { sessionToken: 'IQoJ\u0000b3Jp' }, param: 'sessionToken' },
   { what: 'session token as an array', method: 'pushImgaeToRepo', params: { sessionToken: ['a', 'b'] }, param: 'sessionToken' },
+
+  // roles: shared by every method
+  { what: 'role ARN of a user', method: 'describeRepositories', params: { roleArn: 'arn:aws:iam::123456789012:user/ci' }, param: 'roleArn' },
+  { what: 'role ARN with an 11-digit account', method: 'getEcrLogin', params: { roleArn: 'arn:aws:iam::12345678901:role/ecr-push' }, param: 'roleArn' },
+  { what: 'role ARN in an unknown partition', method: 'pushImgaeToRepo', params: { roleArn: 'arn:aws-eu:iam::123456789012:role/ecr-push' }, param: 'roleArn' },
+  { what: 'role ARN without a role name', method: 'pullImage', params: { roleArn: 'arn:aws:iam::123456789012:role/' }, param: 'roleArn' },
+  { what: 'role ARN with a line break', method: 'describeRepositories', params: { roleArn: 'arn:aws:iam::123456789012:role/x\nInjected: 1' }, param: 'roleArn' },
+  { what: 'role ARN as an object', method: 'getEcrLogin', params: { roleArn: { arn: 'x' } }, param: 'roleArn' },
+  { what: 'invalid role ARN in the plugin settings', method: 'pullImage', params: {}, settings: { roleArn: 'ecr-push' }, param: 'roleArn' },
+  { what: 'session name without a role', method: 'pushImgaeToRepo', params: { roleSessionName: 'ci-run' }, param: 'roleArn' },
+  { what: 'external id without a role', method: 'pullImage', params: { roleExternalId: 'partner-id' }, param: 'roleArn' },
+  { what: 'session name of one character', method: 'describeRepositories', params: { roleArn: ROLE, roleSessionName: 'x' }, param: 'roleSessionName' },
+  { what: 'session name of 65 characters', method: 'getEcrLogin', params: { roleArn: ROLE, roleSessionName: 's'.repeat(65) }, param: 'roleSessionName' },
+  { what: 'session name with a space', method: 'pushImgaeToRepo', params: { roleArn: ROLE, roleSessionName: 'ci run' }, param: 'roleSessionName' },
+  { what: 'session name as a number', method: 'pullImage', params: { roleArn: ROLE, roleSessionName: 12 }, param: 'roleSessionName' },
+  { what: 'duration below 900 seconds', method: 'describeRepositories', params: { roleArn: ROLE, roleDurationSeconds: '899' }, param: 'roleDurationSeconds' },
+  { what: 'duration above 43200 seconds', method: 'getEcrLogin', params: { roleArn: ROLE, roleDurationSeconds: '43201' }, param: 'roleDurationSeconds' },
+  { what: 'duration with a unit', method: 'pushImgaeToRepo', params: { roleArn: ROLE, roleDurationSeconds: '1h' }, param: 'roleDurationSeconds' },
+  { what: 'duration as an array', method: 'pullImage', params: { roleArn: ROLE, roleDurationSeconds: ['3600'] }, param: 'roleDurationSeconds' },
+  { what: 'external id of one character', method: 'describeRepositories', params: { roleArn: ROLE, roleExternalId: 'x' }, param: 'roleExternalId' },
+  { what: 'external id with a space', method: 'getEcrLogin', params: { roleArn: ROLE, roleExternalId: 'partner id' }, param: 'roleExternalId' },
+  { what: 'external id as an object', method: 'pushImgaeToRepo', params: { roleArn: ROLE, roleExternalId: {} }, param: 'roleExternalId' },
 
   // describeRepositories
   { what: '11-digit registry id', method: 'describeRepositories', params: { registryId: '12345678901' }, param: 'registryId' },
@@ -192,7 +216,7 @@ describe('bad input gets a clear error naming the parameter', () => {
     for (const method of readManifest().methods) {
       for (const param of method.params) {
         // sessionToken and region are shared: covering them in one method covers the code every method uses.
-        if (['sessionToken', 'region', 'accessKeyId', 'secretAccessKey'].includes(param.name)) {
+        if (['sessionToken', 'region', 'accessKeyId', 'secretAccessKey', 'roleArn', 'roleExternalId', 'roleSessionName', 'roleDurationSeconds'].includes(param.name)) {
           expect(CASES.some((c) => c.param === param.name)).toBe(true);
         } else {
           expect(covered).toContain(`${method.name}.${param.name}`);
@@ -217,6 +241,32 @@ describe('bad input gets a clear error naming the parameter', () => {
     // registry host (is this reference into another repository?) waits.
     const needsHost = /another repository/.test(testCase.what);
     expect(ecr.endpoint.calls.length - before).toBe(needsHost ? 1 : 0);
+  });
+
+  it.each([
+    ['describeRepositories', 'region'],
+    ['describeRepositories', 'registryId'],
+    ['describeRepositories', 'repositoryNames'],
+    ['getEcrLogin', 'registryIds'],
+    ['getEcrLogin', 'roleArn'],
+    ['pullImage', 'roleSessionName'],
+    ['pushImgaeToRepo', 'roleDurationSeconds'],
+    ['pushImgaeToRepo', 'repoName'],
+    ['pushImgaeToRepo', 'imageName'],
+    ['pullImage', 'imageName'],
+  ] as const)('%s: a 1 MB %s with control characters is echoed short, escaped, on one line', async (method, param) => {
+    // Carriage return and tab rather than a line feed: a line feed separates the items of a list param.
+    const value = `bad\u0000value\rwith\tcontrols${MEGABYTE}`;
+    const params: Record<string, unknown> = { ...VALID[method], [param]: value };
+    if (param.startsWith('role') && param !== 'roleArn') params.roleArn = ROLE;
+    const { error } = await captureOutput(() => plugin.run(method, params));
+    const { message } = error as Error;
+    expect(message).toMatch(new RegExp(`^Parameter "${param}": `));
+    expect(message.length).toBeLessThan(500);
+    // eslint-disable-next-line no-control-regex -- control characters are what this finds
+    expect(message).not.toMatch(/[\u0000-\u001f]/);
+    expect(message).toContain('"bad\\u0000value\\rwith\\tcontrolsxxx');
+    expect(message).toContain(`(${value.length} characters)`);
   });
 
   it('survives the agent passing odd action and settings objects', async () => {

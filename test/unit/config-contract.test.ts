@@ -36,7 +36,7 @@ describe('config.json', () => {
       ['pullImage', 'Pull Image From Repo'],
       ['tagImage', 'Tag Image In Repo'],
     ]);
-    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'transferAttempts', 'transferTimeLimit']);
+    expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'roleArn', 'roleExternalId', 'transferAttempts', 'transferTimeLimit']);
   });
 
   it.each(allParams.map((p) => [p.name, p] as const))('declares %s fully', (_name, param) => {

@@ -1,0 +1,99 @@
+/**
+ * Endpoints that misbehave, on the real SDK over HTTP: one that accepts the connection and never
+ * answers (ECR, or STS for a role), and one that answers with an HTML page (a proxy's 403, a load
+ * balancer's 502). Each ends the action with one line that names the endpoint, in bounded time.
+ *
+ * The request timeout is shortened through the agent environment variable the plugin documents,
+ * so the test takes seconds; that the default timeouts bound an unanswered call under 90 s is
+ * proven by the unit test of the computed bound (test/unit/aws-http.test.ts).
+ */
+import { REQUEST_TIMEOUT_VARIABLE } from '../../src/aws-http';
+import { LOCAL_ROLES } from '../support/local-ecr';
+import { E2E_TEST_TIMEOUT_MS, VAULT_KEYS, failed, runAction, useLocalStack } from './helpers';
+
+jest.setTimeout(E2E_TEST_TIMEOUT_MS);
+
+const PARAMS = { ...VAULT_KEYS, region: 'us-east-1' };
+const REQUEST_TIMEOUT_MS = 1_500;
+// eslint-disable-next-line no-control-regex -- control characters are what this finds
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+describe('endpoints that never answer or answer HTML (local ECR and STS endpoint)', () => {
+  const stack = useLocalStack({ accounts: 1 });
+  let saved: string | undefined;
+
+  beforeAll(() => {
+    saved = process.env[REQUEST_TIMEOUT_VARIABLE];
+    process.env[REQUEST_TIMEOUT_VARIABLE] = String(REQUEST_TIMEOUT_MS);
+  });
+
+  afterEach(() => {
+    stack().ecr.endpoint.setFault(undefined);
+    stack().ecr.endpoint.faulted.length = 0;
+  });
+
+  afterAll(() => {
+    if (saved === undefined) delete process.env[REQUEST_TIMEOUT_VARIABLE];
+    else process.env[REQUEST_TIMEOUT_VARIABLE] = saved;
+  });
+
+  const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+  test('ECR accepts and never answers: one line naming the endpoint, after one request timeout, not retried', async () => {
+    stack().ecr.endpoint.setFault({ mode: 'hang' }, 'ecr');
+    const started = Date.now();
+    const { message } = failed(await runAction(stack().plugin, 'describeRepositories', PARAMS));
+    const elapsed = Date.now() - started;
+    expect(message).toBe(
+      `ECR DescribeRepositories failed: the ECR endpoint ${stack().ecr.endpoint.url} did not answer within 1.5 s (request timeout); ` +
+        'it accepted the connection but sent no answer: check the endpoint, proxy or VPC endpoint in between.',
+    );
+    expect(elapsed).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
+    expect(elapsed).toBeLessThan(REQUEST_TIMEOUT_MS + 3_000);
+    expect(stack().ecr.endpoint.faulted).toEqual(['ecr']);
+  });
+
+  test('STS never answers for a role: roleArn named, the STS endpoint named, bounded', async () => {
+    stack().ecr.endpoint.setFault({ mode: 'hang' }, 'sts');
+    const started = Date.now();
+    const { message } = failed(await runAction(stack().plugin, 'getEcrLogin', { ...PARAMS, roleArn: LOCAL_ROLES.push }));
+    expect(Date.now() - started).toBeLessThan(REQUEST_TIMEOUT_MS + 3_000);
+    expect(message).toMatch(
+      new RegExp(
+        `^Parameter "roleArn": could not assume ${escaped(LOCAL_ROLES.push)} \\(no external id was sent\\): ` +
+          `STS AssumeRole failed: the STS endpoint ${escaped(stack().ecr.endpoint.url)} did not answer within 1\\.5 s \\(request timeout\\)`,
+      ),
+    );
+    expect(stack().ecr.endpoint.faulted).toEqual(['sts']);
+  });
+
+  test('an HTML 403 instead of ECR\'s JSON: the status and a short, escaped excerpt on one line; not retried', async () => {
+    stack().ecr.endpoint.setFault({ mode: 'html', status: 403 }, 'ecr');
+    const { message } = failed(await runAction(stack().plugin, 'getEcrLogin', PARAMS));
+    expect(message).toMatch(
+      new RegExp(
+        `^ECR GetAuthorizationToken failed: the ECR endpoint ${escaped(stack().ecr.endpoint.url)} answered HTTP 403 with something that is not an AWS answer: ` +
+          '"403 Forbidden 403 Forbidden Blocked\\\\u0000 by the network policy of this site\\. [^"]*… \\(\\d+ characters\\)"\\. ' +
+          'Is a proxy or firewall in between\\?$',
+      ),
+    );
+    expect(message).not.toMatch(CONTROL);
+    expect(message).not.toMatch(/hidden field|\$response|Deserialization/);
+    expect(stack().ecr.endpoint.faulted).toEqual(['ecr']);
+  });
+
+  test('an HTML 502: retried as the SDK retries a 502, then the status and excerpt', async () => {
+    stack().ecr.endpoint.setFault({ mode: 'html', status: 502 }, 'ecr');
+    const { message } = failed(await runAction(stack().plugin, 'describeRepositories', PARAMS));
+    expect(message).toMatch(/^ECR DescribeRepositories failed: the ECR endpoint \S+ answered HTTP 502 with something that is not an AWS answer: "502 Bad Gateway 502 Bad Gateway /);
+    expect(message.length).toBeLessThan(300);
+    expect(stack().ecr.endpoint.faulted).toEqual(['ecr', 'ecr', 'ecr']);
+  });
+
+  test('an HTML page from STS: roleArn named, with the status', async () => {
+    stack().ecr.endpoint.setFault({ mode: 'html', status: 403 }, 'sts');
+    const { message } = failed(await runAction(stack().plugin, 'describeRepositories', { ...PARAMS, roleArn: LOCAL_ROLES.push }));
+    expect(message).toMatch(/^Parameter "roleArn": could not assume \S+ \(no external id was sent\): STS AssumeRole failed: the STS endpoint \S+ answered HTTP 403 with something that is not an AWS answer: "403 Forbidden/);
+    expect(message).not.toMatch(CONTROL);
+  });
+});
