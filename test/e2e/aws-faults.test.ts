@@ -8,7 +8,7 @@
  * proven by the unit test of the computed bound (test/unit/aws-http.test.ts).
  */
 import { REQUEST_TIMEOUT_VARIABLE } from '../../src/aws-http';
-import { LOCAL_ROLES } from '../support/local-ecr';
+import { LOCAL_ROLES } from '../../devkit/local-ecr';
 import { E2E_TEST_TIMEOUT_MS, VAULT_KEYS, failed, runAction, useLocalStack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);

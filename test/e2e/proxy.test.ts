@@ -9,11 +9,12 @@
 import * as net from 'node:net';
 import path from 'node:path';
 import { CONNECT_TIMEOUT_VARIABLE } from '../../src/aws-http';
-import { REPO_ROOT } from '../support/kaholo-agent';
-import { LOCAL_ROLES } from '../support/local-ecr';
-import { describeWithTinyproxy, startTinyproxy, type Tinyproxy } from '../support/tinyproxy';
-import { startTlsFront, type TlsFront } from '../support/tls-front';
-import { agentEnvironment, runAgentAction } from '../security/support/agent-process';
+import { REPO_ROOT } from '../../devkit/agent';
+import { LOCAL_ROLES } from '../../devkit/local-ecr';
+import { describeWithTinyproxy } from '../support/e2e-environment';
+import { startTinyproxy, type Tinyproxy } from '../../devkit/proxy';
+import { startTlsFront, type TlsFront } from '../../devkit/tls-front';
+import { agentEnvironment, runAgentAction } from '../../devkit/agent-process';
 import { E2E_TEST_TIMEOUT_MS, VAULT_KEYS, expectNoSecrets, failed, runAction, succeeded, useLocalStack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);

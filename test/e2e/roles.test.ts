@@ -8,9 +8,9 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
-import { makeImage, removeImage } from '../support/images';
-import { REPO_ROOT } from '../support/kaholo-agent';
-import { LOCAL_ROLES } from '../support/local-ecr';
+import { makeImage, removeImage } from '../../devkit/images';
+import { REPO_ROOT } from '../../devkit/agent';
+import { LOCAL_ROLES } from '../../devkit/local-ecr';
 import { E2E_TEST_TIMEOUT_MS, ONE_MB, SETTINGS, VAULT_KEYS, expectNoSecrets, failed, hasImage, runAction, succeeded, useLocalStack, type Stack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);

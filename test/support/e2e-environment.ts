@@ -35,6 +35,7 @@ import {
   type DockerEngine,
   type DockerEnv,
 } from '../../devkit/docker-engine';
+import { tinyproxyInstalled } from '../../devkit/proxy';
 import { registryAvailability, startRegistry, type Registry, type RegistryOptions } from '../../devkit/registry';
 
 export const MARKER = 'KAHOLO_E2E_DOCKER';
@@ -201,4 +202,18 @@ export function describeWithDocker(name: string, body: (e2e: () => E2eEnvironmen
       await environment?.stop();
     }, E2E_SETUP_TIMEOUT_MS);
   });
+}
+
+/**
+ * `describe` for tests that need tinyproxy: skipped with one line where it is not installed, and a
+ * failure under CI=true (which installs it), never a skip there.
+ */
+export function describeWithTinyproxy(name: string, body: () => void): void {
+  if (tinyproxyInstalled()) {
+    describe(name, body);
+    return;
+  }
+  if (isCi()) throw new Error('CI=true but tinyproxy is not installed: CI must run the proxy tests (apt-get install tinyproxy)');
+  process.stderr.write('proxy tests: skipped — tinyproxy is not installed (apt-get install tinyproxy)\n');
+  describe.skip(name, body);
 }

@@ -9,8 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as app from '../../src/app';
 import { vaultNames } from '../../src/vault-names';
 import { captureOutput } from '../support/capture-output';
-import { isolateAwsEnvironment } from '../support/isolated-aws-env';
-import { readManifest } from '../support/kaholo-agent';
+import { isolateAwsEnvironment } from '../../devkit/aws-env';
+import { readManifest } from '../../devkit/agent';
 
 const manifest = readManifest();
 const ecrMock = mockClient(ECRClient);
