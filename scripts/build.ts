@@ -5,7 +5,8 @@
  * tsc compiles src/ one file per module, so the entry stays small and
  * listRegions loads nothing heavy. esbuild then replaces the modules the
  * methods load lazily (the AWS SDK side, the docker side, and the role and
- * proxy code that only some actions need) with bundles:
+ * proxy code that only some actions need, and the lock's proper-lockfile) with
+ * bundles, so dist/ holds all the code it runs (no node_modules on the agent):
  * taking the SDK's ES build lets esbuild drop what ECR does not use, which cuts
  * the cold start of every action (BENCHMARKS.md has the figures).
  */
@@ -13,9 +14,12 @@ import { build, type BuildOptions } from 'esbuild';
 import execa from 'execa';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { checkSelfContained } from './lib/dist-graph';
+import { noticesFromMetafile, NOTICES_FILE } from './lib/third-party-notices';
 
 const ROOT = path.resolve(__dirname, '..');
-const LAZY_MODULES = ['src/ecr-client.ts', 'src/docker-cli.ts', 'src/assume-role.ts', 'src/proxy-agent.ts'];
+/** The modules that use third-party code, each replaced by a bundle of it (transfer-lock: proper-lockfile). */
+const BUNDLED_MODULES = ['src/ecr-client.ts', 'src/docker-cli.ts', 'src/assume-role.ts', 'src/proxy-agent.ts', 'src/transfer-lock.ts'];
 
 /** How esbuild bundles for the agent. */
 const BUNDLE_OPTIONS: BuildOptions = {
@@ -37,16 +41,20 @@ const BUNDLE_OPTIONS: BuildOptions = {
 export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
   const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
   await execa(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: root, stdio: 'inherit' });
-  await build({
+  const { metafile } = await build({
     ...BUNDLE_OPTIONS,
     absWorkingDir: root,
-    entryPoints: LAZY_MODULES,
+    entryPoints: BUNDLED_MODULES,
+    metafile: true,
     outdir: outDir,
     allowOverwrite: true,
     // One PluginError class for the whole plugin, so instanceof holds across modules; the role and
     // proxy bundles stay separate files, loaded only by the actions that need them.
     external: ['./errors', './assume-role', './proxy-agent'],
   });
+  // dist/ must run with no node_modules anywhere: every require() it can reach resolves inside it.
+  await checkSelfContained(outDir, 'app.js');
+  await fs.writeFile(path.join(outDir, NOTICES_FILE), await noticesFromMetafile(metafile, root));
 }
 
 /** What the build reads: when any of it is newer than the built entry, the build is stale. */

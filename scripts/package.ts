@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     `\n${shown(result.file)}: version ${result.version}, ${result.entries.length} files, ` +
       `${kib(result.bytes)}, sha256 ${result.sha256} (${Date.now() - started} ms)`,
   );
-  console.log('Upload this zip to Kaholo as a plugin; the agent installs its production dependencies from package.json.');
+  console.log('Upload this zip to Kaholo as a plugin; it needs nothing else: the agent installs it by unzipping (no npm install, nothing to download).');
 }
 
 main().catch((error: unknown) => {

@@ -3,8 +3,10 @@
  * the zip's root) holding what the Kaholo agent needs at run time and nothing else:
  *
  *   config.json   the manifest, as is
- *   package.json  trimmed to what an install needs (name, version, main, dependencies, engines, …)
- *   dist/**       the plugin compiled afresh from src/ (so no stale file of an old build ships)
+ *   package.json  trimmed to what the agent reads (name, version, main, engines, …): no dependencies
+ *   dist/**       the plugin built afresh from src/ (so no stale file of an old build ships), with
+ *                 every third-party module it runs bundled in: to install is to unzip
+ *   THIRD-PARTY-NOTICES.txt  the licences of what dist/ bundles (from the build's metafile)
  *   README.md, CHANGELOG.md, LICENSE, logo.png
  *
  * The archive is deterministic: entries sorted by name, one fixed timestamp, fixed modes, so the
@@ -17,13 +19,18 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
 import { buildPlugin } from '../build';
+import { NOTICES_FILE } from './third-party-notices';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 /** Files copied from the repository root as they are; a missing one fails the packaging. */
 const REQUIRED_ROOT_FILES = ['config.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'logo.png'];
-/** The package.json fields the installed plugin keeps (scripts and devDependencies are for building it). */
-const PACKAGE_FIELDS = ['name', 'version', 'description', 'main', 'license', 'private', 'engines', 'dependencies'];
+/**
+ * The package.json fields the installed plugin keeps. No dependencies of any kind: dist/ bundles
+ * all the code it runs, so nothing is installed on the agent (scripts and devDependencies are for
+ * building it).
+ */
+const PACKAGE_FIELDS = ['name', 'version', 'description', 'main', 'license', 'private', 'engines'];
 
 /**
  * One timestamp for every entry. Built from local-time fields on purpose: zip (DOS) timestamps are
@@ -99,7 +106,7 @@ export async function checkVersions(root = REPO_ROOT): Promise<string> {
   return config.version;
 }
 
-/** package.json as the installed plugin needs it: no scripts, no devDependencies. */
+/** package.json as the installed plugin needs it: no scripts, no dependencies of any kind. */
 export function trimPackageJson(pkg: PackageJson): PackageJson {
   const trimmed: PackageJson = {};
   for (const field of PACKAGE_FIELDS) {
@@ -167,7 +174,8 @@ export async function buildPackage(options: PackageOptions = {}): Promise<Packag
   const compiled = await compileFresh(root);
   try {
     for (const relative of await listFiles(compiled)) {
-      contents.set(`dist/${relative}`, await fs.readFile(path.join(compiled, relative)));
+      // The notices go at the root, beside LICENSE, where a reader of the zip looks for them.
+      contents.set(relative === NOTICES_FILE ? NOTICES_FILE : `dist/${relative}`, await fs.readFile(path.join(compiled, relative)));
     }
   } finally {
     await fs.rm(compiled, { recursive: true, force: true });

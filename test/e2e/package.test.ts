@@ -1,9 +1,9 @@
 /**
  * The installable zip (scripts/lib/packaging.ts, `npm run package`), checked the way the Kaholo
- * agent uses it: unpacked into an empty directory, its production dependencies installed with
- * npm, `main` loaded with require() in a fresh node process, and listRegions and
- * describeRepositories run against the local ECR API endpoint. Needs no Docker; needs the npm
- * registry (or a warm npm cache) for the install.
+ * agent uses it: unpacked into an empty directory outside this repository, with no npm install, no
+ * node_modules anywhere above it and no registry to reach, `main` loaded with require() in a fresh
+ * node process, and every method run from it against the local parts (the ECR API stand-in; for
+ * push, pull and tagImage also the Docker engine and a registry).
  */
 import { createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -11,14 +11,21 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import execa from 'execa';
 import yauzl from 'yauzl';
+import { followRequires } from '../../scripts/lib/dist-graph';
 import { buildPackage, checkVersions, zipFileName, type PackageResult } from '../../scripts/lib/packaging';
+import { NOTICES_FILE } from '../../scripts/lib/third-party-notices';
 import { REPO_ROOT } from '../../devkit/agent';
-import { runAgentAction } from '../../devkit/agent-process';
+import { runAgentAction, type AgentAction, type AgentOutcome } from '../../devkit/agent-process';
 import { withoutAwsSettings } from '../../devkit/aws-env';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
+import { makeImage, removeImage } from '../../devkit/images';
+import { LOCAL_KEYS, LOCAL_REGION, LOCAL_ROLES, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
+import { describeWithDocker } from '../support/e2e-environment';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
 
 const BUILD_TIMEOUT_MS = 120_000;
-const INSTALL_TIMEOUT_MS = 300_000;
+const ACTION_TIMEOUT_MS = 60_000;
+/** Nothing listens on the discard port: an npm (or anything else) that tried a registry would fail. */
+const NO_REGISTRY = 'http://127.0.0.1:9/';
 
 interface PackageJson {
   name: string;
@@ -65,32 +72,6 @@ async function unzip(file: string, dir: string): Promise<void> {
   }
 }
 
-/** Files under `dir` as relative paths with forward slashes, sorted. */
-async function listFiles(dir: string, prefix = ''): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-    const relative = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) files.push(...(await listFiles(path.join(dir, entry.name), relative)));
-    else files.push(relative);
-  }
-  return files.sort();
-}
-
-/**
- * The environment for npm: the caller's (proxy, CA, HOME for the cache), minus what `npm run` or
- * `npm test` exported for this project (npm_config_local_prefix and friends would point npm here).
- */
-function npmEnvironment(): NodeJS.ProcessEnv {
-  const keep = new Set(['npm_config_registry', 'npm_config_cache', 'npm_config_proxy', 'npm_config_https_proxy', 'npm_config_noproxy', 'npm_config_cafile', 'npm_config_strict_ssl']);
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^npm_/i.test(key) && !keep.has(key.toLowerCase())) continue;
-    if (key === 'INIT_CWD' || key === 'NODE_OPTIONS' || key === 'NODE_PATH') continue;
-    env[key] = value;
-  }
-  return env;
-}
-
 test('config.json and package.json carry one version', async () => {
   const config = await readJson<{ version: string }>(path.join(REPO_ROOT, 'config.json'));
   const pkg = await readJson<PackageJson>(path.join(REPO_ROOT, 'package.json'));
@@ -110,14 +91,35 @@ test('packaging refuses versions that disagree', async () => {
   }
 });
 
+/** Every directory from `dir` up to the root. */
+function ancestors(dir: string): string[] {
+  const parent = path.dirname(dir);
+  return parent === dir ? [dir] : [dir, ...ancestors(parent)];
+}
+
+/** The bundled packages the notices file lists, as "name version". */
+function listedPackages(notices: string): string[] {
+  return [...notices.matchAll(/^- (\S+) (\S+) \(/gm)].map((m) => `${m[1]} ${m[2]}`);
+}
+
 describe('the plugin zip', () => {
   let work: string;
   let built: PackageResult;
+  /** The zip unpacked, as an agent installs it: outside this repository, nothing installed. */
+  let plugin: string;
+  /** The agent's temporary directory: the plugin's private docker configs go here and must be gone after. */
+  let agentTmp: string;
   let endpoint: LocalEcr | undefined;
 
   beforeAll(async () => {
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'plugin-zip-test-'));
+    work = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'plugin-zip-test-')));
     built = await buildPackage({ outDir: path.join(work, 'out') });
+    plugin = path.join(work, 'plugin');
+    agentTmp = path.join(work, 'tmp');
+    await fs.mkdir(plugin);
+    await fs.mkdir(agentTmp);
+    await unzip(built.file, plugin);
+    if (process.env.KAHOLO_TEST_VERBOSE) process.stderr.write(`package test: ${path.basename(built.file)} is ${built.bytes} bytes\n`);
   }, BUILD_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -125,45 +127,102 @@ describe('the plugin zip', () => {
     if (work) await fs.rm(work, { recursive: true, force: true });
   });
 
-  test('is named after the version and is flat: run-time files only, no sources or tests', async () => {
+  /** Only what an agent would have, plus the local endpoint: no NODE_PATH, no npm, no registry, nothing of this project. */
+  function agentEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return {
+      ...withoutAwsSettings({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: plugin, TMPDIR: agentTmp }),
+      NODE_PATH: '',
+      npm_config_registry: NO_REGISTRY,
+      npm_config_offline: 'true',
+      ...(endpoint ? endpoint.env : {}),
+      ...extra,
+    };
+  }
+
+  /** Runs an action from the unpacked zip in a fresh node; fails with its output when it fails. */
+  async function run(action: AgentAction, extra: Record<string, string> = {}): Promise<AgentOutcome> {
+    const outcome = await runAgentAction({ ...action, modules: true }, agentEnv(extra), { root: plugin });
+    if (outcome.exitCode !== 0) throw new Error(`${action.method ?? action.autocomplete} failed from the zip (exit ${outcome.exitCode}): ${outcome.error ?? ''}\n${outcome.output}`);
+    // Everything it loaded came from the unpacked directory (the runner itself aside).
+    const loaded = outcome.modules ?? [];
+    expect(loaded.some((file) => file.startsWith(path.join(plugin, 'dist')))).toBe(true);
+    expect(loaded.filter((file) => !file.startsWith(`${plugin}${path.sep}`) && !file.endsWith('agent-runner.js'))).toEqual([]);
+    expect(outcome.output).not.toContain(LOCAL_KEYS.secretAccessKey);
+    return outcome;
+  }
+
+  test('is named after the version and is flat: run-time files only, no sources, tests or node_modules', async () => {
     const pkg = await readJson<PackageJson>(path.join(REPO_ROOT, 'package.json'));
     expect(path.basename(built.file)).toBe(zipFileName(pkg.version));
     expect(built.file).toBe(path.join(work, 'out', `kaholo-plugin-ecr-${pkg.version}.zip`));
 
     const names = await zipEntries(built.file);
-    const sources = (await listFiles(path.join(REPO_ROOT, 'src'))).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')); // declarations compile to nothing
-    const rootFiles = ['CHANGELOG.md', 'LICENSE', 'README.md', 'config.json', 'logo.png', 'package.json'];
-    const expected = [...rootFiles, ...sources.map((f) => `dist/${f.replace(/\.ts$/, '.js')}`)];
-    expect([...names].sort()).toEqual(expected.sort());
+    const rootFiles = ['CHANGELOG.md', 'LICENSE', 'README.md', NOTICES_FILE, 'config.json', 'logo.png', 'package.json'];
+    expect(names.filter((name) => !name.startsWith('dist/')).sort()).toEqual(rootFiles.sort());
+    expect(names).toContain('dist/app.js');
     expect(names).toEqual([...names].sort()); // stored in a fixed order
     for (const name of names) {
-      expect(name).not.toMatch(/^(src|test|scripts|node_modules|\.ci|kaholo-plugin-ecr[^/]*)\//);
+      expect(name).not.toMatch(/^(src|test|scripts|node_modules|\.ci|kaholo-plugin-ecr[^/]*)\/|\/node_modules\//);
       expect(name).not.toMatch(/\.ts$|\.map$/);
-      // Flat: the manifest at the root, the only folder is the compiled code.
-      expect(name.includes('/') ? name.startsWith('dist/') : true).toBe(true);
+      if (name.startsWith('dist/')) expect(name).toMatch(/^dist\/[a-z-]+\.js$/); // the compiled code only, one level
     }
   });
 
-  test('holds package.json trimmed to what an install needs, with the dependencies', async () => {
-    const dir = path.join(work, 'inspect');
-    await fs.mkdir(dir);
-    await unzip(built.file, dir);
+  test('declares no dependencies: package.json is trimmed to what the agent reads', async () => {
     const original = await readJson<PackageJson>(path.join(REPO_ROOT, 'package.json'));
-    const shipped = await readJson<PackageJson>(path.join(dir, 'package.json'));
+    const shipped = await readJson<PackageJson & Record<string, unknown>>(path.join(plugin, 'package.json'));
     expect(shipped.version).toBe(original.version);
-    expect(shipped.dependencies).toEqual(original.dependencies);
-    expect(shipped.devDependencies).toBeUndefined();
-    expect(shipped.scripts).toBeUndefined();
-    const config = await readJson<{ main: string; version: string }>(path.join(dir, 'config.json'));
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'scripts']) {
+      expect(shipped[field]).toBeUndefined();
+    }
+    const config = await readJson<{ main: string; version: string }>(path.join(plugin, 'config.json'));
     expect(config).toEqual(await readJson(path.join(REPO_ROOT, 'config.json')));
     expect(shipped.main).toBe(config.main);
-    // The code is what src/ compiles to today (the zip does not take whatever is in dist/).
-    await expect(fs.stat(path.join(dir, config.main))).resolves.toBeTruthy();
     // The licence package.json names ships with the code, as the repository holds it.
     expect(shipped.license).toBe('MIT');
-    const licence = await fs.readFile(path.join(dir, 'LICENSE'), 'utf8');
+    const licence = await fs.readFile(path.join(plugin, 'LICENSE'), 'utf8');
     expect(licence).toMatch(/^MIT License\n/);
     expect(licence).toBe(await fs.readFile(path.join(REPO_ROOT, 'LICENSE'), 'utf8'));
+  });
+
+  test('dist/ reaches no code outside itself: every require() from the entry resolves to a file in dist/ or a Node.js built-in', async () => {
+    const dist = path.join(plugin, 'dist');
+    const { reached, outside } = await followRequires(dist, 'app.js');
+    expect(outside).toEqual([]);
+    // Every compiled file is reached (nothing dead ships), the role, proxy and lock code among them.
+    expect([...reached].sort()).toEqual((await fs.readdir(dist)).sort());
+    expect([...reached]).toEqual(expect.arrayContaining(['ecr-client.js', 'docker-cli.js', 'assume-role.js', 'proxy-agent.js', 'transfer-lock.js']));
+    // Nothing above the unpacked directory could lend a module: no node_modules, and the repository's own is out of reach.
+    expect(plugin.startsWith(`${REPO_ROOT}${path.sep}`)).toBe(false);
+    for (const dir of ancestors(plugin)) await expect(fs.stat(path.join(dir, 'node_modules'))).rejects.toThrow();
+    expect(() => require.resolve('@aws-sdk/client-ecr', { paths: [dist] })).toThrow();
+    // Each module loads by itself in a fresh node with nothing to resolve packages from.
+    const files = [...reached].map((file) => path.join(dist, file));
+    const loaded = await execa(process.execPath, ['-e', 'for (const file of process.argv.slice(1)) require(file);', ...files], {
+      cwd: plugin,
+      env: agentEnv(),
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(loaded.stderr).toBe('');
+    expect(loaded.exitCode).toBe(0);
+  });
+
+  test('carries the licence notices of every package bundled in dist/, with their licence texts', async () => {
+    const notices = await fs.readFile(path.join(plugin, NOTICES_FILE), 'utf8');
+    const listed = listedPackages(notices);
+    // What the agent's actions run: the SDK, the credential providers (roles), the proxy agents, the lock, execa.
+    for (const name of ['@aws-sdk/client-ecr', '@aws-sdk/credential-providers', '@smithy/node-http-handler', 'https-proxy-agent', 'http-proxy-agent', 'proxy-from-env', 'proper-lockfile', 'execa']) {
+      const version = (await readJson<{ version: string }>(path.join(REPO_ROOT, 'node_modules', name, 'package.json'))).version;
+      expect(listed).toContain(`${name} ${version}`);
+    }
+    // Each listed package has its own section, with its licence file's text where it ships one.
+    for (const entry of listed) expect(notices).toContain(`\n${entry}\nLicense: `);
+    expect(notices).toContain((await fs.readFile(path.join(REPO_ROOT, 'node_modules', 'execa', 'license'), 'utf8')).trimEnd());
+    expect(notices).toMatch(/Apache License\s+Version 2\.0/);
+    // Build tools and test libraries are not bundled, so not listed.
+    expect(listed.some((entry) => /^(typescript|esbuild|jest|yazl|@types\/)/.test(entry))).toBe(false);
   });
 
   test('is the same bytes when built again', async () => {
@@ -172,49 +231,70 @@ describe('the plugin zip', () => {
   }, BUILD_TIMEOUT_MS);
 
   test(
-    'unpacked into an empty directory, installs, loads with require() in a fresh node and runs listRegions and describeRepositories',
+    'runs listRegions, describeRepositories (also with a role) and getEcrLogin from the unpacked zip',
     async () => {
-      const dir = path.join(work, 'plugin');
-      await fs.mkdir(dir);
-      await unzip(built.file, dir);
-
-      const started = Date.now();
-      const install = await execa(
-        'npm',
-        // --prefer-offline: from npm's cache when it has the versions (11 s instead of 17 s here), else
-        // from the registry, so a cold cache (CI) works too.
-        ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--prefix', dir],
-        { cwd: dir, env: npmEnvironment(), extendEnv: false, reject: false, stdin: 'ignore', timeout: INSTALL_TIMEOUT_MS - 30_000 },
-      );
-      if (install.exitCode !== 0) throw new Error(`npm install failed (exit ${install.exitCode}):\n${install.stderr}\n${install.stdout}`);
-      if (process.env.KAHOLO_TEST_VERBOSE) process.stderr.write(`package test: npm install took ${Date.now() - started} ms\n`);
-      for (const dependency of Object.keys((await readJson<PackageJson>(path.join(dir, 'package.json'))).dependencies ?? {})) {
-        await expect(fs.stat(path.join(dir, 'node_modules', dependency, 'package.json'))).resolves.toBeTruthy();
-      }
-      await expect(fs.stat(path.join(dir, 'node_modules', 'typescript'))).rejects.toThrow(); // no dev dependencies
-
       endpoint = await startLocalEcr();
       endpoint.endpoint.createRepositories(['zip/app', 'zip/worker']);
-      // Only what an agent would have, plus the local endpoint; nothing of this project's environment.
-      const env = {
-        ...withoutAwsSettings({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }),
-        AWS_ENDPOINT_URL_ECR: endpoint.env.AWS_ENDPOINT_URL_ECR,
-      };
-      const regions = await runAgentAction({ autocomplete: 'listRegions', query: 'lon', params: {} }, env, { root: dir });
-      expect(regions).toMatchObject({ exitCode: 0, result: [{ id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' }] });
+      const regions = await run({ autocomplete: 'listRegions', query: 'lon', params: {} });
+      expect(regions.result).toEqual([{ id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' }]);
       const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
-      const agent = await runAgentAction({ method: 'describeRepositories', params: {}, settings, modules: true }, env, { root: dir });
-      if (agent.exitCode !== 0) throw new Error(`the plugin failed in a fresh node (exit ${agent.exitCode}): ${agent.error ?? ''}\n${agent.output}`);
+
+      const agent = await run({ method: 'describeRepositories', params: {}, settings });
       const described = agent.result as { repositories: Array<{ repositoryName: string; registryId: string }> };
       expect(described.repositories.map((r) => r.repositoryName).sort()).toEqual(['zip/app', 'zip/worker']);
       expect(described.repositories.every((r) => r.registryId === endpoint?.endpoint.defaultRegistryId)).toBe(true);
-      // The plugin and the SDK came from the unpacked directory (the runner itself aside).
-      const loaded = agent.modules ?? [];
-      expect(loaded.some((file) => file.startsWith(path.join(dir, 'dist')))).toBe(true);
-      expect(loaded.filter((file) => !file.startsWith(`${dir}${path.sep}`) && !file.endsWith('agent-runner.js'))).toEqual([]);
       expect(agent.output).toContain('Found 2 repositories'); // the activity log
-      expect(agent.output).not.toContain(LOCAL_KEYS.secretAccessKey);
+
+      // The role code (the SDK's credential providers, STS) runs from the bundle too.
+      const viaRole = await run({ method: 'describeRepositories', params: { roleArn: LOCAL_ROLES.push }, settings });
+      expect((viaRole.result as { repositories: unknown[] }).repositories).toHaveLength(2);
+      expect(endpoint.endpoint.assumeRoleCalls).toHaveLength(1);
+
+      const login = await run({ method: 'getEcrLogin', params: {}, settings });
+      const data = (login.result as { authorizationData: Array<{ decodedToken: { user: string; password: string; host: string } }> }).authorizationData;
+      expect(data).toHaveLength(1);
+      expect(data[0]?.decodedToken).toMatchObject({ user: 'AWS', password: endpoint.passwords[0] });
     },
-    INSTALL_TIMEOUT_MS,
+    ACTION_TIMEOUT_MS,
   );
+
+  describeWithDocker('with a Docker engine and a registry', (e2e) => {
+    let registryEndpoint: LocalEcr | undefined;
+    let image: string | undefined;
+
+    afterAll(async () => {
+      if (image) await removeImage(e2e().env, image).catch(() => undefined);
+      await registryEndpoint?.stop();
+    });
+
+    test(
+      'runs pushImgaeToRepo, pullImage and tagImage from the unpacked zip, and leaves nothing behind',
+      async () => {
+        registryEndpoint = await startLocalEcr({ startRegistry: (options) => e2e().startRegistry(options) });
+        registryEndpoint.endpoint.createRepositories(['zip/app']);
+        const env = { ...registryEndpoint.env, ...e2e().env };
+        const name = `zip-app-${process.pid}:1.0.0`;
+        image = await makeImage(e2e().env, name, 64 * 1024);
+        const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
+
+        const pushed = await run({ method: 'pushImgaeToRepo', params: { repoName: 'zip/app', imageName: name }, settings }, env);
+        const { digest, registry } = pushed.result as { digest: string; registry: string };
+        expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+        expect(registry).toBe(registryEndpoint.registries[0]?.host);
+
+        const pulled = await run({ method: 'pullImage', params: { repoName: 'zip/app', imageName: '1.0.0' }, settings }, env);
+        expect(pulled.result).toMatchObject({ digest });
+
+        const tagged = await run({ method: 'tagImage', params: { repoName: 'zip/app', imageName: '1.0.0', tags: ['stable'] }, settings }, env);
+        expect(tagged.result).toMatchObject({ digest });
+        expect((tagged.result as { tags: string[] }).tags).toContain('stable');
+
+        // No private docker config (credentials) left in the agent's temporary directory.
+        expect((await fs.readdir(agentTmp)).filter((entry) => entry.startsWith(PRIVATE_CONFIG_PREFIX))).toEqual([]);
+        // The pulled name is the plugin's result, the user's to keep; the test removes it.
+        await removeImage(e2e().env, `${registry}/zip/app:1.0.0`).catch(() => undefined);
+      },
+      ACTION_TIMEOUT_MS,
+    );
+  });
 });
