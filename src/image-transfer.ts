@@ -30,39 +30,63 @@ export interface TransferResult {
  * resolved to its image id, that id is tagged as the target, and the digest
  * docker reports is checked to belong to that id. Under the lock for the
  * target, so no other push or pull of this plugin re-points the name
- * meanwhile; the name is then left as it was before.
+ * meanwhile; the name is then left as it was before. All of it but the push
+ * itself runs in the engine alone, so it overlaps the login.
  */
 export async function pushImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
   const { login, repoName, image, options } = request;
   const candidates = planPush(image, repoName, login.host);
   return withRegistrySession(login, context, options.retry, async (session) => {
-    const { docker, log } = session;
-    const { source, target, imageId } = await resolveSource(session, candidates);
-    log.info(`Pushing ${target} (${source}, image ${imageId.slice(0, 19)})`);
-    return withTransferLock({ ...session, reference: target, waitMs: options.timeLimitMs }, async () => {
-      const previousId = await imageIdOf(docker, target);
-      const added: AddedName | undefined =
-        previousId === imageId ? undefined : { engine: session.engine, target, imageId, previousId };
-      // Written down before docker tag runs: whatever stops this action, the name gets undone.
-      if (added) await recordAddedName(session.configDir, added);
-      try {
-        if (added) {
-          await docker.run(['tag', imageId, target], { timeoutMs: LOCAL_TIMEOUT_MS });
-          log.info(`Tagged ${source} as ${target}`);
-        }
-        const deadline = Date.now() + options.timeLimitMs;
-        const { stdout } = await withRetries('docker push', options.retry, session, () =>
-          docker.run(['push', target], { stream: true, ...transferLimits(options, deadline, 'push') }),
-        );
-        const digest = await checkPushedDigest(session, stdout, imageId, `${login.host}/${repoName}`);
-        return { image: target, digest, registry: login.host };
-      } finally {
-        if (added && (await restoreName(docker, added, log))) {
-          await forgetAddedName(session.configDir, added).catch((error: Error) => log.error(`Clean-up: ${error.message}`));
-        }
-      }
-    });
+    const targets = new Set(candidates.map((c) => c.target));
+    if (targets.size === 1) {
+      // One target whatever the image turns out to be: lock it first, and one inspect of a
+      // candidate that is the target itself tells both what to push and what the name named.
+      const [target] = targets;
+      return withTransferLock({ ...session, reference: target, waitMs: options.timeLimitMs }, async () => {
+        const resolved = await resolveSource(session, candidates);
+        const previousId = resolved.source === target ? resolved.imageId : await imageIdOf(session.docker, target);
+        return pushLocked(request, session, resolved, previousId);
+      });
+    }
+    const resolved = await resolveSource(session, candidates);
+    return withTransferLock({ ...session, reference: resolved.target, waitMs: options.timeLimitMs }, async () =>
+      pushLocked(request, session, resolved, await imageIdOf(session.docker, resolved.target)),
+    );
   });
+}
+
+/** The push proper, under the target's lock: name the image, push it once logged in, check it, restore the name. */
+async function pushLocked(
+  { login, repoName, options }: TransferRequest,
+  session: RegistrySession,
+  { source, target, imageId }: PushCandidate & { imageId: string },
+  previousId: string | undefined,
+): Promise<TransferResult> {
+  const { docker, log } = session;
+  log.info(`Pushing ${target} (${source}, image ${imageId.slice(0, 19)})`);
+  const added: AddedName | undefined = previousId === imageId ? undefined : { engine: session.engine, target, imageId, previousId };
+  // Written down before docker tag runs: whatever stops this action, the name gets undone.
+  if (added) await recordAddedName(session.configDir, added);
+  try {
+    if (added) {
+      await docker.run(['tag', imageId, target], { timeoutMs: LOCAL_TIMEOUT_MS });
+      log.info(`Tagged ${source} as ${target}`);
+    }
+    await session.loggedIn;
+    const deadline = Date.now() + options.timeLimitMs;
+    const { stdout } = await withRetries('docker push', options.retry, session, () =>
+      docker.run(['push', target], { stream: true, ...transferLimits(options, deadline, 'push') }),
+    );
+    // Done with the registry: the logout runs while the engine is asked about the digest.
+    const loggedOut = session.logOut();
+    const digest = await checkPushedDigest(session, stdout, imageId, `${login.host}/${repoName}`);
+    await loggedOut;
+    return { image: target, digest, registry: login.host };
+  } finally {
+    if (added && (await restoreName(docker, added, log))) {
+      await forgetAddedName(session.configDir, added).catch((error: Error) => log.error(`Clean-up: ${error.message}`));
+    }
+  }
 }
 
 export async function pullImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
@@ -70,6 +94,7 @@ export async function pullImage(request: TransferRequest, context: SessionContex
   const reference = planPull(image, repoName, login.host);
   return withRegistrySession(login, context, options.retry, (session) =>
     withTransferLock({ ...session, reference, waitMs: options.timeLimitMs }, async () => {
+      await session.loggedIn;
       session.log.info(`Pulling ${reference}`);
       const deadline = Date.now() + options.timeLimitMs;
       let stdout: string;
@@ -80,7 +105,9 @@ export async function pullImage(request: TransferRequest, context: SessionContex
       } catch (error) {
         throw explainPullFailure(error, reference);
       }
+      const loggedOut = session.logOut();
       const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(session, reference, `${login.host}/${repoName}`));
+      await loggedOut;
       return { image: reference, digest, registry: login.host };
     }),
   );

@@ -16,7 +16,7 @@ export interface SessionContext {
   env?: NodeJS.ProcessEnv;
 }
 
-/** What push and pull work with while logged in. */
+/** What push and pull work with while logging in. */
 export interface RegistrySession {
   docker: DockerCli;
   /** The private DOCKER_CONFIG directory, where the names this action adds are written down. */
@@ -26,13 +26,21 @@ export interface RegistrySession {
   log: ActivityLog;
   interruption: Interruption;
   retry: RetryPolicy;
+  /** Settles when the login has: the work awaits it before it talks to the registry. */
+  loggedIn: Promise<void>;
+  /** Logs out now (once; the session's end does it anyway): for work done with the registry early. */
+  logOut(): Promise<void>;
 }
 
 /**
  * Logs docker in to one registry for the duration of `work`, in a private
  * DOCKER_CONFIG, then — whatever happened, an interrupt included — logs out
  * and removes that directory, so no credentials outlive the action. First it
- * cleans what killed actions left behind.
+ * cleans what killed actions left behind, while the login runs; the work
+ * starts then too, so what it does in the engine alone (resolving, locking,
+ * naming the image) overlaps the login, and it awaits `loggedIn` before it
+ * reaches the registry. A failed login is the action's error, as if it had
+ * come first.
  */
 export async function withRegistrySession<T>(
   login: RegistryLogin,
@@ -47,28 +55,40 @@ export async function withRegistrySession<T>(
     const config = await createPrivateDockerConfig(env);
     const docker = new DockerCli({ ...env, DOCKER_CONFIG: config.dir }, context.redactor, context.log);
     const stopListening = interruption.onInterrupt(() => docker.interrupt());
-    const session: RegistrySession = { docker, configDir: config.dir, engine: engineOf(env, config.context), log: context.log, interruption, retry };
-    let loggedIn = false;
+    const engine = engineOf(env, config.context);
+    const loggedIn = withRetries('docker login', retry, { log: context.log, interruption }, () =>
+      docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
+        input: login.password,
+        timeoutMs: LOGIN_TIMEOUT_MS,
+      }),
+    ).then(
+      () => context.log.info(`Logged in to ${login.host} (private docker config, removed when the action ends)`),
+      (error: unknown) => {
+        throw explainLoginFailure(error, login.host);
+      },
+    );
+    const loginFailure = loggedIn.then(() => undefined, (error: unknown) => error);
+    let loggingOut: Promise<void> | undefined;
+    const logOut = (): Promise<void> =>
+      (loggingOut ??= loggedIn.then(
+        () =>
+          docker
+            .run(['logout', login.host], { timeoutMs: LOGIN_TIMEOUT_MS, afterInterrupt: true })
+            .then(() => context.log.info(`Logged out of ${login.host}`))
+            .catch((error: Error) => context.log.error(`docker logout failed (credentials are removed anyway): ${error.message}`)),
+        () => undefined,
+      ));
+    const session: RegistrySession = { docker, configDir: config.dir, engine, log: context.log, interruption, retry, loggedIn, logOut };
     try {
       await sweepOrphans(session);
-      await withRetries('docker login', retry, session, () =>
-        docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
-          input: login.password,
-          timeoutMs: LOGIN_TIMEOUT_MS,
-        }),
-      ).catch((error: unknown) => {
-        throw explainLoginFailure(error, login.host);
-      });
-      loggedIn = true;
-      context.log.info(`Logged in to ${login.host} (private docker config, removed when the action ends)`);
-      return await work(session);
+      const result = await work(session);
+      await loggedIn;
+      return result;
+    } catch (error) {
+      throw (await loginFailure) ?? error;
     } finally {
-      if (loggedIn) {
-        await docker
-          .run(['logout', login.host], { timeoutMs: LOGIN_TIMEOUT_MS, afterInterrupt: true })
-          .then(() => context.log.info(`Logged out of ${login.host}`))
-          .catch((error: Error) => context.log.error(`docker logout failed (credentials are removed anyway): ${error.message}`));
-      }
+      await loginFailure;
+      await logOut();
       await config.remove().catch((error: Error) => context.log.error(`Removing the private docker config failed: ${error.message}`));
       stopListening();
     }

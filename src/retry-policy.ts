@@ -26,9 +26,7 @@ export interface RetryPolicy {
   baseDelayMs: number;
 }
 
-/** 3 attempts, waiting 2-3 s and then 4-6 s: over 6 s in all, enough for a registry restart. */
-export const DEFAULT_ATTEMPTS = 3;
-export const DEFAULT_BASE_DELAY_MS = 2000;
+export { DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY_MS } from './transfer-options';
 
 /** Why a failed docker command may succeed when repeated; undefined when it would not. */
 export function transientReason(error: unknown): string | undefined {

@@ -1,6 +1,7 @@
 import { ParamError } from './errors';
 import type { ParamReader } from './params';
-import { DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY_MS, type RetryPolicy } from './retry-policy';
+// Type only: the retry code (and the docker runner it knows) loads when a transfer runs, not with the entry.
+import type { RetryPolicy } from './retry-policy';
 
 /** How hard and how long push and pull try. */
 export interface TransferOptions {
@@ -11,6 +12,9 @@ export interface TransferOptions {
   stallMs: number;
 }
 
+/** 3 attempts, waiting 2-3 s and then 4-6 s: over 6 s in all, enough for a registry restart. */
+export const DEFAULT_ATTEMPTS = 3;
+export const DEFAULT_BASE_DELAY_MS = 2000;
 export const DEFAULT_TIME_LIMIT_MINUTES = 60;
 const MAX_ATTEMPTS = 10;
 const MAX_TIME_LIMIT_MINUTES = 24 * 60;

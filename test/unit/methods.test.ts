@@ -249,18 +249,26 @@ describe('push and pull with a stand-in docker CLI', () => {
     expect(result).toEqual({ image: `${HOST}/team/app:1.2.0`, digest: FAKE_DIGEST, registry: HOST, tags: ['1.2.0'] });
 
     const calls = await docker.calls();
-    expect(calls.map((c) => c.argv)).toEqual([
-      ['login', '--username', 'AWS', '--password-stdin', HOST],
+    const order = (argv: string[]): number => calls.findIndex((c) => c.argv.join(' ') === argv.join(' '));
+    const login = ['login', '--username', 'AWS', '--password-stdin', HOST];
+    const push = ['push', `${HOST}/team/app:1.2.0`];
+    const logout = ['logout', HOST];
+    // What needs only the engine (resolving the image, naming it) runs while the login does, in its own order.
+    expect(calls.map((c) => c.argv).filter((argv) => argv[0] !== 'login' && argv[0] !== 'logout')).toEqual([
       ['image', 'inspect', '--format', '{{.Id}}', 'app:1.2.0'],
       ['image', 'inspect', '--format', '{{.Id}}', `${HOST}/team/app:1.2.0`],
       ['tag', IMAGE_ID, `${HOST}/team/app:1.2.0`],
-      ['push', `${HOST}/team/app:1.2.0`],
+      push,
       ['image', 'inspect', '--format', '{{json .RepoDigests}}', IMAGE_ID],
       ['image', 'inspect', '--format', '{{.Id}}', `${HOST}/team/app:1.2.0`],
       ['rmi', '--no-prune', `${HOST}/team/app:1.2.0`],
-      ['logout', HOST],
     ]);
-    expect(calls[0].stdin).toBe(PASSWORD);
+    // The push waits for the login; the logout follows the push (while the name is restored); once each.
+    expect(calls.filter((c) => c.argv[0] === 'login' || c.argv[0] === 'logout').map((c) => c.argv)).toEqual([login, logout]);
+    expect(order(login)).toBeLessThan(order(push));
+    expect(order(logout)).toBeGreaterThan(order(push));
+    const loginCall = calls[order(login)];
+    expect(loginCall.stdin).toBe(PASSWORD);
     expect(calls.every((c) => !c.argv.join(' ').includes(PASSWORD))).toBe(true);
 
     // One private directory for the whole action, not the agent's, gone afterwards.
@@ -271,7 +279,7 @@ describe('push and pull with a stand-in docker CLI', () => {
     expect(existsSync(privateDir)).toBe(false);
     // It started as the agent's settings without credentials.
     // A placeholder login keeps docker from choosing a credential store of its own.
-    expect(JSON.parse(calls[0].configJson ?? '{}')).toEqual({ proxies: agentConfig.proxies, auths: { 'kaholo-ecr-private.invalid': {} } });
+    expect(JSON.parse(loginCall.configJson ?? '{}')).toEqual({ proxies: agentConfig.proxies, auths: { 'kaholo-ecr-private.invalid': {} } });
     await expect(fs.readFile(path.join(agentConfigDir, 'config.json'), 'utf8')).resolves.toBe(JSON.stringify(agentConfig));
 
     expect(output).toContain('5f70bf18a086: Pushed');
@@ -312,8 +320,11 @@ describe('push and pull with a stand-in docker CLI', () => {
     process.env.DEVKIT_DOCKER_LOCAL_IMAGES = target;
     const result = await plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: target }), {});
     expect(result).toEqual({ image: target, digest: FAKE_DIGEST, registry: HOST, tags: ['3.0.0'] });
-    // Resolved to its image id, pushed without a tag of its own, the pushed digest checked against that id.
-    expect((await docker.calls()).map((c) => c.argv.slice(0, 2).join(' '))).toEqual(['login --username', 'image inspect', 'image inspect', 'push ' + target, 'image inspect', 'logout ' + HOST]);
+    // Resolved to its image id (one inspect: the image is the target, so it also says what the name named),
+    // pushed without a tag of its own, the pushed digest checked against that id.
+    const steps = (await docker.calls()).map((c) => c.argv.slice(0, 2).join(' '));
+    expect(steps.filter((step) => !step.startsWith('login'))).toEqual(['image inspect', 'push ' + target, 'image inspect', 'logout ' + HOST]);
+    expect(steps.indexOf('login --username')).toBeLessThan(steps.indexOf('push ' + target));
 
     process.env.DEVKIT_DOCKER_LOCAL_IMAGES = '';
     const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', { ...pushParams, imageName: target }), {}));
