@@ -49,8 +49,8 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     outdir: outDir,
     allowOverwrite: true,
     // One PluginError class for the whole plugin, so instanceof holds across modules; the role and
-    // proxy bundles stay separate files, loaded only by the actions that need them.
-    external: ['./errors', './assume-role', './proxy-agent'],
+    // proxy bundles stay separate files, loaded only by the actions that need them; one code cache.
+    external: ['./errors', './assume-role', './proxy-agent', './code-cache'],
   });
   // dist/ must run with no node_modules anywhere: every require() it can reach resolves inside it.
   await checkSelfContained(outDir, 'app.js');

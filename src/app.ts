@@ -18,7 +18,7 @@ export const describeRepositories = kaholoMethod(async ({ params, log, redactor 
   const connection = readConnection(params, 'describeRepositories');
   const registryId = optionalRegistryId(params.string('registryId'));
   const repositoryNames = params.list('repositoryNames').map((name) => checkRepositoryName('repositoryNames', name));
-  const ecr = await import('./ecr-client');
+  const ecr = await ecrClient();
   const client = await ecr.createEcrClient(connection, redactor);
   const region = await ecr.resolveRegion(client);
   log.info(`Describing repositories in ${registryId ?? 'the default registry'} (${region})`);
@@ -30,7 +30,7 @@ export const describeRepositories = kaholoMethod(async ({ params, log, redactor 
 export const getEcrLogin = kaholoMethod(async ({ params, log, redactor }) => {
   const connection = readConnection(params, 'getEcrLogin');
   const registryIds = params.list('registryIds').map((id) => checkRegistryId('registryIds', id));
-  const ecr = await import('./ecr-client');
+  const ecr = await ecrClient();
   const client = await ecr.createEcrClient(connection, redactor);
   const region = await ecr.resolveRegion(client);
   log.info(`Getting authorization for ${registryIds.length > 0 ? registryIds.join(', ') : 'the default registry'} (${region})`);
@@ -67,7 +67,7 @@ export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
   const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("@sha256:...") of an image in the repository');
   parseImageRequest(imageName, 'pull'); // judged as a pull's would be, before any call
   const tags = readTags(params, 'tags', true);
-  const ecr = await import('./ecr-client');
+  const ecr = await ecrClient();
   const client = await ecr.createEcrClient(connection, redactor);
   await ecr.resolveRegion(client);
   const tagging = await import('./image-tagging');
@@ -84,7 +84,7 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
   const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
   const image = parseImageRequest(imageName, direction);
   const options = readTransferOptions(params);
-  const ecr = await import('./ecr-client');
+  const ecr = await ecrClient();
   const client = await ecr.createEcrClient(connection, redactor);
   await ecr.resolveRegion(client);
   const [authorization] = await ecr.getAuthorizations(client, registryId !== undefined ? [registryId] : []);
@@ -93,6 +93,12 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
   log.info(`Authorized for ${authorization.login.host}`);
   const transfer = await import('./image-transfer');
   return { request: { login: authorization.login, repoName, image, options }, transfer, target: { client, registryId, repoName } };
+}
+
+/** The ECR client module (the SDK), compiled from its code cache when there is one. */
+async function ecrClient(): Promise<typeof import('./ecr-client')> {
+  (await import('./code-cache')).preloadWithCodeCache('ecr-client');
+  return import('./ecr-client');
 }
 
 function readRepoName(params: ActionContext['params']): string {

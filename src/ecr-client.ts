@@ -30,6 +30,7 @@ export async function createEcrClient(connection: AwsConnection, redactor: Redac
   const transport = await createTransport(redactor);
   let credentials: ECRClientConfig['credentials'] = connection.credentials;
   if (connection.role) {
+    (await import('./code-cache')).preloadWithCodeCache('assume-role');
     const { roleCredentials } = await import('./assume-role');
     credentials = roleCredentials(connection.role, connection.credentials, await createTransport(redactor), redactor);
   }

@@ -16,11 +16,13 @@ let depth = 0;
 /** @param {string} request @param {unknown} parent @param {boolean} isMain */
 loader._load = (request, parent, isMain) => {
   const start = performance.now();
-  depth += 1;
+  // The runner itself (the main module) does not count: what it requires runs at depth 0.
+  const nested = isMain ? 0 : 1;
+  depth += nested;
   try {
     return originalLoad.call(Module, request, parent, isMain);
   } finally {
-    depth -= 1;
+    depth -= nested;
     const end = performance.now();
     if (depth === 0 && /dist[\\/]app(\.js)?$/.test(request)) Object.assign(marks, { mainStart: start, mainEnd: end });
     else if (depth === 0 && marks.mainEnd > 0 && marks.requestStart === 0) marks.lazyMs += end - start;
