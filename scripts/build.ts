@@ -10,7 +10,7 @@
  * taking the SDK's ES build lets esbuild drop what ECR does not use, which cuts
  * the cold start of every action (BENCHMARKS.md has the figures).
  */
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import execa from 'execa';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,28 @@ import { noticesFromMetafile, NOTICES_FILE } from './lib/third-party-notices';
 
 const ROOT = path.resolve(__dirname, '..');
 /** The modules that use third-party code, each replaced by a bundle of it (transfer-lock: proper-lockfile). */
-const BUNDLED_MODULES = ['src/ecr-client.ts', 'src/docker-cli.ts', 'src/assume-role.ts', 'src/proxy-agent.ts', 'src/transfer-lock.ts'];
+const BUNDLED_MODULES = [
+  'src/ecr-client.ts',
+  'src/docker-cli.ts',
+  'src/assume-role.ts',
+  'src/proxy-agent.ts',
+  'src/transfer-lock.ts',
+  'src/credential-chain.ts',
+];
+
+/**
+ * The SDK's default credential chain is imported by the ECR client and the role code, but only an
+ * action with no keys uses it: everywhere but in its own bundle (credential-chain.js), the import
+ * goes to a stand-in that loads that bundle when first asked for credentials.
+ */
+const lazyCredentialChain: Plugin = {
+  name: 'lazy-credential-chain',
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, (args) =>
+      args.importer.endsWith(path.join('src', 'credential-chain.ts')) ? undefined : { path: path.join(build.initialOptions.absWorkingDir ?? ROOT, 'src', 'default-credentials.ts') },
+    );
+  },
+};
 
 /** How esbuild bundles for the agent. */
 const BUNDLE_OPTIONS: BuildOptions = {
@@ -50,7 +71,19 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     allowOverwrite: true,
     // One PluginError class for the whole plugin, so instanceof holds across modules; the role and
     // proxy bundles stay separate files, loaded only by the actions that need them; one code cache.
-    external: ['./errors', './assume-role', './proxy-agent', './code-cache'],
+    external: ['./errors', './assume-role', './proxy-agent', './code-cache', './credential-chain'],
+    plugins: [lazyCredentialChain],
+  });
+  // The entry and what it loads eagerly as one file: require() of main reads one module, not fifteen.
+  // What the methods load later stays outside it (so listRegions loads no SDK), and so does errors.js.
+  await build({
+    ...BUNDLE_OPTIONS,
+    absWorkingDir: root,
+    entryPoints: ['src/app.ts'],
+    outdir: outDir,
+    allowOverwrite: true,
+    minify: false,
+    external: ['./errors', './code-cache', './ecr-client', './image-transfer', './repository-creation', './image-tagging'],
   });
   // dist/ must run with no node_modules anywhere: every require() it can reach resolves inside it.
   await checkSelfContained(outDir, 'app.js');
