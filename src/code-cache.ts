@@ -36,20 +36,23 @@ const Loader = Module as ModuleInternals;
 /** Bundles whose cache this process writes when it exits (what ran by then is in it too). */
 const pending = new Map<string, vm.Script>();
 
+/** How a bundle was loaded: from its code cache, compiled (a cache follows at exit), or not here (already loaded, or no bundle). */
+export type CodeCacheUse = 'cached' | 'compiled' | 'skipped';
+
 /**
  * Puts the compiled bundle `name` (e.g. "ecr-client") of this directory into
  * require()'s cache, compiled with its code cache when one is usable; a later
  * require of it then finds it there. Does nothing when the bundle is not
  * there (the sources run under ts-jest) or is already loaded.
  */
-export function preloadWithCodeCache(name: string, dir = __dirname): void {
+export function preloadWithCodeCache(name: string, dir = __dirname): CodeCacheUse {
   const file = path.join(dir, `${name}.js`);
-  if (Loader._cache[file] !== undefined) return;
+  if (Loader._cache[file] !== undefined) return 'skipped';
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
   } catch {
-    return; // not a built bundle: require() loads what there is
+    return 'skipped'; // not a built bundle: require() loads what there is
   }
   const cacheFile = path.join(dir, CACHE_DIR, `${name}-${createHash('sha256').update(source).digest('hex').slice(0, 20)}-${process.version}-${process.arch}.bin`);
   const cachedData = readOwnFile(cacheFile);
@@ -66,10 +69,10 @@ export function preloadWithCodeCache(name: string, dir = __dirname): void {
     delete Loader._cache[file];
     throw error;
   }
-  if (cachedData === undefined || script.cachedDataRejected === true) {
-    if (pending.size === 0) process.once('exit', writePendingCaches);
-    pending.set(cacheFile, script);
-  }
+  if (cachedData !== undefined && script.cachedDataRejected !== true) return 'cached';
+  if (pending.size === 0) process.once('exit', writePendingCaches);
+  pending.set(cacheFile, script);
+  return 'compiled';
 }
 
 /** A file of this user's that only they may write, or undefined. */

@@ -244,6 +244,17 @@ describe('the plugin zip', () => {
       expect(described.repositories.map((r) => r.repositoryName).sort()).toEqual(['zip/app', 'zip/worker']);
       expect(described.repositories.every((r) => r.registryId === endpoint?.endpoint.defaultRegistryId)).toBe(true);
       expect(agent.output).toContain('Found 2 repositories'); // the activity log
+      // With keys, the SDK's default credential chain is never loaded.
+      const chain = path.join(plugin, 'dist', 'credential-chain.js');
+      expect(agent.modules).not.toContain(chain);
+
+      // No keys at all: the default chain (its own bundle) finds them, here in the environment.
+      const viaChain = await run(
+        { method: 'describeRepositories', params: {}, settings: { region: LOCAL_REGION } },
+        { AWS_ACCESS_KEY_ID: LOCAL_KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_KEYS.secretAccessKey },
+      );
+      expect((viaChain.result as { repositories: unknown[] }).repositories).toHaveLength(2);
+      expect(viaChain.modules).toContain(chain);
 
       // The role code (the SDK's credential providers, STS) runs from the bundle too.
       const viaRole = await run({ method: 'describeRepositories', params: { roleArn: LOCAL_ROLES.push }, settings });

@@ -1,0 +1,75 @@
+/**
+ * The V8 code cache of the big bundles (src/code-cache.ts), on a copy of the built dist/ in fresh
+ * node processes: the first load compiles and leaves a private cache, the next loads from it, and a
+ * cache that is unsafe (writable by others) or damaged is never used; the bundle works every time.
+ */
+import execa from 'execa';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from '../../devkit/agent';
+
+/** Loads the ECR bundle through the cache in a fresh node; says how, and that the module works. */
+const LOAD = [
+  "const dist = process.argv[1];",
+  "const use = require(dist + '/code-cache.js').preloadWithCodeCache('ecr-client');",
+  "const ecr = require(dist + '/ecr-client.js');",
+  "console.log(use, typeof ecr.createEcrClient, typeof ecr.describeAllRepositories);",
+].join('\n');
+
+describe('the code cache of the SDK bundle', () => {
+  let dir: string;
+  let dist: string;
+  let cacheDir: string;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'code-cache-test-'));
+    dist = path.join(dir, 'dist');
+    cacheDir = path.join(dist, '.code-cache');
+    await fs.mkdir(dist);
+    for (const file of ['code-cache.js', 'ecr-client.js', 'errors.js', 'assume-role.js', 'proxy-agent.js', 'credential-chain.js']) {
+      await fs.copyFile(path.join(REPO_ROOT, 'dist', file), path.join(dist, file));
+    }
+  });
+  afterAll(async () => {
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  const load = async (): Promise<string> => {
+    const { stdout, stderr } = await execa(process.execPath, ['-e', LOAD, dist], { stdin: 'ignore', timeout: 30_000 });
+    expect(stderr).toBe('');
+    return stdout.trim();
+  };
+  const cacheFiles = async (): Promise<string[]> => (await fs.readdir(cacheDir).catch(() => [] as string[])).map((f) => path.join(cacheDir, f));
+
+  test('compiles once, leaves a cache only its user may read, and loads from it next time', async () => {
+    expect(await load()).toBe('compiled function function');
+    const [cache, ...others] = await cacheFiles();
+    expect(others).toEqual([]); // one file, no partial one left
+    expect(path.basename(cache)).toMatch(new RegExp(`^ecr-client-[0-9a-f]{20}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.bin$`));
+    expect((await fs.stat(cacheDir)).mode & 0o777).toBe(0o700);
+    expect((await fs.stat(cache)).mode & 0o777).toBe(0o600);
+    expect(await load()).toBe('cached function function');
+  });
+
+  test('never uses a cache others may write, nor a damaged one, and the bundle still works', async () => {
+    const [cache] = await cacheFiles();
+    await fs.chmod(cache, 0o666);
+    expect(await load()).toBe('compiled function function');
+    // Written again, privately, by that load.
+    expect((await fs.stat(cache)).mode & 0o777).toBe(0o600);
+    expect(await load()).toBe('cached function function');
+
+    const bytes = await fs.readFile(cache);
+    await fs.writeFile(cache, bytes.subarray(0, 64)); // V8 refuses a cache that is not whole
+    expect(await load()).toBe('compiled function function');
+    expect(await load()).toBe('cached function function');
+  });
+
+  test('a changed bundle gets a cache of its own', async () => {
+    const before = await cacheFiles();
+    await fs.appendFile(path.join(dist, 'ecr-client.js'), '\n// changed\n');
+    expect(await load()).toBe('compiled function function');
+    expect((await cacheFiles()).length).toBe(before.length + 1);
+  });
+});
