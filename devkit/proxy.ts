@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { existsSync } from 'node:fs';
 import { findExecutable, startSupervised, waitFor, type Availability, type Supervised } from './docker-engine';
+import { freePort } from './ports';
 
 export interface TinyproxyOptions {
   /** Demand basic auth with this user and password (tinyproxy's BasicAuth). */
@@ -42,19 +43,6 @@ export async function tinyproxyAvailability(): Promise<Availability> {
 /** Whether tinyproxy is installed where Debian puts it (synchronous, for test gating). */
 export function tinyproxyInstalled(): boolean {
   return ['/usr/bin/tinyproxy', '/usr/sbin/tinyproxy', '/usr/local/bin/tinyproxy'].some((file) => existsSync(file));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {

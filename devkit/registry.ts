@@ -14,10 +14,10 @@
 import execa from 'execa';
 import { promises as fs } from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { findExecutable, removeDirSync, startSupervised, waitFor, type Availability, type Supervised } from './docker-engine';
+import { freePort } from './ports';
 
 export interface RegistryOptions {
   /** Basic-auth user; default `AWS` (what an ECR token decodes to). */
@@ -87,19 +87,6 @@ async function writeHtpasswd(dir: string, user: string, password: string): Promi
   const temp = `${file}.${randomBytes(4).toString('hex')}`;
   await fs.writeFile(temp, `${await htpasswdLine(user, password)}\n`, { mode: 0o600 });
   await fs.rename(temp, file); // new inode and mtime: the registry reloads the file on its next request
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 /** Status code of GET url (credentials may be in the URL), or undefined when nothing answers. */

@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the plugin's four methods, run on this machine the way the Kaholo agent runs
+ * `npm run demo`: the plugin's five methods, run on this machine the way the Kaholo agent runs
  * them (config.json's `main` loaded with require(), `exports[method]({ method, params }, settings)`),
  * against a local stand-in for AWS: the local ECR API endpoint, a real registry behind its tokens,
  * and a Docker engine (the running one, or a private dockerd started for the demo when none runs
@@ -9,9 +9,10 @@
  *   2. getEcrLogin           a token for the local registry (password masked in this printout)
  *   3. pushImgaeToRepo       a ~1 MB image the demo makes
  *   4. pullImage             the same image back, after removing it locally; digests compared
+ *   5. tagImage              the pushed image promoted to a second tag in the registry (no Docker)
  *
  * Without Docker (no engine and none can be started, or no docker-registry) it runs 1 and 2 and
- * says why it skipped 3 and 4; `--no-docker` does that on purpose. Everything it starts listens on
+ * says why it skipped 3 to 5; `--no-docker` does that on purpose. Everything it starts listens on
  * 127.0.0.1 and is stopped at the end, its temporary directories removed. AWS_ENDPOINT_URL_ECR is
  * set in this process only; the user's ~/.docker/config.json is never written (checked at the end).
  */
@@ -31,7 +32,8 @@ const IMAGE_BYTES = 1024 * 1024;
 const LOCAL_IMAGE = 'kaholo-demo/app:1.0.0';
 const PUSH_REPO = 'demo/app';
 const TAG = '1.0.0';
-const STEPS = 4;
+const STEPS = 5;
+const PROMOTED_TAG = 'stable';
 
 /** Set on Ctrl-C (SIGINT) or SIGTERM: the step under way finishes or fails, and no further step starts. */
 let interrupted: NodeJS.Signals | undefined;
@@ -166,7 +168,7 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
 
   if (!stack.engine || stack.ecr.registries.length === 0) {
     say();
-    say(bold(`━━ 3/${STEPS} pushImgaeToRepo and 4/${STEPS} pullImage: SKIPPED ━━`));
+    say(bold(`━━ 3/${STEPS} pushImgaeToRepo, 4/${STEPS} pullImage and 5/${STEPS} tagImage: SKIPPED ━━`));
     say(`  Why: ${stack.dockerSkipped ?? 'no registry'}.`);
     say('  They need the docker CLI and a Docker engine (a running one, or root with dockerd to start a');
     say('  private one), docker-registry and htpasswd: apt-get install docker.io docker-registry apache2-utils');
@@ -212,6 +214,17 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
   say(`  ✔ the manifest digests match`);
   if (local?.id === imageId) say(`  ✔ the pulled image has the id of the image made locally (${imageId.slice(0, 19)}…): same content`);
   else say(`  ! the pulled image id is ${local?.id ?? 'unknown'}, the image made locally was ${imageId}`);
+
+  // Promotion: one more tag for the image already in the registry, through the ECR API only.
+  const tagged = (await runStep(plugin, 5, 'tagImage', { repoName: PUSH_REPO, imageName: TAG, tags: PROMOTED_TAG }, settings)) as {
+    digest: string;
+    tags: string[];
+  };
+  say();
+  if (tagged.digest !== pushed.digest || !tagged.tags.includes(PROMOTED_TAG)) {
+    throw new Error(`tagImage gave ${tagged.digest} with tags ${tagged.tags.join(', ')}; expected ${pushed.digest} tagged ${PROMOTED_TAG}`);
+  }
+  say(`  ✔ ${PUSH_REPO}:${PROMOTED_TAG} names the pushed digest too (${tagged.tags.join(', ')}), with no docker command and no layer moved`);
 }
 
 async function main(): Promise<number> {
