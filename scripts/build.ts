@@ -2,10 +2,11 @@
  * Builds the shipped plugin into an output directory (default dist/), the one
  * definition of the build that `npm run build` and the zip both use.
  *
- * tsc compiles src/ one file per module, so the entry stays small and
- * listRegions loads nothing heavy. esbuild then replaces the modules the
- * methods load lazily (the AWS SDK side, the docker side, and the role and
- * proxy code that only some actions need, and the lock's proper-lockfile) with
+ * tsc compiles src/ one file per module; esbuild then bundles the entry with
+ * what it loads eagerly (one file to require; listRegions loads nothing
+ * heavy), and replaces the modules the methods load lazily (the AWS SDK side,
+ * the docker side, the role and proxy code and the SDK's default credential
+ * chain that only some actions need, and the lock's proper-lockfile) with
  * bundles, so dist/ holds all the code it runs (no node_modules on the agent):
  * taking the SDK's ES build lets esbuild drop what ECR does not use, which cuts
  * the cold start of every action (BENCHMARKS.md has the figures).
