@@ -100,9 +100,17 @@ function writePendingCaches(): void {
       writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
       renameSync(partial, file);
     } catch {
-      // a read-only or foreign directory: the next action compiles again
-      rmSync(partial, { force: true });
+      // a read-only or foreign directory, or no directory at all: the next action compiles again
+      removeQuietly(partial);
     }
   }
   pending.clear();
+}
+
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // nothing there to remove
+  }
 }

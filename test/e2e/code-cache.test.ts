@@ -66,6 +66,19 @@ describe('the code cache of the SDK bundle', () => {
     expect(await load()).toBe('cached function function');
   });
 
+  test('where no cache can be kept (the cache directory is a file), the bundle loads and the process ends well', async () => {
+    const saved = `${cacheDir}.saved`;
+    await fs.rename(cacheDir, saved);
+    try {
+      await fs.writeFile(cacheDir, '');
+      expect(await load()).toBe('compiled function function'); // load() also checks stderr is empty, execa the exit code
+      expect(await load()).toBe('compiled function function');
+    } finally {
+      await fs.rm(cacheDir, { force: true });
+      await fs.rename(saved, cacheDir);
+    }
+  });
+
   test('a changed bundle gets a cache of its own', async () => {
     const before = await cacheFiles();
     await fs.appendFile(path.join(dist, 'ecr-client.js'), '\n// changed\n');
