@@ -10,12 +10,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../../devkit/agent';
 
 /** Loads the ECR bundle through the cache in a fresh node; says how, and that the module works. */
-const LOAD = [
-  "const dist = process.argv[1];",
-  "const use = require(dist + '/code-cache.js').preloadWithCodeCache('ecr-client');",
-  "const ecr = require(dist + '/ecr-client.js');",
-  "console.log(use, typeof ecr.createEcrClient, typeof ecr.describeAllRepositories);",
-].join('\n');
+const LOADER = path.join(__dirname, '..', 'support', 'bin', 'load-ecr-bundle.js');
 
 describe('the code cache of the SDK bundle', () => {
   let dir: string;
@@ -36,7 +31,7 @@ describe('the code cache of the SDK bundle', () => {
   });
 
   const load = async (): Promise<string> => {
-    const { stdout, stderr } = await execa(process.execPath, ['-e', LOAD, dist], { stdin: 'ignore', timeout: 30_000 });
+    const { stdout, stderr } = await execa(process.execPath, [LOADER, dist], { stdin: 'ignore', timeout: 30_000 });
     expect(stderr).toBe('');
     return stdout.trim();
   };

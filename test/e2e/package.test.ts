@@ -198,7 +198,7 @@ describe('the plugin zip', () => {
     expect(() => require.resolve('@aws-sdk/client-ecr', { paths: [dist] })).toThrow();
     // Each module loads by itself in a fresh node with nothing to resolve packages from.
     const files = [...reached].map((file) => path.join(dist, file));
-    const loaded = await execa(process.execPath, ['-e', 'for (const file of process.argv.slice(1)) require(file);', ...files], {
+    const loaded = await execa(process.execPath, [path.join(__dirname, '..', 'support', 'bin', 'require-each.js'), ...files], {
       cwd: plugin,
       env: agentEnv(),
       extendEnv: false,
