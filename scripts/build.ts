@@ -19,13 +19,13 @@ import { checkSelfContained } from './lib/dist-graph';
 import { noticesFromMetafile, NOTICES_FILE } from './lib/third-party-notices';
 
 const ROOT = path.resolve(__dirname, '..');
-/** The modules that use third-party code, each replaced by a bundle of it (transfer-lock: proper-lockfile). */
+/** The modules that use third-party code, each replaced by a bundle of it and what it imports. */
 const BUNDLED_MODULES = [
   'src/ecr-client.ts',
-  'src/docker-cli.ts',
+  // The docker side of push and pull, all of it (execa, the lock's proper-lockfile): one file to load.
+  'src/image-transfer.ts',
   'src/assume-role.ts',
   'src/proxy-agent.ts',
-  'src/transfer-lock.ts',
   'src/credential-chain.ts',
 ];
 

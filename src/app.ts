@@ -91,6 +91,7 @@ async function prepareTransfer({ params, log, redactor }: ActionContext, directi
   // The session hides the password; the token it came in (base64 of user:password) is hidden here.
   redactor.add(authorization.data.authorizationToken);
   log.info(`Authorized for ${authorization.login.host}`);
+  (await import('./code-cache')).preloadWithCodeCache('image-transfer');
   const transfer = await import('./image-transfer');
   return { request: { login: authorization.login, repoName, image, options }, transfer, target: { client, registryId, repoName } };
 }

@@ -189,9 +189,9 @@ describe('the plugin zip', () => {
     const dist = path.join(plugin, 'dist');
     const { reached, outside } = await followRequires(dist, 'app.js');
     expect(outside).toEqual([]);
-    // Every compiled file is reached (nothing dead ships), the role, proxy and lock code among them.
+    // Every compiled file is reached (nothing dead ships), the SDK, docker (with the lock), role, proxy and credential chain bundles among them.
     expect([...reached].sort()).toEqual((await fs.readdir(dist)).filter((file) => file.endsWith('.js')).sort());
-    expect([...reached]).toEqual(expect.arrayContaining(['ecr-client.js', 'docker-cli.js', 'assume-role.js', 'proxy-agent.js', 'transfer-lock.js']));
+    expect([...reached]).toEqual(expect.arrayContaining(['ecr-client.js', 'image-transfer.js', 'assume-role.js', 'proxy-agent.js', 'credential-chain.js']));
     // Nothing above the unpacked directory could lend a module: no node_modules, and the repository's own is out of reach.
     expect(plugin.startsWith(`${REPO_ROOT}${path.sep}`)).toBe(false);
     for (const dir of ancestors(plugin)) await expect(fs.stat(path.join(dir, 'node_modules'))).rejects.toThrow();

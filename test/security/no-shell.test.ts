@@ -208,6 +208,9 @@ describe('no shell', () => {
         ? { file: s.args[3], args: s.args.slice(4), shell: s.shell ?? false, setpriv: s.args.slice(0, 3) }
         : { file: s.file, args: [...s.args], shell: s.shell ?? false, setpriv: ['--pdeathsig', 'TERM', '--'] },
     );
-    expect(started).toEqual(calls.map((c) => ({ file: 'docker', args: c.argv, shell: false, setpriv: ['--pdeathsig', 'TERM', '--'] })));
+    // Compared as sets of calls: the login runs beside the engine's steps, so the order in which
+    // docker logs its calls may differ from the order they were spawned in.
+    const byArgs = (list: Array<{ args: string[] }>) => [...list].sort((a, b) => a.args.join(' ').localeCompare(b.args.join(' ')));
+    expect(byArgs(started)).toEqual(byArgs(calls.map((c) => ({ file: 'docker', args: c.argv, shell: false, setpriv: ['--pdeathsig', 'TERM', '--'] }))));
   });
 });
