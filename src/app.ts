@@ -65,13 +65,13 @@ export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
   const registryId = optionalRegistryId(params.string('registryId'));
   const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("@sha256:...") of an image in the repository');
-  parseImageRequest(imageName, 'pull'); // judged as a pull's would be, before any call
+  const image = parseImageRequest(imageName, 'pull'); // read as a pull reads it, once, before any call
   const tags = readTags(params, 'tags', true);
   const ecr = await ecrClient();
   const client = await ecr.createEcrClient(connection, redactor);
   await ecr.resolveRegion(client);
   const tagging = await import('./image-tagging');
-  return tagging.tagImageInRepository({ client, registryId, repoName }, imageName, tags, log);
+  return tagging.tagImageInRepository({ client, registryId, repoName }, image, tags, log);
 });
 
 export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));

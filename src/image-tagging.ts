@@ -2,10 +2,9 @@ import type { Image, ImageIdentifier } from '@aws-sdk/client-ecr';
 import type { ActivityLog } from './activity-log';
 import { BatchGetImageCommand, describeAllRepositories, ecrCall, PutImageCommand } from './ecr-client';
 import { describeAwsError, ParamError, PluginError } from './errors';
-import { isBareWord, parseImageReference } from './image-reference';
 import { shown } from './params';
 import type { RepositoryTarget } from './repository-creation';
-import { parseImageRequest, planPull } from './transfer-plan';
+import { planPull, type ImageRequest } from './transfer-plan';
 
 /**
  * Adds tags to an image already in the registry the way ECR itself does:
@@ -38,20 +37,20 @@ export interface TaggedImage {
   tags: string[];
 }
 
-/** tagImage: `imageName` (a tag or digest in the repository, read as a pull reads it) gets `tags` too. */
-export async function tagImageInRepository(target: RepositoryTarget, imageName: string, tags: string[], log: ActivityLog): Promise<TaggedImage> {
-  const source = sourceImageId(imageName);
+/** tagImage: `imageName` (a tag or digest in the repository, parsed as a pull parses it) gets `tags` too. */
+export async function tagImageInRepository(target: RepositoryTarget, image: ImageRequest, tags: string[], log: ActivityLog): Promise<TaggedImage> {
+  const source = sourceImageId(image);
   // The registry host (for the result) and the manifest, in one round trip's time.
   const [repositories, stored] = await Promise.all([
     describeAllRepositories(target.client, { registryId: target.registryId, repositoryNames: [target.repoName] }),
-    getImage(target, source, `${shown(imageName)} is not in repository "${target.repoName}"`, 'imageName'),
+    getImage(target, source, `${shown(image.text)} is not in repository "${target.repoName}"`, 'imageName'),
   ]);
   const uri = repositories[0]?.repositoryUri;
   if (uri === undefined) throw new PluginError(`ECR DescribeRepositories returned no URI for repository "${target.repoName}"`);
   const registry = uri.slice(0, uri.length - target.repoName.length - 1);
-  const image = planPull(parseImageRequest(imageName, 'pull'), target.repoName, registry);
+  const reference = planPull(image, target.repoName, registry);
   await putTags(target, stored, tags, 'tags', log);
-  return { image, digest: stored.digest, registry, tags: unique([...(source.imageTag !== undefined ? [source.imageTag] : []), ...tags]) };
+  return { image: reference, digest: stored.digest, registry, tags: unique([...(source.imageTag !== undefined ? [source.imageTag] : []), ...tags]) };
 }
 
 /** Push: every tag that now names the pushed digest, the pushed one first. */
@@ -65,9 +64,10 @@ export async function tagPushedImage(target: RepositoryTarget, pushed: { image: 
   return tags;
 }
 
-function sourceImageId(imageName: string): ImageIdentifier {
-  if (isBareWord(imageName)) return { imageTag: imageName };
-  const ref = parseImageReference('imageName', imageName);
+/** What BatchGetImage looks for: a bare word is a tag; a reference gives its digest, else its tag (none: latest). */
+function sourceImageId(image: ImageRequest): ImageIdentifier {
+  if (image.kind === 'word') return { imageTag: image.text };
+  const { ref } = image;
   return ref.digest !== undefined ? { imageDigest: ref.digest } : { imageTag: ref.tag ?? 'latest' };
 }
 
