@@ -2,7 +2,8 @@ import type { ActivityLog } from './activity-log';
 import { DockerCli, DockerCommandError } from './docker-cli';
 import type { AddedName } from './tag-journal';
 
-const LOCAL_TIMEOUT_MS = 2 * 60 * 1000;
+/** Bound on a docker command that only talks to the engine (inspect, tag, rmi). */
+export const LOCAL_TIMEOUT_MS = 2 * 60 * 1000;
 
 /** The id of the image `reference` names in the engine now; undefined when it names none. */
 export async function imageIdOf(docker: DockerCli, reference: string, cleanup = false): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import { DockerCommandError } from './docker-cli';
 import type { RegistryLogin } from './ecr-client';
-import { imageIdOf, lastLine, restoreName } from './engine-names';
+import { imageIdOf, lastLine, LOCAL_TIMEOUT_MS, restoreName } from './engine-names';
 import { ParamError, PluginError } from './errors';
 import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';
 import { withRetries } from './retry-policy';
@@ -8,8 +8,6 @@ import { forgetAddedName, recordAddedName, type AddedName } from './tag-journal'
 import { withTransferLock } from './transfer-lock';
 import type { TransferOptions } from './transfer-options';
 import { planPull, planPush, type ImageRequest, type PushCandidate } from './transfer-plan';
-
-const LOCAL_TIMEOUT_MS = 2 * 60 * 1000;
 
 export interface TransferRequest {
   login: RegistryLogin;

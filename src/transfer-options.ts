@@ -1,5 +1,5 @@
 import { ParamError } from './errors';
-import type { ParamReader } from './params';
+import { shown, type ParamReader } from './params';
 // Type only: the retry code (and the docker runner it knows) loads when a transfer runs, not with the entry.
 import type { RetryPolicy } from './retry-policy';
 
@@ -42,7 +42,7 @@ function wholeNumber(params: ParamReader, name: string, min: number, max: number
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) {
-    throw new ParamError(name, `is "${text.slice(0, 20)}"; expected a whole number from ${min} to ${max}`);
+    throw new ParamError(name, `is ${shown(text)}; expected a whole number from ${min} to ${max}`);
   }
   return value;
 }
