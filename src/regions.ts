@@ -66,10 +66,14 @@ function commercial(entries: Array<[string, string]>): Region[] {
   return entries.map(([id, name]) => ({ id, name, partition: 'aws' }));
 }
 
-/** The autocomplete items, sorted by region code. */
+/**
+ * The autocomplete items, sorted by region code. Codes are lower-case ASCII, so code-unit order is
+ * the order a reader expects; localeCompare would give the same here but starts ICU's collator,
+ * about 10 ms in a fresh process.
+ */
 export function regionItems(): AutocompleteItem[] {
   return REGIONS.map((r) => ({ id: r.id, value: `${r.id} (${r.name})${PARTITION_MARK[r.partition]}` })).sort((a, b) =>
-    a.id.localeCompare(b.id),
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
   );
 }
 
