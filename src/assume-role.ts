@@ -31,7 +31,7 @@ export function roleCredentials(
       ...(role.externalId !== undefined ? { ExternalId: role.externalId } : {}),
     },
     ...(base ? { masterCredentials: base } : {}),
-    clientConfig: { requestHandler: sts.requestHandler, retryStrategy: sts.retryStrategy },
+    clientConfig: { requestHandler: sts.requestHandler, retryStrategy: sts.retryStrategy, streamCollector: sts.streamCollector },
   });
   return async (...args) => {
     try {

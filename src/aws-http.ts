@@ -6,7 +6,7 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StandardRetryStrategy } from '@smithy/util-retry';
 import type { Agent } from 'node:http';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { PluginError } from './errors';
 import type { Redactor } from './redact';
 
@@ -150,10 +150,32 @@ function readStart(body: Readable | undefined): Promise<string> {
   });
 }
 
-/** What an AWS client needs to reach AWS: a request handler and the retry strategy. */
+/**
+ * A response body as bytes. The Node handler's bodies are Node streams; the
+ * SDK's own collector first asks whether a body is a web ReadableStream or a
+ * Blob, which makes Node load its web streams (about 2 ms of a fresh action).
+ */
+export function collectNodeBody(body: unknown): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) return Promise.resolve(body);
+  const stream = body as Readable;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer | string) => chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    finished(stream, (error) => {
+      if (error) reject(error);
+      else {
+        const bytes = Buffer.concat(chunks);
+        resolve(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+      }
+    });
+  });
+}
+
+/** What an AWS client needs to reach AWS: a request handler, the retry strategy and how bodies are read. */
 export interface AwsTransport {
   requestHandler: AwsRequestHandler;
   retryStrategy: RetryUnlessUnanswered;
+  streamCollector: typeof collectNodeBody;
 }
 
 /**
@@ -167,7 +189,7 @@ export async function createTransport(redactor: Redactor, env: NodeJS.ProcessEnv
     const { proxyAgentFromEnv } = await import('./proxy-agent');
     agent = proxyAgentFromEnv(redactor, timeouts.connectMs, env);
   }
-  return { requestHandler: new AwsRequestHandler(timeouts, agent), retryStrategy: new RetryUnlessUnanswered() };
+  return { requestHandler: new AwsRequestHandler(timeouts, agent), retryStrategy: new RetryUnlessUnanswered(), streamCollector: collectNodeBody };
 }
 
 /** The variables that name a proxy (NO_PROXY alone changes nothing). */

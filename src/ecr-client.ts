@@ -39,6 +39,7 @@ export async function createEcrClient(connection: AwsConnection, redactor: Redac
     ...(credentials !== undefined ? { credentials } : {}),
     requestHandler: transport.requestHandler,
     retryStrategy: transport.retryStrategy,
+    streamCollector: transport.streamCollector,
   });
   handlers.set(client, transport.requestHandler);
   return client;

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough, Readable } from 'node:stream';
 import { HttpRequest } from '@smithy/protocol-http';
 import {
   AwsRequestHandler,
@@ -9,6 +10,7 @@ import {
   REQUEST_TIMEOUT_VARIABLE,
   RetryUnlessUnanswered,
   awsTimeouts,
+  collectNodeBody,
   unansweredCallBoundMs,
 } from '../../src/aws-http';
 import { describeAwsError, escapeControl, oneLine, quote, shorten } from '../../src/errors';
@@ -84,6 +86,35 @@ describe('AwsRequestHandler against a server that accepts and never answers', ()
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(handler.lastEndpoint).toBe(`http://127.0.0.1:${port}`);
     handler.destroy();
+  });
+});
+
+describe('collectNodeBody', () => {
+  it('gathers every chunk of a Node stream, in order, as a plain Uint8Array', async () => {
+    const bytes = await collectNodeBody(Readable.from([Buffer.from('{"repositories":'), '[]', Buffer.from('}')]));
+    expect(Object.getPrototypeOf(bytes)).toBe(Uint8Array.prototype);
+    expect(Buffer.from(bytes).toString('utf8')).toBe('{"repositories":[]}');
+  });
+
+  it('passes bytes through as they are', async () => {
+    const bytes = new Uint8Array([1, 2, 3]);
+    await expect(collectNodeBody(bytes)).resolves.toBe(bytes);
+  });
+
+  it('rejects when the body breaks off, rather than handing on half an answer', async () => {
+    const body = new PassThrough();
+    const collected = collectNodeBody(body);
+    body.write('{"repositor');
+    body.destroy(new Error('socket hang up'));
+    await expect(collected).rejects.toThrow('socket hang up');
+  });
+
+  it('rejects when the body closes before its end', async () => {
+    const body = new PassThrough();
+    const collected = collectNodeBody(body);
+    body.write('{"repositor');
+    body.destroy();
+    await expect(collected).rejects.toThrow(/premature close/i);
   });
 });
 
