@@ -1,7 +1,8 @@
 /**
  * Cold start: a fresh agent-style process (devkit/agent-runner.js) running describeRepositories for
- * one page, and listRegions, against node running a script that does nothing; rounds rotate the
- * order. Then instrumented runs (scripts/bench/probes.js) say where the time goes.
+ * one page, and listRegions, against node running a script that does nothing, and against the same
+ * page signed by hand with no SDK (the floor); rounds rotate the order. Then instrumented runs
+ * (scripts/bench/probes.js) say where the time goes.
  */
 import path from 'node:path';
 import { runAgentAction, type AgentAction } from '../../devkit/agent-process';
@@ -10,6 +11,7 @@ import { childEnv, clock, median, ms, spread, table, timed, type Samples } from 
 
 const NOTHING = path.join(__dirname, 'nothing.js');
 const PROBES = path.join(__dirname, 'probes.js');
+const SIGNED_BY_HAND = path.join(__dirname, 'signed-by-hand.js');
 
 interface Marks {
   boot: number;
@@ -42,6 +44,8 @@ export async function coldStart(rounds: number, progress: (line: string) => void
     const sides: Array<[string, () => Promise<number>]> = [
       ['node running a script that does nothing', () => timed(process.execPath, [NOTHING], env)],
       ['describeRepositories, one page of 10', async () => (await run(describe)).wall],
+      // The floor: the same page with no SDK and no plugin, signed by hand.
+      ['the same page signed by hand, no SDK (scripts/bench/signed-by-hand.js)', () => timed(process.execPath, [SIGNED_BY_HAND], env, JSON.stringify(describe.settings))],
       ['listRegions (autocomplete, loads no SDK)', async () => (await run(regions)).wall],
     ];
     const samples = sides.map((): Samples => []);
