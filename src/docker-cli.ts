@@ -4,7 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { ActivityLog } from './activity-log';
-import { PluginError } from './errors';
+import { PluginError, seconds } from './errors';
 import type { Redactor } from './redact';
 
 export interface DockerRunOptions {
@@ -148,10 +148,6 @@ function streamLines(stream: Readable | null, onLine: (line: string) => void): v
 /** The end of docker's error output, which is where it says what went wrong. */
 function lastLines(text: string, count = 3): string {
   return text.split('\n').filter((line) => line.trim() !== '').slice(-count).join(' / ');
-}
-
-function seconds(ms: number): string {
-  return String(Math.round(ms / 100) / 10);
 }
 
 /** The first executable `name` in the PATH directories, as execvp would find it. */

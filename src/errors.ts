@@ -102,6 +102,11 @@ export function describeAwsError(context: AwsCallContext | string, error: unknow
   return new PluginError(parts.join(' '));
 }
 
+/** A duration in milliseconds as seconds for a message, to a tenth: 60000 → "60", 1500 → "1.5". */
+export function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
 /** The SDK's timeouts all carry the name TimeoutError; say which bound was hit, and where. */
 function timeoutProblem(
   e: AwsLikeError,
@@ -110,12 +115,11 @@ function timeoutProblem(
   timeouts: AwsCallContext['timeouts'],
 ): string | undefined {
   if (e.name !== 'TimeoutError') return undefined;
-  const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
   if (/establish a connection/.test(message)) {
-    const bound = timeouts ? ` within ${seconds(timeouts.connectMs)}` : '';
+    const bound = timeouts ? ` within ${seconds(timeouts.connectMs)} s` : '';
     return `${where} did not accept a connection${bound} (connection timeout); check the agent's network, proxy and firewall.`;
   }
-  const bound = timeouts ? ` within ${seconds(timeouts.requestMs)}` : '';
+  const bound = timeouts ? ` within ${seconds(timeouts.requestMs)} s` : '';
   return `${where} did not answer${bound} (request timeout); it accepted the connection but sent no answer: check the endpoint, proxy or VPC endpoint in between.`;
 }
 

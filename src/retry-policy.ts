@@ -26,8 +26,6 @@ export interface RetryPolicy {
   baseDelayMs: number;
 }
 
-export { DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY_MS } from './transfer-options';
-
 /** Why a failed docker command may succeed when repeated; undefined when it would not. */
 export function transientReason(error: unknown): string | undefined {
   if (!(error instanceof DockerCommandError)) return undefined;

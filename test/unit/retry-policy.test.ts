@@ -2,7 +2,8 @@ import { ActivityLog } from '../../src/activity-log';
 import { DockerCommandError } from '../../src/docker-cli';
 import { Interruption } from '../../src/interruption';
 import { Redactor } from '../../src/redact';
-import { DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY_MS, retryDelayMs, transientReason, withRetries } from '../../src/retry-policy';
+import { retryDelayMs, transientReason, withRetries } from '../../src/retry-policy';
+import { DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY_MS } from '../../src/transfer-options';
 import { captureOutput } from '../support/capture-output';
 
 const failure = (stderr: string): DockerCommandError => new DockerCommandError(`docker push failed: ${stderr}`, stderr);
