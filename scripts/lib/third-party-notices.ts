@@ -51,7 +51,11 @@ export async function bundledPackages(metafile: Metafile, root: string): Promise
   return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
 }
 
-/** The notices file: a list of the packages, then each one's licence text. */
+/**
+ * The notices file: a list of the packages, then each one's licence texts. A text word for word
+ * the same as one given earlier (the Apache licence of every SDK package) is given once and
+ * referred to after that; NOTICE files and every text that differs are given in full.
+ */
 export async function noticesFromMetafile(metafile: Metafile, root: string): Promise<string> {
   const packages = await bundledPackages(metafile, root);
   const missing = packages.filter((p) => p.texts.length === 0 && p.license === 'UNKNOWN');
@@ -61,6 +65,7 @@ export async function noticesFromMetafile(metafile: Metafile, root: string): Pro
     '',
     ...packages.map((p) => `- ${p.name} ${p.version} (${p.license})`),
   ];
+  const given = new Map<string, { name: string; file: string }>();
   for (const p of packages) {
     lines.push('', '='.repeat(78), `${p.name} ${p.version}`, `License: ${p.license}`, '='.repeat(78));
     if (p.texts.length === 0) {
@@ -68,7 +73,12 @@ export async function noticesFromMetafile(metafile: Metafile, root: string): Pro
       const where = sameLicence ? `; the ${p.license} text is given above with ${sameLicence.name}` : '';
       lines.push('', `(The package ships no licence file: its package.json declares ${p.license}${where}.)`);
     }
-    for (const { file, text } of p.texts) lines.push('', `--- ${file} ---`, '', text);
+    for (const { file, text } of p.texts) {
+      const words = text.replace(/\s+/g, ' ').trim(); // the same words, however the lines are wrapped
+      const earlier = given.get(words);
+      lines.push('', `--- ${file} ---`, '', earlier ? `(Word for word the ${earlier.file} of ${earlier.name}, given above.)` : text);
+      if (!earlier) given.set(words, { name: `${p.name} ${p.version}`, file });
+    }
   }
   return `${lines.join('\n')}\n`;
 }

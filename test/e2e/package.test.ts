@@ -221,6 +221,17 @@ describe('the plugin zip', () => {
     for (const entry of listed) expect(notices).toContain(`\n${entry}\nLicense: `);
     expect(notices).toContain((await fs.readFile(path.join(REPO_ROOT, 'node_modules', 'execa', 'license'), 'utf8')).trimEnd());
     expect(notices).toMatch(/Apache License\s+Version 2\.0/);
+    // A licence text shared word for word (the SDK's Apache licence) is given once; the later ones name where.
+    const texts = notices.split(/\n--- [^\n]+ ---\n\n/).slice(1).map((block) => block.split(`\n\n${'='.repeat(78)}`)[0].trim());
+    const full = texts.filter((text) => !text.startsWith('(Word for word the '));
+    expect(new Set(full.map((text) => text.replace(/\s+/g, ' ').trim())).size).toBe(full.length);
+    for (const reference of texts.filter((text) => text.startsWith('(Word for word the '))) {
+      const [, file, owner] = /^\(Word for word the (\S+) of (.+), given above\.\)$/.exec(reference) ?? [];
+      expect(listed).toContain(owner);
+      expect(notices.indexOf(`\n${owner}\nLicense: `)).toBeLessThan(notices.indexOf(reference));
+      expect(file).toMatch(/^(licen[cs]e|copying|notice)/i);
+    }
+    expect(texts.length - full.length).toBeGreaterThan(10);
     // Build tools and test libraries are not bundled, so not listed.
     expect(listed.some((entry) => /^(typescript|esbuild|jest|yazl|@types\/)/.test(entry))).toBe(false);
   });
