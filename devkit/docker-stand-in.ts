@@ -32,6 +32,8 @@ export interface DockerCall {
   configJson: string | undefined;
   dockerHost: string | undefined;
   pid: number;
+  /** The process that ran this docker command (the action's node process: setpriv execs docker in its place). */
+  ppid: number;
   /** Date.now() when the call began, before any wait. */
   at: number;
 }

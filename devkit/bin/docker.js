@@ -13,7 +13,7 @@
  *          then runs the real docker CLI with the same arguments, stdin, stdout, stderr and exit code
  *
  * Every call is appended to the log as one JSON line (argv, DOCKER_CONFIG and its config.json, DOCKER_HOST,
- * and, in fake mode, what `login` read on stdin) before any wait, so a test can wait until a
+ * the caller's pid, and, in fake mode, what `login` read on stdin) before any wait, so a test can wait until a
  * chosen step is reached. DEVKIT_DOCKER_SCENARIO, DEVKIT_DOCKER_LOCAL_IMAGES and DEVKIT_DOCKER_FAIL
  * in the environment override the file, for tests that switch per test.
  */
@@ -268,6 +268,7 @@ async function main() {
     configJson: config,
     dockerHost: process.env.DOCKER_HOST,
     pid: process.pid,
+    ppid: process.ppid,
     at: Date.now(),
   };
   fs.appendFileSync(settings.log, `${JSON.stringify(call)}\n`);

@@ -6,6 +6,11 @@
  * DOCKER_CONFIG with content: credentials, a credential store docker cannot run, other settings,
  * and the docker context through which the actions reach the engine) is byte-for-byte unchanged,
  * and so is the real ~/.docker; no private config directory is left.
+ *
+ * What each docker command was run with comes from the kit's stand-in docker (real mode: it logs
+ * each call, with its DOCKER_CONFIG, that config's content and the calling process, then runs the
+ * real CLI), so every command of every action is seen, however busy the machine. A sampler of /proc
+ * adds what lies between the commands: the private configs' modes and content.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -15,7 +20,8 @@ import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../../devkit/images';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
-import { descendantsOf, isDockerCli, readEnvironment, watchProcesses, type ProcessInfo } from '../support/processes';
+import { watchProcesses } from '../support/processes';
+import { installDockerStandIn, type DockerStandIn } from '../../devkit/docker-stand-in';
 import { httpStatus } from '../../devkit/registry';
 import { agentEnvironment, startAgentAction, type AgentProcess } from '../../devkit/agent-process';
 import { registrySecrets } from './support/secrets';
@@ -59,14 +65,22 @@ async function hashTree(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** The registry hosts a docker config file holds credentials for, read right now; [] when gone. */
-function hostsIn(configFile: string): string[] {
+/** The registry hosts a docker config (its JSON text) holds credentials for; [] when there is none. */
+function hostsIn(configJson: string | undefined): string[] {
   try {
-    const parsed = JSON.parse(readFileSync(configFile, 'utf8')) as { auths?: Record<string, unknown> };
+    const parsed = JSON.parse(configJson ?? '{}') as { auths?: Record<string, unknown> };
     // Less the placeholder that keeps docker off the platform credential stores (src/docker-config.ts).
     return Object.keys(parsed.auths ?? {}).filter((host) => !host.endsWith('.invalid'));
   } catch {
-    return [];
+    return []; // caught mid-write by the sampler: the stand-in's log has every command's view
+  }
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
@@ -74,6 +88,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
   let ecr: LocalEcr;
   let tmp: string;
   let agentDir: string;
+  let standIn: DockerStandIn;
   const realDockerDir = path.join(os.homedir(), '.docker');
   const run = `i${process.pid}`;
   const jobs: Job[] = [];
@@ -84,6 +99,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
     ecr = await startLocalEcr({ accounts: 2, startRegistry: (options) => e2e().startRegistry(options) });
     hosts.push(...ecr.registries.map((r) => r.host));
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-iso-'));
+    standIn = await installDockerStandIn({ mode: 'real' });
     agentDir = path.join(tmp, 'agent-docker');
     await fs.mkdir(agentDir, { mode: 0o700 });
     // The agent reaches the engine through a docker context (no DOCKER_HOST): the private configs
@@ -128,6 +144,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
   afterAll(async () => {
     for (const image of [...localImages, ...jobs.map((j) => j.reference)]) await removeImage(e2e().env, image);
     await ecr.stop();
+    await standIn.remove();
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
@@ -150,19 +167,11 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
     const realDockerBefore = await hashTree(realDockerDir);
     const before = await takeSnapshot({ tmpDir: tmp, agentConfigFile: path.join(agentDir, 'config.json') });
 
-    // Which private config each action's docker commands used, and what each of those ever held.
-    const configsOf = new Map<number, Set<string>>();
+    // Between the docker commands, a sampler looks at the private configs: their modes, and the
+    // registries they hold at any moment.
     const heldBy = new Map<string, Set<string>>();
     const exposed = new Set<string>();
-    const agents: AgentProcess[] = [];
-    const observe = (processes: ProcessInfo[]): void => {
-      for (const agent of agents) {
-        for (const p of descendantsOf(agent.pid, processes)) {
-          if (!isDockerCli(p)) continue;
-          const dir = readEnvironment(p.pid)?.DOCKER_CONFIG;
-          if (dir) configsOf.get(agent.pid)?.add(dir);
-        }
-      }
+    const observe = (): void => {
       let entries: string[] = [];
       try {
         entries = readdirSync(tmp).filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX));
@@ -173,7 +182,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
         const dir = path.join(tmp, entry);
         const held = heldBy.get(dir) ?? new Set<string>();
         heldBy.set(dir, held);
-        for (const host of hostsIn(path.join(dir, 'config.json'))) held.add(host);
+        for (const host of hostsIn(readText(path.join(dir, 'config.json')))) held.add(host);
         for (const [file, allowed] of [[dir, 0o700], [path.join(dir, 'config.json'), 0o600]] as const) {
           try {
             const mode = statSync(file).mode & 0o777;
@@ -185,8 +194,9 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
       }
     };
 
-    const env = agentEnvironment({ ...ecr.env, TMPDIR: tmp, DOCKER_CONFIG: agentDir });
+    const env = agentEnvironment({ ...ecr.env, TMPDIR: tmp, DOCKER_CONFIG: agentDir, PATH: standIn.path });
     delete env.DOCKER_HOST; // the agent's docker context says where the engine is
+    const agents: AgentProcess[] = [];
     const watch = watchProcesses(observe);
     let outcomes;
     try {
@@ -198,9 +208,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
           repoName: job.reference.split('/').slice(1).join('/').replace(/:.*/, ''),
           imageName: job.imageName,
         };
-        const agent = startAgentAction({ method: job.method, params }, env);
-        configsOf.set(agent.pid, new Set());
-        agents.push(agent);
+        agents.push(startAgentAction({ method: job.method, params }, env));
       }
       outcomes = await Promise.all(agents.map((a) => a.finished));
     } finally {
@@ -217,17 +225,27 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
       expect(outcome.result).toMatchObject({ image: jobs[i].reference, registry: hosts[jobs[i].account] });
     });
 
-    // Each action used exactly one private config, its own; each config only ever held its action's registry.
-    const used = agents.map((a) => [...(configsOf.get(a.pid) ?? [])]);
+    // Each action's docker commands, every one of them as the stand-in logged it: exactly one
+    // private config, its own; that config held its action's registry and no other whenever a
+    // docker command ran, and whenever the sampler looked between commands.
+    const calls = await standIn.calls();
+    const used = agents.map((agent) => [...new Set(calls.filter((c) => c.ppid === agent.pid).map((c) => c.dockerConfig ?? '(none)'))]);
     used.forEach((dirs, i) => {
+      const subcommands = calls.filter((c) => c.ppid === agents[i].pid).map((c) => c.argv.find((a) => !a.startsWith('-')));
+      expect(subcommands).toEqual(expect.arrayContaining(['login', jobs[i].method === 'pullImage' ? 'pull' : 'push', 'logout']));
       expect({ job: jobs[i].reference, dirs: dirs.length }).toEqual({ job: jobs[i].reference, dirs: 1 });
       expect(path.dirname(dirs[0])).toBe(tmp);
-      expect([...(heldBy.get(dirs[0]) ?? [])]).toEqual([hosts[jobs[i].account]]);
+      const seenByDocker = calls.filter((c) => c.dockerConfig === dirs[0]).flatMap((c) => hostsIn(c.configJson));
+      expect(new Set(seenByDocker)).toEqual(new Set([hosts[jobs[i].account]]));
+      expect([...(heldBy.get(dirs[0]) ?? [])]).not.toContainEqual(hosts[1 - jobs[i].account]);
     });
     expect(new Set(used.flat()).size).toBe(8);
-    expect([...heldBy.keys()].sort()).toEqual(used.flat().sort());
+    // Every docker command the actions ran is one of theirs, and every private config seen is one of theirs.
+    expect(calls.every((c) => agents.some((a) => a.pid === c.ppid))).toBe(true);
+    for (const dir of heldBy.keys()) expect(used.flat()).toContain(dir);
     expect([...exposed]).toEqual([]);
     // Nothing of the agent's own credentials went into a private config.
+    expect(calls.flatMap((c) => hostsIn(c.configJson))).not.toContain('agent-own-registry.example:5000');
     expect([...heldBy.values()].flatMap((h) => [...h])).not.toContain('agent-own-registry.example:5000');
 
     // The pushes landed, each in its own registry, readable with that registry's password only.
