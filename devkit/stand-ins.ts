@@ -34,6 +34,8 @@ export interface Gate {
   env: Record<string, string>;
   /** Resolves when the subcommand reached its hold (bounded). */
   reached(subcommand: string, timeoutMs?: number): Promise<void>;
+  /** Whether the subcommand has reached its hold by now. */
+  hasReached(subcommand: string): boolean;
   release(subcommand: string): Promise<void>;
   /** Subcommand lines docker was called with so far (argv joined by spaces). */
   calls(): Promise<string[]>;
@@ -55,6 +57,7 @@ export async function makeGate(holds: string[]): Promise<Gate> {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
+    hasReached: (subcommand) => existsSync(path.join(dir, `${subcommand}.reached`)),
     release: (subcommand) => fs.writeFile(path.join(dir, `${subcommand}.release`), ''),
     async calls() {
       const text = await fs.readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '');

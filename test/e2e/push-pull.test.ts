@@ -108,8 +108,8 @@ describeWithDocker('push and pull (local ECR API endpoint, real registry, real D
     expect(push.output).toMatch(/^[0-9a-f]{12}: Pushed$/m);
     expect(push.output).toContain(`1.0: digest: ${pushed.digest}`);
     expect(during?.pushStillRunning).toBe(true);
-    // The sampler saw the login (so it looked at the right moment), and the password went by stdin.
-    expect(sampled.dockerArgvs).toContainEqual(['docker', 'login', '--username', 'AWS', '--password-stdin', registry.host]);
+    // The sampler looked while docker pushed. (The login is too quick to be sure of catching here;
+    // test/security/secrets-argv.test.ts holds each docker command until its scan has seen it.)
     expect(sampled.dockerArgvs).toContainEqual(['docker', 'push', target]);
     expect(sampled.violations).toEqual([]);
     expectNoSecrets(stack(), push.output, JSON.stringify(pushed));

@@ -3,7 +3,9 @@
  * node process of their own, against the real engine and registry), every process's command line
  * is read from /proc every few milliseconds. None may contain the registry password, its base64
  * token, the secret key or the session token; nor may the environment of any process the action
- * started. The scan must have seen docker login, push and pull at work, or it proves nothing.
+ * started. The scan must have seen docker login, push and pull at work, or it proves nothing: the
+ * kit's stand-in docker (real mode) holds each of them at a gate until the scan has seen it, then
+ * runs the real CLI, so the scan sees them however busy the machine is.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +15,8 @@ import { makeImage, removeImage } from '../../devkit/images';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { watchForSecrets, type SecretWatchReport } from '../support/processes';
-import { agentEnvironment, startAgentAction, type AgentOutcome } from '../../devkit/agent-process';
+import { agentEnvironment, startAgentAction, type AgentOutcome, type AgentProcess } from '../../devkit/agent-process';
+import { buildStandIns, makeGate, type Gate, type StandInBin } from '../../devkit/stand-ins';
 import { leakedSecrets, registrySecrets, sessionToken, type Secret } from './support/secrets';
 import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
 
@@ -23,6 +26,8 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
   let ecr: LocalEcr;
   let tmp: string;
   let secrets: Secret[];
+  let bin: StandInBin;
+  const gates: Gate[] = [];
   const token = sessionToken();
   const tag = `t${process.pid}`;
   const localImage = `sec-argv/app:${tag}`;
@@ -31,6 +36,7 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
   beforeAll(async () => {
     ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-argv-'));
+    bin = await buildStandIns({ docker: true });
     // Big enough that docker push and pull run for a while (compressing and sending 16 MB).
     await makeImage(e2e().env, localImage, 16 * 1024 * 1024);
     target = `${ecr.registries[0].host}/sec/argv:${tag}`;
@@ -40,6 +46,8 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
     await removeImage(e2e().env, localImage);
     await removeImage(e2e().env, target);
     await ecr.stop();
+    for (const gate of gates) await gate.remove();
+    await bin.remove();
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
@@ -59,15 +67,33 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
     let seen: SecretWatchReport;
     let push: AgentOutcome;
     let pull: AgentOutcome;
+    // Each action's docker commands wait at its gate until the scan has seen them running.
+    const runThroughGate = async (method: string, imageName: string, transfer: string): Promise<AgentOutcome> => {
+      const gate = await makeGate(['login', transfer]);
+      gates.push(gate);
+      const gatedEnv = { ...env, ...gate.env, PATH: `${bin.dir}${path.delimiter}${env.PATH ?? ''}` };
+      const action: AgentProcess = startAgentAction({ method, params: { ...params, imageName } }, gatedEnv);
+      agents.add(action.pid);
+      let ended = false;
+      void action.finished.then(() => (ended = true));
+      for (const subcommand of ['login', transfer]) {
+        // An action that fails before a command (the assertions below say why) is not waited for.
+        const deadline = Date.now() + 60_000;
+        while (!gate.hasReached(subcommand) && !ended) {
+          if (Date.now() > deadline) throw new Error(`docker ${subcommand} did not reach its gate within 60 s:\n${action.output()}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        if (ended) break;
+        await watch.sawDocker(action.pid, subcommand, 30_000);
+        await gate.release(subcommand);
+      }
+      return action.finished;
+    };
     try {
-      const pushing = startAgentAction({ method: 'pushImgaeToRepo', params: { ...params, imageName: localImage } }, env);
-      agents.add(pushing.pid);
-      push = await pushing.finished;
+      push = await runThroughGate('pushImgaeToRepo', localImage, 'push');
       // Make the pull download the layer rather than find it.
       await removeImage(e2e().env, localImage);
-      const pulling = startAgentAction({ method: 'pullImage', params: { ...params, imageName: tag } }, env);
-      agents.add(pulling.pid);
-      pull = await pulling.finished;
+      pull = await runThroughGate('pullImage', tag, 'pull');
     } finally {
       seen = await watch.stop();
       expect(seen.sweeps).toBeGreaterThan(20);

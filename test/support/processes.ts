@@ -74,9 +74,20 @@ export function descendantsOf(root: number, processes: ProcessInfo[]): ProcessIn
   return found;
 }
 
+/**
+ * The arguments of a docker CLI process: the real CLI, or the kit's stand-in (a node script named
+ * docker); undefined for any other process (the daemon, containerd, a shim).
+ */
+export function dockerArguments(p: ProcessInfo): string[] | undefined {
+  const program = path.basename(p.argv[0] ?? '');
+  if (program === 'docker') return p.argv.slice(1);
+  if (program === 'node' && path.basename(p.argv[1] ?? '') === 'docker') return p.argv.slice(2);
+  return undefined;
+}
+
 /** Whether this is a docker CLI process (not the daemon, containerd or a shim). */
 export function isDockerCli(p: ProcessInfo): boolean {
-  return path.basename(p.argv[0] ?? '') === 'docker';
+  return dockerArguments(p) !== undefined;
 }
 
 /** argv of every running docker CLI process of the machine. */
@@ -139,10 +150,17 @@ export interface SecretWatchReport {
  * processes), for `secrets`, every couple of milliseconds until stopped. Also records the docker
  * commands run below the roots, so a test can show that the watch saw the action at work.
  */
-export function watchForSecrets(secrets: NamedSecret[], roots: () => Iterable<number>): { stop(): Promise<SecretWatchReport> } {
+export interface SecretWatch {
+  /** Resolves once a docker `subcommand` below `root` was seen; rejects after `timeoutMs`. */
+  sawDocker(root: number, subcommand: string, timeoutMs: number): Promise<void>;
+  stop(): Promise<SecretWatchReport>;
+}
+
+export function watchForSecrets(secrets: NamedSecret[], roots: () => Iterable<number>): SecretWatch {
   const leaked = (text: string): string[] => secrets.filter((s) => s.value !== '' && text.includes(s.value)).map((s) => s.name);
   const violations = new Set<string>();
   const docker = new Map<string, string[]>();
+  const subcommandsBelow = new Map<number, Set<string>>();
   const watch = watchProcesses((processes) => {
     for (const p of processes) {
       const inArgv = leaked(p.cmdline);
@@ -150,13 +168,25 @@ export function watchForSecrets(secrets: NamedSecret[], roots: () => Iterable<nu
     }
     for (const root of roots()) {
       for (const p of descendantsOf(root, processes)) {
-        if (isDockerCli(p)) docker.set(p.argv.slice(1).join('\0'), ['docker', ...p.argv.slice(1)]);
+        const args = dockerArguments(p);
+        if (args) {
+          docker.set(args.join('\0'), ['docker', ...args]);
+          const seen = subcommandsBelow.get(root) ?? new Set<string>();
+          subcommandsBelow.set(root, seen.add(args.find((a) => !a.startsWith('-')) ?? ''));
+        }
         const inEnvironment = leaked(readEnvironmentBlock(p.pid));
         if (inEnvironment.length > 0) violations.add(`pid ${p.pid} (${p.argv.join(' ')}) environment holds ${inEnvironment.join(', ')}`);
       }
     }
   });
   return {
+    async sawDocker(root, subcommand, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (!subcommandsBelow.get(root)?.has(subcommand)) {
+        if (Date.now() > deadline) throw new Error(`the watch saw no docker ${subcommand} within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
     async stop() {
       const sweeps = await watch.stop();
       return { sweeps, dockerArgvs: [...docker.values()], violations: [...violations] };
