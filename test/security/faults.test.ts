@@ -4,7 +4,8 @@
  * throttling and 5xx from the ECR API (a few absorbed by the SDK's retries, more give an error with
  * the exception's name), the ECR API unreachable, the docker CLI missing, the registry down or
  * refusing the password, the Docker engine down, a push of an image that is not there, a pull of a
- * tag that is not there, and an action killed with SIGTERM in the middle of a push.
+ * tag that is not there, and an action killed with SIGTERM while its docker push runs (held there by
+ * the kit's stand-in docker).
  *
  * Every action runs as the agent runs it, in a node process of its own, with TMPDIR and
  * DOCKER_CONFIG of the test's own, and the leftover check is scoped to that TMPDIR
@@ -22,7 +23,7 @@ import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../../devkit/images';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
-import { descendantsOf, isDockerCli, listProcesses } from '../support/processes';
+import { buildStandIns, makeGate } from '../../devkit/stand-ins';
 import { agentEnvironment, runAgentAction, startAgentAction, type AgentAction, type AgentOutcome } from '../../devkit/agent-process';
 
 jest.setTimeout(90_000);
@@ -120,7 +121,6 @@ describeWithDocker('faults of the registry, the engine, the images and the actio
   let sandbox: Awaited<ReturnType<typeof agentSandbox>>;
   const tag = `f${process.pid}`;
   const smallImage = `sec-faults/small:${tag}`;
-  const bigImage = `sec-faults/big:${tag}`;
   const repoName = 'sec/faults';
   let host: string;
   const run = (method: string, params: Record<string, unknown>, env: Record<string, string> = {}): Promise<AgentOutcome> =>
@@ -134,7 +134,7 @@ describeWithDocker('faults of the registry, the engine, the images and the actio
   });
 
   afterAll(async () => {
-    for (const image of [smallImage, bigImage, `${host}/${repoName}:${tag}`]) await removeImage(e2e().env, image);
+    for (const image of [smallImage, `${host}/${repoName}:${tag}`]) await removeImage(e2e().env, image);
     await ecr.stop();
     await fs.rm(sandbox.tmp, { recursive: true, force: true });
   });
@@ -182,32 +182,40 @@ describeWithDocker('faults of the registry, the engine, the images and the actio
     expect(output).toContain(`Logged out of ${host}`);
   });
 
-  it('an action killed with SIGTERM in the middle of a push: logout and cleanup run, then it ends by the signal', async () => {
-    await makeImage(e2e().env, bigImage, 100 * 1024 * 1024);
-    const target = `${host}/${repoName}:${tag}`;
-    const before = await takeSnapshot({ tmpDir: sandbox.tmp, agentConfigFile: sandbox.agentConfig });
-    const env = agentEnvironment({ ...e2e().env, ...ecr.env, TMPDIR: sandbox.tmp, DOCKER_CONFIG: path.dirname(sandbox.agentConfig) });
+  it('an action killed with SIGTERM while its docker push runs: logout and cleanup run, then it ends by the signal', async () => {
+    // The stand-in docker holds the push at a gate, so the signal lands while it runs, every time.
+    const bin = await buildStandIns({ docker: true });
+    const gate = await makeGate(['push']);
+    try {
+      const target = `${host}/${repoName}:${tag}`;
+      const before = await takeSnapshot({ tmpDir: sandbox.tmp, agentConfigFile: sandbox.agentConfig });
+      const env = agentEnvironment({
+        ...e2e().env,
+        ...ecr.env,
+        ...gate.env,
+        TMPDIR: sandbox.tmp,
+        DOCKER_CONFIG: path.dirname(sandbox.agentConfig),
+        PATH: `${bin.dir}${path.delimiter}${process.env.PATH ?? ''}`,
+      });
 
-    const agent = startAgentAction({ method: 'pushImgaeToRepo', params: { ...KEYS, repoName, imageName: bigImage } }, env);
-    await agent.waitForOutput(new RegExp(`Pushing ${target.replace(/\./g, '\\.')}`), 60_000);
-    // Wait until docker push itself is running, then a little more: the kill lands mid-transfer.
-    const deadline = Date.now() + 20_000;
-    while (!descendantsOf(agent.pid, listProcesses()).some((p) => isDockerCli(p) && p.argv[1] === 'push')) {
-      if (Date.now() > deadline) throw new Error(`docker push never started; output:\n${agent.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      const agent = startAgentAction({ method: 'pushImgaeToRepo', params: { ...KEYS, repoName, imageName: smallImage } }, env);
+      await gate.reached('push', 60_000);
+      expect(await gate.calls()).toContain(`push ${target}`);
+      agent.kill('SIGTERM');
+      const outcome = await agent.finished;
+
+      expect({ signal: outcome.signal, reported: outcome.reported }).toEqual({ signal: 'SIGTERM', reported: false });
+      expect(outcome.output).toContain(`Logged out of ${host}`);
+      expect(outcome.output).not.toMatch(/digest: sha256:/);
+      // No docker process is left (the held push included), nor a private config, nor a change to the agent's config.
+      expect(await leftoversSince(before)).toEqual([]);
+      // The name the action had added to the agent's images is gone again; the agent's own image stays.
+      const inspect = (ref: string) => execa('docker', ['image', 'inspect', ref], { env: e2e().env, reject: false });
+      expect((await inspect(target)).exitCode).not.toBe(0);
+      expect((await inspect(smallImage)).exitCode).toBe(0);
+    } finally {
+      await gate.remove();
+      await bin.remove();
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(agent.output()).not.toMatch(/digest: sha256:/); // still pushing
-    agent.kill('SIGTERM');
-    const outcome = await agent.finished;
-
-    expect({ signal: outcome.signal, reported: outcome.reported }).toEqual({ signal: 'SIGTERM', reported: false });
-    expect(outcome.output).toContain(`Logged out of ${host}`);
-    expect(outcome.output).not.toMatch(/digest: sha256:/);
-    expect(await leftoversSince(before)).toEqual([]);
-    // The name the action had added to the agent's images is gone again; the agent's own image stays.
-    const inspect = (ref: string) => execa('docker', ['image', 'inspect', ref], { env: e2e().env, reject: false });
-    expect((await inspect(target)).exitCode).not.toBe(0);
-    expect((await inspect(bigImage)).exitCode).toBe(0);
   });
 });
