@@ -50,11 +50,11 @@ export async function createPrivateDockerConfig(env: NodeJS.ProcessEnv = process
     const settings = await readAgentSettings(path.join(agentDir, 'config.json'));
     const config = { ...settings, auths: PLACEHOLDER_AUTHS };
     await fs.writeFile(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-    if (typeof settings.currentContext === 'string') {
-      context = settings.currentContext;
-      // Contexts live beside config.json; link them read-only rather than copy their TLS material.
-      await fs.symlink(path.join(agentDir, 'contexts'), path.join(dir, 'contexts')).catch(() => undefined);
-    }
+    if (typeof settings.currentContext === 'string') context = settings.currentContext;
+    // Contexts live beside config.json, whether config.json or DOCKER_CONTEXT picks one: link
+    // them rather than copy their TLS material.
+    const contexts = path.join(agentDir, 'contexts');
+    if (await isDirectory(contexts)) await fs.symlink(contexts, path.join(dir, 'contexts'));
   } catch (error) {
     await remove();
     throw error;
@@ -87,6 +87,10 @@ async function makeTempDir(prefix: string): Promise<string> {
       `The temporary directory "${tmp}" ${what[code] ?? `cannot be used (${code})`}: set TMPDIR on the agent to a writable directory (or create it)`,
     );
   }
+}
+
+async function isDirectory(file: string): Promise<boolean> {
+  return fs.stat(file).then((stat) => stat.isDirectory(), () => false);
 }
 
 async function readAgentSettings(file: string): Promise<Record<string, unknown>> {

@@ -1,6 +1,7 @@
 import type { ActivityLog } from './activity-log';
 import { DockerCli, DockerCommandError } from './docker-cli';
-import { createPrivateDockerConfig } from './docker-config';
+import { agentDockerConfigDir, createPrivateDockerConfig } from './docker-config';
+import { engineEndpoint } from './engine-endpoint';
 import type { RegistryLogin } from './ecr-client';
 import { PluginError } from './errors';
 import { Interruption } from './interruption';
@@ -55,7 +56,7 @@ export async function withRegistrySession<T>(
     const config = await createPrivateDockerConfig(env);
     const docker = new DockerCli({ ...env, DOCKER_CONFIG: config.dir }, context.redactor, context.log);
     const stopListening = interruption.onInterrupt(() => docker.interrupt());
-    const engine = engineOf(env, config.context);
+    const engine = engineEndpoint(env, agentDockerConfigDir(env), config.context);
     const loggedIn = withRetries('docker login', retry, { log: context.log, interruption }, () =>
       docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
         input: login.password,
@@ -95,13 +96,6 @@ export async function withRegistrySession<T>(
   } finally {
     interruption.release();
   }
-}
-
-/** Which engine docker reaches: DOCKER_HOST, else the docker context in force. */
-function engineOf(env: NodeJS.ProcessEnv, configContext: string | undefined): string {
-  if (env.DOCKER_HOST) return env.DOCKER_HOST;
-  const context = env.DOCKER_CONTEXT || configContext;
-  return context && context !== 'default' ? `context ${context}` : 'default';
 }
 
 /** Says which of the two usual reasons a login failed for, keeping docker's own words. */

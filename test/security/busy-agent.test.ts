@@ -73,9 +73,9 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     return made;
   }
 
-  function start(method: 'pushImgaeToRepo' | 'pullImage', imageName: string, holds?: Gate): AgentProcess {
+  function start(method: 'pushImgaeToRepo' | 'pullImage', imageName: string, holds?: Gate, engine: Record<string, string> = e2e().env): AgentProcess {
     const env = agentEnvironment({
-      ...e2e().env,
+      ...engine,
       ...ecr.env,
       TMPDIR: tmp,
       DOCKER_CONFIG: agentDir,
@@ -84,6 +84,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
       STANDIN_CRED_LOG: credLog(),
       ...(holds?.env ?? {}),
     });
+    if (!('DOCKER_HOST' in engine)) delete env.DOCKER_HOST;
     return startAgentAction({ method, params: { ...LOCAL_KEYS, region: LOCAL_REGION, repoName, imageName } }, env);
   }
 
@@ -131,6 +132,34 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     expect(await registryConfig(ra.digest)).toBe(idX);
     expect(await localId(target())).toBeUndefined();
     expect(await localId(imageX)).toBe(idX);
+  });
+
+  it('two pushes to one tag naming the engine two ways (DOCKER_HOST; a docker context through a link to its socket): the second waits', async () => {
+    // The context as the docker CLI records it, in the agent's config, picked by DOCKER_CONTEXT alone.
+    const host = e2e().env.DOCKER_HOST;
+    let contextHost = host;
+    if (host.startsWith('unix://')) {
+      const alias = path.join(tmp, 'engine-alias.sock');
+      await fs.rm(alias, { force: true });
+      await fs.symlink(host.slice('unix://'.length), alias);
+      contextHost = `unix://${alias}`;
+    }
+    const contextEnv = { DOCKER_CONFIG: agentDir, PATH: process.env.PATH ?? '' };
+    await execa('docker', ['context', 'create', 'busy-alias', '--docker', `host=${contextHost}`], { env: contextEnv, extendEnv: false });
+    try {
+      const hold = await gate(['push']);
+      const a = start('pushImgaeToRepo', imageX, hold);
+      await hold.reached('push');
+      const b = start('pushImgaeToRepo', imageX, undefined, { DOCKER_CONTEXT: 'busy-alias' });
+      await b.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
+      await hold.release('push');
+      const [ra, rb] = [succeeded(await a.finished), succeeded(await b.finished)];
+      expect(ra).toEqual(rb);
+      expect(await registryConfig(ra.digest)).toBe(idX);
+      expect(await localId(target())).toBeUndefined();
+    } finally {
+      await execa('docker', ['context', 'rm', '--force', 'busy-alias'], { env: contextEnv, extendEnv: false, reject: false });
+    }
   });
 
   it('a pull of the tag that lands between a push\'s tag and push: the push ships X, the pull\'s image is there after', async () => {
