@@ -111,6 +111,21 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     return result.exitCode === 0 ? result.stdout.trim() : undefined;
   }
 
+  /**
+   * Holds push A at its gate (tagged, not yet pushed), starts B, which must wait for A's lock,
+   * then lets A go; `between` runs while A is held. Both outcomes, in order.
+   */
+  async function secondWaitsForFirst(a: (hold: Gate) => AgentProcess, b: () => AgentProcess, between: () => Promise<void> = () => Promise.resolve()): Promise<[AgentOutcome, AgentOutcome]> {
+    const hold = await gate(['push']);
+    const first = a(hold);
+    await hold.reached('push');
+    await between();
+    const second = b();
+    await second.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
+    await hold.release('push');
+    return [await first.finished, await second.finished];
+  }
+
   let before: Awaited<ReturnType<typeof takeSnapshot>>;
   beforeEach(async () => {
     await removeImage(e2e().env, target());
@@ -121,13 +136,8 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
   });
 
   it('two pushes of one image to one tag: the second waits for the first, both succeed, the tag is gone after', async () => {
-    const hold = await gate(['push']);
-    const a = start('pushImgaeToRepo', imageX, hold);
-    await hold.reached('push');
-    const b = start('pushImgaeToRepo', imageX);
-    await b.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
-    await hold.release('push');
-    const [ra, rb] = [succeeded(await a.finished), succeeded(await b.finished)];
+    const [a, b] = await secondWaitsForFirst((hold) => start('pushImgaeToRepo', imageX, hold), () => start('pushImgaeToRepo', imageX));
+    const [ra, rb] = [succeeded(a), succeeded(b)];
     expect(ra).toEqual(rb);
     expect(await registryConfig(ra.digest)).toBe(idX);
     expect(await localId(target())).toBeUndefined();
@@ -147,13 +157,11 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     const contextEnv = { DOCKER_CONFIG: agentDir, PATH: process.env.PATH ?? '' };
     await execa('docker', ['context', 'create', 'busy-alias', '--docker', `host=${contextHost}`], { env: contextEnv, extendEnv: false });
     try {
-      const hold = await gate(['push']);
-      const a = start('pushImgaeToRepo', imageX, hold);
-      await hold.reached('push');
-      const b = start('pushImgaeToRepo', imageX, undefined, { DOCKER_CONTEXT: 'busy-alias' });
-      await b.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
-      await hold.release('push');
-      const [ra, rb] = [succeeded(await a.finished), succeeded(await b.finished)];
+      const [a, b] = await secondWaitsForFirst(
+        (hold) => start('pushImgaeToRepo', imageX, hold),
+        () => start('pushImgaeToRepo', imageX, undefined, { DOCKER_CONTEXT: 'busy-alias' }),
+      );
+      const [ra, rb] = [succeeded(a), succeeded(b)];
       expect(ra).toEqual(rb);
       expect(await registryConfig(ra.digest)).toBe(idX);
       expect(await localId(target())).toBeUndefined();
@@ -167,15 +175,12 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     succeeded(await start('pushImgaeToRepo', imageY).finished);
     expect(await registryConfig(run)).toBe(idY);
 
-    const hold = await gate(['push']);
-    const push = start('pushImgaeToRepo', imageX, hold);
-    await hold.reached('push'); // tagged, not yet pushed
-    expect(await localId(target())).toBe(idX);
-    const pull = start('pullImage', run);
-    await pull.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
-    await hold.release('push');
-    const pushed = succeeded(await push.finished);
-    const pulled = succeeded(await pull.finished);
+    const [push, pull] = await secondWaitsForFirst(
+      (hold) => start('pushImgaeToRepo', imageX, hold),
+      () => start('pullImage', run),
+      async () => expect(await localId(target())).toBe(idX), // tagged, not yet pushed
+    );
+    const [pushed, pulled] = [succeeded(push), succeeded(pull)];
 
     expect(await registryConfig(pushed.digest)).toBe(idX);
     expect(await registryConfig(run)).toBe(idX);
@@ -184,13 +189,8 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
   });
 
   it('two pushes of different images to one tag: each result names the image it pushed', async () => {
-    const hold = await gate(['push']);
-    const a = start('pushImgaeToRepo', imageX, hold);
-    await hold.reached('push');
-    const b = start('pushImgaeToRepo', imageY);
-    await b.waitForOutput(/Waiting for another action/, 60_000);
-    await hold.release('push');
-    const [ra, rb] = [succeeded(await a.finished), succeeded(await b.finished)];
+    const [a, b] = await secondWaitsForFirst((hold) => start('pushImgaeToRepo', imageX, hold), () => start('pushImgaeToRepo', imageY));
+    const [ra, rb] = [succeeded(a), succeeded(b)];
     expect(await registryConfig(ra.digest)).toBe(idX);
     expect(await registryConfig(rb.digest)).toBe(idY);
     expect(await registryConfig(run)).toBe(idY); // the later push holds the tag, as in a sequential run
