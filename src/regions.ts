@@ -87,7 +87,3 @@ export function filterRegions(query: unknown): AutocompleteItem[] {
 export function isWellFormedRegion(region: string): boolean {
   return /^[a-z]{2,4}(-[a-z]+){1,2}-\d{1,2}$/.test(region);
 }
-
-export function isKnownRegion(region: string): boolean {
-  return REGIONS.some((r) => r.id === region);
-}
