@@ -14,7 +14,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface RegistryConfig {
   /** Registry URL such as 'http://127.0.0.1:5001'; becomes proxyEndpoint and the repositoryUri host. */
@@ -88,6 +88,8 @@ export interface EcrEndpoint {
   faulted: Array<'ecr' | 'sts'>;
   /** From now on, requests to `service` (default: both) meet `fault`; undefined restores normal answers. */
   setFault(fault: EndpointFault | undefined, service?: 'ecr' | 'sts'): void;
+  /** Connections clients hold open to the endpoint right now (an idle keep-alive one counts). */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -1057,7 +1059,14 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     );
   });
   // Accepted sockets are unref'd too, so idle keep-alive connections never hold the process open.
-  server.on('connection', (socket) => socket.unref());
+  // An idle one stays for 30 s, so that a client that leaves its connections open is seen doing so.
+  const open = new Set<Socket>();
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (socket: Socket) => {
+    socket.unref();
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -1102,6 +1111,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     setFault(next, service) {
       fault = next ? { fault: next, ...(service ? { service } : {}) } : undefined;
     },
+    openConnections: () => open.size,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -6,7 +6,7 @@ import {
   type AuthorizationData,
   type Repository,
 } from '@aws-sdk/client-ecr';
-import { createTransport, type AwsRequestHandler } from './aws-http';
+import { createTransport, type AwsRequestHandler, type AwsTransport } from './aws-http';
 import type { AwsConnection } from './connection';
 import { describeAwsError, ParamError, PluginError, type AwsCallContext } from './errors';
 import type { Redactor } from './redact';
@@ -18,6 +18,8 @@ const MAX_NAMES_PER_CALL = 100;
 
 /** Each client's request handler, which knows the endpoint its last request went to. */
 const handlers = new WeakMap<ECRClient, AwsRequestHandler>();
+/** The request handler of the STS client that assumes a client's role, if it has one. */
+const roleHandlers = new WeakMap<ECRClient, AwsRequestHandler>();
 
 /**
  * A client for the given connection. With no credentials the SDK's default
@@ -29,10 +31,12 @@ const handlers = new WeakMap<ECRClient, AwsRequestHandler>();
 export async function createEcrClient(connection: AwsConnection, redactor: Redactor): Promise<ECRClient> {
   const transport = await createTransport(redactor);
   let credentials: ECRClientConfig['credentials'] = connection.credentials;
+  let sts: AwsTransport | undefined;
   if (connection.role) {
     (await import('./code-cache')).preloadWithCodeCache('assume-role');
     const { roleCredentials } = await import('./assume-role');
-    credentials = roleCredentials(connection.role, connection.credentials, await createTransport(redactor), redactor);
+    sts = await createTransport(redactor);
+    credentials = roleCredentials(connection.role, connection.credentials, sts, redactor);
   }
   const client = new ECRClient({
     ...(connection.region !== undefined ? { region: connection.region } : {}),
@@ -42,7 +46,18 @@ export async function createEcrClient(connection: AwsConnection, redactor: Redac
     streamCollector: transport.streamCollector,
   });
   handlers.set(client, transport.requestHandler);
+  if (sts) roleHandlers.set(client, sts.requestHandler);
   return client;
+}
+
+/**
+ * Closes the connections the client (and its role's STS client) keeps alive
+ * for reuse, as the SDK asks of a client that is done: in an agent process
+ * that outlives the action, they would otherwise stay open until AWS drops them.
+ */
+export function closeEcrClient(client: ECRClient): void {
+  client.destroy();
+  roleHandlers.get(client)?.destroy();
 }
 
 /** What an error of an ECR call names: the operation, the endpoint it went to, the timeouts. */

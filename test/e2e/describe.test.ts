@@ -4,7 +4,7 @@
  * Needs no Docker engine, so it runs everywhere.
  */
 import type { Repository } from '@aws-sdk/client-ecr';
-import { E2E_TEST_TIMEOUT_MS, SETTINGS, UNSET_CONNECTION, VAULT_KEYS, runAction, succeeded, useLocalStack } from './helpers';
+import { E2E_TEST_TIMEOUT_MS, SETTINGS, UNSET_CONNECTION, VAULT_KEYS, expectNoOpenConnections, runAction, succeeded, useLocalStack } from './helpers';
 import { LOCAL_ACCOUNT_IDS, LOCAL_KEYS, LOCAL_REGION } from '../../devkit/local-ecr';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
@@ -53,6 +53,8 @@ describe('describeRepositories (local ECR API endpoint)', () => {
     expect(first?.repositoryUri).toMatch(/\/svc\/app-0000$/);
     expect(JSON.parse(JSON.stringify(run.result))).toHaveProperty('repositories.length', REPOSITORY_COUNT);
     expect(run.output).toContain(`Found ${REPOSITORY_COUNT} repositories`);
+    // The SDK client kept its connection alive across the pages; the action closed it at the end.
+    await expectNoOpenConnections(stack());
   });
 
   test('with vault keys in the params and the region as an autocomplete item, those are used over the settings', async () => {

@@ -235,6 +235,19 @@ export function failed(run: ActionRun<unknown>): Error {
   return run.error;
 }
 
+/**
+ * Waits until no client holds a connection to the local ECR/STS endpoint: the plugin closes its
+ * clients when an action ends, and the endpoint keeps an idle connection 30 s, so one left open
+ * shows. The close reaches the endpoint a moment after the action returns; bounded by `timeoutMs`.
+ */
+export async function expectNoOpenConnections(stack: Stack, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (stack.ecr.endpoint.openConnections() > 0) {
+    if (Date.now() > deadline) throw new Error(`${stack.ecr.endpoint.openConnections()} connection(s) to the endpoint still open ${timeoutMs} ms after the action ended`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** Asserts that no secret appears in any of the texts. */
 export function expectNoSecrets(stack: Stack, ...texts: string[]): void {
   for (const secret of [...stack.passwords, ...stack.tokens, LOCAL_KEYS.secretAccessKey]) {

@@ -11,7 +11,7 @@ import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../../devkit/images';
 import { REPO_ROOT } from '../../devkit/agent';
 import { LOCAL_ROLES } from '../../devkit/local-ecr';
-import { E2E_TEST_TIMEOUT_MS, ONE_MB, SETTINGS, VAULT_KEYS, expectNoSecrets, failed, hasImage, runAction, succeeded, useLocalStack, type Stack } from './helpers';
+import { E2E_TEST_TIMEOUT_MS, ONE_MB, SETTINGS, VAULT_KEYS, expectNoOpenConnections, expectNoSecrets, failed, hasImage, runAction, succeeded, useLocalStack, type Stack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
@@ -58,6 +58,8 @@ describe('roles (local ECR and STS endpoint)', () => {
       roleArn: LOCAL_ROLES.push,
     });
     expect(succeeded(run).repositories.map((r) => r.repositoryName)).toEqual(['team/app', 'team/worker']);
+    // Both clients, STS's and ECR's, closed their connections when the action ended.
+    await expectNoOpenConnections(stack());
     const { assumed, issued, ecrCalls } = roleTraffic(stack(), before, beforeAssume);
     expect(assumed).toEqual([
       expect.objectContaining({

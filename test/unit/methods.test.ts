@@ -180,6 +180,39 @@ describe('describeRepositories', () => {
   });
 });
 
+describe('the AWS client of every method is closed when the method ends', () => {
+  // The SDK keeps connections alive for reuse until a client is destroyed.
+  const destroyed = (): number => destroySpy.mock.calls.length;
+  let destroySpy: jest.SpyInstance;
+  beforeEach(() => {
+    destroySpy = jest.spyOn(ECRClient.prototype, 'destroy');
+  });
+  afterEach(() => destroySpy.mockRestore());
+  const settings: KaholoSettings = { ...KEYS, region: 'eu-west-2' };
+
+  it('after a success, and after an AWS error', async () => {
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: repositories(0, 2) });
+    await captureOutput(() => plugin.describeRepositories(action('describeRepositories', {}), settings));
+    expect(destroyed()).toBe(1);
+
+    ecrMock.on(DescribeRepositoriesCommand).rejects(new Error('no way'));
+    const { error } = await captureOutput(() => plugin.describeRepositories(action('describeRepositories', {}), settings));
+    expect(error).toBeInstanceOf(Error);
+    expect(destroyed()).toBe(2);
+
+    mockToken();
+    await captureOutput(() => plugin.getEcrLogin(action('getEcrLogin', {}), settings));
+    expect(destroyed()).toBe(3);
+  });
+
+  it('none is made when a param is refused before any call', async () => {
+    const { error } = await captureOutput(() => plugin.describeRepositories(action('describeRepositories', { registryId: '12' }), settings));
+    expect((error as Error).message).toMatch(/registryId/);
+    expect(ecrMock.calls()).toHaveLength(0);
+    expect(destroyed()).toBe(0);
+  });
+});
+
 describe('getEcrLogin', () => {
   it('decodes each token and adds the documented login command', async () => {
     mockToken();
@@ -300,6 +333,20 @@ describe('push and pull with a stand-in docker CLI', () => {
     );
     expect(result).toEqual({ image: `${HOST}/team/app:1.2.0`, digest: FAKE_DIGEST, registry: HOST });
     expect((await docker.calls()).map((c) => c.argv[0])).toEqual(['login', 'pull', 'logout']);
+  });
+
+  it('closes its AWS client after the transfer, and after a failed one', async () => {
+    const destroy = jest.spyOn(ECRClient.prototype, 'destroy');
+    try {
+      await captureOutput(() => plugin.pullImage(action('pullImage', { ...pushParams, imageName: '1.2.0' }), {}));
+      expect(destroy).toHaveBeenCalledTimes(1);
+      process.env.DEVKIT_DOCKER_LOCAL_IMAGES = '';
+      const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
+      expect(error).toBeInstanceOf(Error);
+      expect(destroy).toHaveBeenCalledTimes(2);
+    } finally {
+      destroy.mockRestore();
+    }
   });
 
   it('pulls by digest', async () => {
