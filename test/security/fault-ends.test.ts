@@ -92,6 +92,14 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     return made;
   }
 
+  /** Starts the action with `hold` held at its gate (e.g. 'push', 'tag:after'), and waits until it is reached there. */
+  async function startHeld(hold: string, method: string, params: Record<string, string>): Promise<{ agent: AgentProcess; holds: Gate }> {
+    const holds = await gate([hold]);
+    const agent = start(method, params, holds.env);
+    await holds.reached(hold.split(':')[0]);
+    return { agent, holds };
+  }
+
   function start(method: string, params: Record<string, string>, extra: Record<string, string> = {}): AgentProcess {
     const env = agentEnvironment({
       ...e2e().env,
@@ -150,9 +158,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   });
 
   it('SIGTERM while docker tag runs: the action ends by the signal, the tag is removed', async () => {
-    const holds = await gate(['tag:after']);
-    const agent = start('pushImgaeToRepo', { imageName: image }, holds.env);
-    await holds.reached('tag');
+    const { agent, holds } = await startHeld('tag:after', 'pushImgaeToRepo', { imageName: image });
     expect(await targetExists()).toBe(true); // the tag took effect
     agent.kill('SIGTERM');
     const outcome = await endedBy(agent, 'SIGTERM');
@@ -163,9 +169,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   });
 
   it('SIGTERM while the clean-up docker rmi runs: the rmi is not stopped, then the action ends by the signal', async () => {
-    const holds = await gate(['rmi']);
-    const agent = start('pushImgaeToRepo', { imageName: image }, holds.env);
-    await holds.reached('rmi'); // pushed; the clean-up is under way
+    const { agent, holds } = await startHeld('rmi', 'pushImgaeToRepo', { imageName: image }); // pushed; the clean-up is under way
     agent.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300)); // the signal has landed; the rmi must survive it
     await holds.release('rmi');
@@ -177,9 +181,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   });
 
   it('SIGKILL in the middle of a push: its docker ends with it, and the next action sweeps its directory and tag', async () => {
-    const holds = await gate(['push']);
-    const killed = start('pushImgaeToRepo', { imageName: image }, holds.env);
-    await holds.reached('push');
+    const { agent: killed, holds } = await startHeld('push', 'pushImgaeToRepo', { imageName: image });
     killed.kill('SIGKILL');
     await endedBy(killed, 'SIGKILL');
     const orphans = (await fs.readdir(tmp)).filter((e) => e.startsWith(`kaholo-ecr-${killed.pid}-`));
@@ -199,9 +201,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   });
 
   it('SIGKILL in the middle of a pull: the next action clears its lock once stale', async () => {
-    const holds = await gate(['pull']);
-    const killed = start('pullImage', { imageName: 'never-pulled' }, holds.env);
-    await holds.reached('pull');
+    const { agent: killed } = await startHeld('pull', 'pullImage', { imageName: 'never-pulled' });
     const locks = async (): Promise<string[]> => (await fs.readdir(tmp)).filter((e) => /^kaholo-ecr\.[0-9a-f]{32}\.lock$/.test(e));
     expect(await locks()).toHaveLength(1); // held by the pull
     killed.kill('SIGKILL');
@@ -215,9 +215,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   });
 
   it('a running action\'s directory is never swept, and neither is anything else in TMPDIR', async () => {
-    const holds = await gate(['push']);
-    const running = start('pushImgaeToRepo', { imageName: image }, holds.env);
-    await holds.reached('push');
+    const { agent: running, holds } = await startHeld('push', 'pushImgaeToRepo', { imageName: image });
     const foreign = path.join(tmp, 'kaholo-ecr-not-ours');
     await fs.mkdir(foreign);
     const other = await start('pullImage', { imageName: 'no-such-tag' }).finished;
@@ -232,9 +230,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   });
 
   it('stdout and stderr closed in the middle of a push: no crash, the clean-up runs, the result is reported', async () => {
-    const holds = await gate(['push']);
-    const agent = start('pushImgaeToRepo', { imageName: image }, holds.env);
-    await holds.reached('push');
+    const { agent, holds } = await startHeld('push', 'pushImgaeToRepo', { imageName: image });
     agent.closeOutput();
     await holds.release('push');
     const outcome = await agent.finished;
