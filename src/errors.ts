@@ -75,10 +75,8 @@ export interface AwsCallContext {
 }
 
 /** Turns an AWS SDK error into one line with its name, message and request id. */
-export function describeAwsError(context: AwsCallContext | string, error: unknown): PluginError {
+export function describeAwsError({ service, operation, endpoint, timeouts }: AwsCallContext, error: unknown): PluginError {
   if (error instanceof PluginError) return error;
-  const { service, operation, endpoint, timeouts }: AwsCallContext =
-    typeof context === 'string' ? { service: 'ECR', operation: context } : context;
   const call = `${service} ${operation}`;
   const e = (typeof error === 'object' && error !== null ? error : {}) as AwsLikeError;
   const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name : undefined;
@@ -134,7 +132,7 @@ function notJsonAnswer(e: AwsLikeError, where: string): string | undefined {
     .replace(/<[^>]*>/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-  const excerpt = text === '' ? 'an empty body' : `"${shorten(text)}"`;
+  const excerpt = text === '' ? 'an empty body' : quote(text);
   return `${where} answered HTTP ${status} with something that is not an AWS answer: ${excerpt}. Is a proxy or firewall in between?`;
 }
 

@@ -18,7 +18,7 @@ const STALE_MS = Number(process.env.KAHOLO_ECR_LOCK_STALE_MS) || 10_000;
 const POLL_MS = 100;
 
 export interface LockRequest {
-  /** The Docker engine whose image names are at stake (DOCKER_HOST, or the docker context). */
+  /** The Docker engine whose image names are at stake, by its endpoint (engine-endpoint.ts). */
   engine: string;
   /** The image name the holder may write or remove. */
   reference: string;
