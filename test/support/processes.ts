@@ -90,11 +90,12 @@ export function isDockerCli(p: ProcessInfo): boolean {
   return dockerArguments(p) !== undefined;
 }
 
-/** argv of every running docker CLI process of the machine. */
+/** Every running docker CLI process of the machine, as `['docker', ...its arguments]` (the stand-in's too). */
 export function dockerCliArgvs(): string[][] {
-  return listProcesses()
-    .filter(isDockerCli)
-    .map((p) => p.argv);
+  return listProcesses().flatMap((p) => {
+    const args = dockerArguments(p);
+    return args ? [['docker', ...args]] : [];
+  });
 }
 
 export interface Watch {
