@@ -195,7 +195,9 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
     expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid}) that ended without cleaning up`);
     expect(existsSync(path.join(tmp, orphans[0]))).toBe(false);
-    expect((await fs.readdir(tmp)).filter((e) => e.endsWith('.lock'))).toEqual([]);
+    // The killed action's lock was taken over once stale and released; when a lock is left, the log says what happened.
+    const leftLocks = (await fs.readdir(tmp)).filter((e) => e.endsWith('.lock'));
+    if (leftLocks.length > 0) throw new Error(`locks left in TMPDIR: ${leftLocks.join(', ')}; the next action's log:\n${next.output}`);
     expect(await targetExists()).toBe(false);
     expect(await leftoversSince(before)).toEqual([]);
   });
