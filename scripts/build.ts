@@ -11,37 +11,50 @@
  * taking the SDK's ES build lets esbuild drop what ECR does not use, which cuts
  * the cold start of every action (BENCHMARKS.md has the figures).
  */
-import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type ImportKind, type Metafile, type Plugin } from 'esbuild';
 import execa from 'execa';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { LAZY_BUNDLES } from '../src/agent/lazy-bundles';
 import { checkSelfContained } from './lib/dist-graph';
 import { noticesFromMetafile, NOTICES_FILE } from './lib/third-party-notices';
 
 const ROOT = path.resolve(__dirname, '..');
-/** The modules that use third-party code, each replaced by a bundle of it and what it imports. */
-const BUNDLED_MODULES = [
-  'src/ecr-client.ts',
-  // The docker side of push and pull, all of it (execa, the lock's proper-lockfile): one file to load.
-  'src/image-transfer.ts',
-  'src/assume-role.ts',
-  'src/proxy-agent.ts',
-  'src/credential-chain.ts',
-];
+
+/** Modules every bundle shares instead of holding its own copy: one PluginError class (so instanceof holds across bundles), one code cache. */
+const SHARED_MODULES = ['errors', 'agent/code-cache'];
 
 /**
  * The SDK's default credential chain is imported by the ECR client and the role code, but only an
- * action with no keys uses it: everywhere but in its own bundle (credential-chain.js), the import
- * goes to a stand-in that loads that bundle when first asked for credentials.
+ * action with no keys uses it: everywhere but in its own bundle, the import goes to a stand-in
+ * (src/aws/default-credentials.ts) that loads that bundle when first asked for credentials.
  */
-const lazyCredentialChain: Plugin = {
+const lazyCredentialChain = (root: string): Plugin => ({
   name: 'lazy-credential-chain',
   setup(build) {
     build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, (args) =>
-      args.importer.endsWith(path.join('src', 'credential-chain.ts')) ? undefined : { path: path.join(build.initialOptions.absWorkingDir ?? ROOT, 'src', 'default-credentials.ts') },
+      args.importer === sourceFile(root, LAZY_BUNDLES.credentialChain) ? undefined : { path: sourceFile(root, 'aws/default-credentials') },
     );
   },
-};
+});
+
+/**
+ * Leaves an import of another part of dist/ as a require() of that part, with the path it has from
+ * this bundle's own output file (dist/ mirrors src/): the shared modules always, and whatever `apart` says.
+ */
+const keepApart = (root: string, outModule: string, apart: (target: string, kind: ImportKind) => boolean): Plugin => ({
+  name: 'keep-apart',
+  setup(build) {
+    build.onResolve({ filter: /^\./ }, (args) => {
+      const target = path.relative(path.join(root, 'src'), path.resolve(args.resolveDir, args.path)).replace(/\.(ts|js)$/, '');
+      if (target.startsWith('..') || (!SHARED_MODULES.includes(target) && !apart(target, args.kind))) return undefined;
+      const specifier = path.relative(path.dirname(outModule), target).split(path.sep).join('/');
+      return { path: specifier.startsWith('.') ? specifier : `./${specifier}`, external: true };
+    });
+  },
+});
+
+const sourceFile = (root: string, module: string): string => path.join(root, 'src', `${module}.ts`);
 
 /** How esbuild bundles for the agent. */
 const BUNDLE_OPTIONS: BuildOptions = {
@@ -63,32 +76,41 @@ const BUNDLE_OPTIONS: BuildOptions = {
 export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
   const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
   await execa(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: root, stdio: 'inherit' });
-  const { metafile } = await build({
-    ...BUNDLE_OPTIONS,
-    absWorkingDir: root,
-    entryPoints: BUNDLED_MODULES,
-    metafile: true,
-    outdir: outDir,
-    allowOverwrite: true,
-    // One PluginError class for the whole plugin, so instanceof holds across modules; the role and
-    // proxy bundles stay separate files, loaded only by the actions that need them; one code cache.
-    external: ['./errors', './assume-role', './proxy-agent', './code-cache', './credential-chain'],
-    plugins: [lazyCredentialChain],
-  });
-  // The entry and what it loads eagerly as one file: require() of main reads one module, not fifteen.
-  // What the methods load later stays outside it (so listRegions loads no SDK), and so does errors.js.
+  const bundles: string[] = Object.values(LAZY_BUNDLES);
+  // Each lazily loaded module as a bundle of its own (one build each, so each knows where its output
+  // lies); the other lazy bundles stay apart, loaded only by the actions that need them.
+  const results = await Promise.all(
+    bundles.map((bundle) =>
+      build({
+        ...BUNDLE_OPTIONS,
+        absWorkingDir: root,
+        entryPoints: [sourceFile(root, bundle)],
+        outfile: path.join(outDir, `${bundle}.js`),
+        allowOverwrite: true,
+        metafile: true,
+        plugins: [keepApart(root, bundle, (target) => target !== bundle && bundles.includes(target)), lazyCredentialChain(root)],
+      }),
+    ),
+  );
+  // The entry and what it loads eagerly as one file: require() of main reads one module, not twenty.
+  // What the methods load later (every dynamic import) stays outside it, so listRegions loads no SDK.
   await build({
     ...BUNDLE_OPTIONS,
     absWorkingDir: root,
-    entryPoints: ['src/app.ts'],
-    outdir: outDir,
+    entryPoints: [sourceFile(root, 'app')],
+    outfile: path.join(outDir, 'app.js'),
     allowOverwrite: true,
     minify: false,
-    external: ['./errors', './code-cache', './ecr-client', './image-transfer', './repository-creation', './image-tagging'],
+    plugins: [keepApart(root, 'app', (target, kind) => kind === 'dynamic-import' || bundles.includes(target))],
   });
   // dist/ must run with no node_modules anywhere: every require() it can reach resolves inside it.
   await checkSelfContained(outDir, 'app.js');
-  await fs.writeFile(path.join(outDir, NOTICES_FILE), await noticesFromMetafile(metafile, root));
+  await fs.writeFile(path.join(outDir, NOTICES_FILE), await noticesFromMetafile(mergeMetafiles(results.map((r) => r.metafile)), root));
+}
+
+/** The inputs and outputs of several builds as one metafile (the notices read which packages went in). */
+function mergeMetafiles(metafiles: Metafile[]): Metafile {
+  return metafiles.reduce((all, one) => ({ inputs: { ...all.inputs, ...one.inputs }, outputs: { ...all.outputs, ...one.outputs } }), { inputs: {}, outputs: {} });
 }
 
 /** What the build reads: when any of it is newer than the built entry, the build is stale. */

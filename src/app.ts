@@ -5,18 +5,19 @@
  * needs them, so the autocomplete stays instant.
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import { kaholoMethod, type ActionContext } from './action-boundary';
-import { checkRegistryId, checkRepositoryName } from './aws-names';
-import { readConnection, type AwsConnection } from './connection';
-import type { TransferRequest } from './image-transfer';
-import type { KaholoAutocomplete } from './kaholo';
-import { filterRegions } from './regions';
-import { readRepositorySettings } from './repository-params';
-import type { Redactor } from './redact';
-import type { RepositoryTarget } from './repository-creation';
-import { readTags } from './tag-params';
-import { readTransferOptions } from './transfer-options';
-import { parseImageRequest } from './transfer-plan';
+import { LAZY_BUNDLES } from './agent/lazy-bundles';
+import { kaholoMethod, type ActionContext } from './kaholo/action-boundary';
+import { checkRegistryId, checkRepositoryName } from './params/aws-names';
+import { readConnection, type AwsConnection } from './params/connection';
+import type { TransferRequest } from './docker/image-transfer';
+import type { KaholoAutocomplete } from './kaholo/contract';
+import { filterRegions } from './params/regions';
+import { readRepositorySettings } from './params/repository-settings';
+import type { Redactor } from './kaholo/redactor';
+import type { RepositoryTarget } from './registry/repository-creation';
+import { readTags } from './params/tag-list';
+import { readTransferOptions } from './params/transfer-options';
+import { parseImageRequest } from './docker/transfer-plan';
 
 export const describeRepositories = kaholoMethod(async ({ params, log, redactor }) => {
   const connection = readConnection(params, 'describeRepositories');
@@ -52,10 +53,10 @@ export const pushImgaeToRepo = kaholoMethod(async (context) => {
   const repository = readRepositorySettings(context.params);
   const additionalTags = readTags(context.params, 'additionalTags', false);
   return withTransfer(context, 'push', async ({ request, transfer, target }) => {
-    if (repository) await (await import('./repository-creation')).ensureRepository(target, repository, context.log);
+    if (repository) await (await import('./registry/repository-creation')).ensureRepository(target, repository, context.log);
     const pushed = await transfer.pushImage(request, context);
     // More tags for the pushed digest through the ECR API, not another docker push.
-    const tags = await (await import('./image-tagging')).tagPushedImage(target, pushed, additionalTags, context.log);
+    const tags = await (await import('./registry/image-tagging')).tagPushedImage(target, pushed, additionalTags, context.log);
     return { ...pushed, tags };
   });
 });
@@ -71,17 +72,17 @@ export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
   const tags = readTags(params, 'tags', true);
   return withEcrClient(connection, redactor, async (ecr, client) => {
     await ecr.resolveRegion(client);
-    const tagging = await import('./image-tagging');
+    const tagging = await import('./registry/image-tagging');
     return tagging.tagImageInRepository({ client, registryId, repoName }, image, tags, log);
   });
 });
 
 export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));
 
-type EcrModule = typeof import('./ecr-client');
+type EcrModule = typeof import('./aws/ecr-client');
 type Transfer = {
   request: TransferRequest;
-  transfer: typeof import('./image-transfer');
+  transfer: typeof import('./docker/image-transfer');
   target: RepositoryTarget;
 };
 
@@ -99,8 +100,8 @@ async function withTransfer<T>({ params, log, redactor }: ActionContext, directi
     // The session hides the password; the token it came in (base64 of user:password) is hidden here.
     redactor.add(authorization.data.authorizationToken);
     log.info(`Authorized for ${authorization.login.host}`);
-    (await import('./code-cache')).preloadWithCodeCache('image-transfer');
-    const transfer = await import('./image-transfer');
+    (await import('./agent/code-cache')).preloadWithCodeCache(LAZY_BUNDLES.imageTransfer);
+    const transfer = await import('./docker/image-transfer');
     return work({ request: { login: authorization.login, repoName, image, options }, transfer, target: { client, registryId, repoName } });
   });
 }
@@ -110,8 +111,8 @@ async function withTransfer<T>({ params, log, redactor }: ActionContext, directi
  * there is one), for the length of `work`; its connections are closed after.
  */
 async function withEcrClient<T>(connection: AwsConnection, redactor: Redactor, work: (ecr: EcrModule, client: ECRClient) => Promise<T>): Promise<T> {
-  (await import('./code-cache')).preloadWithCodeCache('ecr-client');
-  const ecr = await import('./ecr-client');
+  (await import('./agent/code-cache')).preloadWithCodeCache(LAZY_BUNDLES.ecrClient);
+  const ecr = await import('./aws/ecr-client');
   const client = await ecr.createEcrClient(connection, redactor);
   try {
     return await work(ecr, client);

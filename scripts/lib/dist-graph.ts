@@ -47,7 +47,20 @@ export async function followRequires(dir: string, entry: string): Promise<{ reac
 export async function checkSelfContained(dir: string, entry: string): Promise<void> {
   const { reached, outside } = await followRequires(dir, entry);
   if (outside.length > 0) throw new Error(`the build loads code from outside dist/ (bundle it): ${outside.join('; ')}`);
-  for (const file of await fs.readdir(dir)) {
-    if (file.endsWith('.js') && !reached.has(file)) await fs.rm(path.join(dir, file));
+  for (const file of await jsFiles(dir)) {
+    if (!reached.has(file)) await fs.rm(path.join(dir, file));
   }
+}
+
+/** The .js files under `dir`, by their path from it (with "/"), the code cache's directory left out. */
+async function jsFiles(dir: string, sub = ''): Promise<string[]> {
+  const entries = await fs.readdir(path.join(dir, sub), { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map(async (entry): Promise<string[]> => {
+      const file = sub === '' ? entry.name : `${sub}/${entry.name}`;
+      if (entry.isDirectory()) return entry.name.startsWith('.') ? [] : jsFiles(dir, file);
+      return entry.name.endsWith('.js') ? [file] : [];
+    }),
+  );
+  return nested.flat();
 }

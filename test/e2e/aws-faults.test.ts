@@ -7,7 +7,7 @@
  * so the test takes seconds; that the default timeouts bound an unanswered call under 90 s is
  * proven by the unit test of the computed bound (test/unit/aws-http.test.ts).
  */
-import { REQUEST_TIMEOUT_VARIABLE } from '../../src/aws-http';
+import { REQUEST_TIMEOUT_VARIABLE } from '../../src/aws/aws-http';
 import { LOCAL_ROLES } from '../../devkit/local-ecr';
 import { E2E_TEST_TIMEOUT_MS, VAULT_KEYS, failed, runAction, useLocalStack } from './helpers';
 

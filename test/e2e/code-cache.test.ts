@@ -1,5 +1,5 @@
 /**
- * The V8 code cache of the big bundles (src/code-cache.ts), on a copy of the built dist/ in fresh
+ * The V8 code cache of the big bundles (src/agent/code-cache.ts), on a copy of the built dist/ in fresh
  * node processes: the first load compiles and leaves a private cache, the next loads from it, and a
  * cache that is unsafe (writable by others) or damaged is never used; the bundle works every time.
  */
@@ -21,8 +21,8 @@ describe('the code cache of the SDK bundle', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'code-cache-test-'));
     dist = path.join(dir, 'dist');
     cacheDir = path.join(dist, '.code-cache');
-    await fs.mkdir(dist);
-    for (const file of ['code-cache.js', 'ecr-client.js', 'errors.js', 'assume-role.js', 'proxy-agent.js', 'credential-chain.js']) {
+    for (const file of ['agent/code-cache.js', 'aws/ecr-client.js', 'errors.js', 'aws/assume-role.js', 'aws/proxy-agent.js', 'aws/credential-chain.js']) {
+      await fs.mkdir(path.dirname(path.join(dist, file)), { recursive: true });
       await fs.copyFile(path.join(REPO_ROOT, 'dist', file), path.join(dist, file));
     }
   });
@@ -41,7 +41,7 @@ describe('the code cache of the SDK bundle', () => {
     expect(await load()).toBe('compiled function function');
     const [cache, ...others] = await cacheFiles();
     expect(others).toEqual([]); // one file, no partial one left
-    expect(path.basename(cache)).toMatch(new RegExp(`^ecr-client-[0-9a-f]{20}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.bin$`));
+    expect(path.basename(cache)).toMatch(new RegExp(`^aws-ecr-client-[0-9a-f]{20}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.bin$`));
     expect((await fs.stat(cacheDir)).mode & 0o777).toBe(0o700);
     expect((await fs.stat(cache)).mode & 0o777).toBe(0o600);
     expect(await load()).toBe('cached function function');
@@ -76,7 +76,7 @@ describe('the code cache of the SDK bundle', () => {
 
   test('a changed bundle gets a cache of its own', async () => {
     const before = await cacheFiles();
-    await fs.appendFile(path.join(dist, 'ecr-client.js'), '\n// changed\n');
+    await fs.appendFile(path.join(dist, 'aws', 'ecr-client.js'), '\n// changed\n');
     expect(await load()).toBe('compiled function function');
     expect((await cacheFiles()).length).toBe(before.length + 1);
   });

@@ -23,7 +23,7 @@ import { loadPlugin, type LoadedPlugin } from '../../devkit/agent';
 import { filesMentioning, leftoversSince, takeSnapshot, type Snapshot } from '../support/leftovers';
 import { startLocalEcr, LOCAL_KEYS, LOCAL_REGION, type LocalEcr } from '../../devkit/local-ecr';
 import type { Registry } from '../../devkit/registry';
-import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
 
 /** Pushes and pulls of 1 MB images take well under a second; this bounds a slow CI machine. */
 export const E2E_TEST_TIMEOUT_MS = 60_000;

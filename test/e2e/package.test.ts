@@ -20,7 +20,7 @@ import { withoutAwsSettings } from '../../devkit/aws-env';
 import { makeImage, removeImage } from '../../devkit/images';
 import { LOCAL_KEYS, LOCAL_REGION, LOCAL_ROLES, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { describeWithDocker } from '../support/e2e-environment';
-import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
 
 const BUILD_TIMEOUT_MS = 120_000;
 const ACTION_TIMEOUT_MS = 60_000;
@@ -164,7 +164,7 @@ describe('the plugin zip', () => {
     for (const name of names) {
       expect(name).not.toMatch(/^(src|test|scripts|node_modules|\.ci|kaholo-plugin-ecr[^/]*)\/|\/node_modules\//);
       expect(name).not.toMatch(/\.ts$|\.map$/);
-      if (name.startsWith('dist/')) expect(name).toMatch(/^dist\/[a-z-]+\.js$/); // the compiled code only, one level
+      if (name.startsWith('dist/')) expect(name).toMatch(/^dist\/(?:[a-z-]+\/)?[a-z-]+\.js$/); // the compiled code only, as src/ is laid out
     }
   });
 
@@ -190,8 +190,9 @@ describe('the plugin zip', () => {
     const { reached, outside } = await followRequires(dist, 'app.js');
     expect(outside).toEqual([]);
     // Every compiled file is reached (nothing dead ships), the SDK, docker (with the lock), role, proxy and credential chain bundles among them.
-    expect([...reached].sort()).toEqual((await fs.readdir(dist)).filter((file) => file.endsWith('.js')).sort());
-    expect([...reached]).toEqual(expect.arrayContaining(['ecr-client.js', 'image-transfer.js', 'assume-role.js', 'proxy-agent.js', 'credential-chain.js']));
+    const compiled = (await fs.readdir(dist, { recursive: true })).filter((file) => file.endsWith('.js')).map((file) => file.split(path.sep).join('/'));
+    expect([...reached].sort()).toEqual(compiled.sort());
+    expect([...reached]).toEqual(expect.arrayContaining(['aws/ecr-client.js', 'docker/image-transfer.js', 'aws/assume-role.js', 'aws/proxy-agent.js', 'aws/credential-chain.js']));
     // Nothing above the unpacked directory could lend a module: no node_modules, and the repository's own is out of reach.
     expect(plugin.startsWith(`${REPO_ROOT}${path.sep}`)).toBe(false);
     for (const dir of ancestors(plugin)) await expect(fs.stat(path.join(dir, 'node_modules'))).rejects.toThrow();
@@ -256,7 +257,7 @@ describe('the plugin zip', () => {
       expect(described.repositories.every((r) => r.registryId === endpoint?.endpoint.defaultRegistryId)).toBe(true);
       expect(agent.output).toContain('Found 2 repositories'); // the activity log
       // With keys, the SDK's default credential chain is never loaded.
-      const chain = path.join(plugin, 'dist', 'credential-chain.js');
+      const chain = path.join(plugin, 'dist', 'aws', 'credential-chain.js');
       expect(agent.modules).not.toContain(chain);
 
       // No keys at all: the default chain (its own bundle) finds them, here in the environment.

@@ -8,7 +8,7 @@
  */
 import * as net from 'node:net';
 import path from 'node:path';
-import { CONNECT_TIMEOUT_VARIABLE } from '../../src/aws-http';
+import { CONNECT_TIMEOUT_VARIABLE } from '../../src/aws/aws-http';
 import { REPO_ROOT } from '../../devkit/agent';
 import { LOCAL_ROLES } from '../../devkit/local-ecr';
 import { describeWithTinyproxy } from '../support/e2e-environment';
@@ -25,7 +25,7 @@ const AUTH = { user: 'kaholo', password: 'proxy-Pa55word-4Tz9' };
 
 /** Records whether the plugin's proxy module is ever required in this file (jest's module registry). */
 const loaded = { proxy: 0 };
-const PROXY_MODULE = path.join(REPO_ROOT, 'dist', 'proxy-agent.js');
+const PROXY_MODULE = path.join(REPO_ROOT, 'dist', 'aws', 'proxy-agent.js');
 jest.doMock(PROXY_MODULE, () => {
   loaded.proxy += 1;
   return jest.requireActual<object>(PROXY_MODULE);

@@ -27,7 +27,7 @@ import {
   succeeded,
   useLocalStack,
 } from './helpers';
-import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 

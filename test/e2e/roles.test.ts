@@ -17,7 +17,7 @@ jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 
 /** Counts how often the plugin's role module is required in this file (jest's module registry). */
 const loaded = { role: 0 };
-const ROLE_MODULE = path.join(REPO_ROOT, 'dist', 'assume-role.js');
+const ROLE_MODULE = path.join(REPO_ROOT, 'dist', 'aws', 'assume-role.js');
 jest.doMock(ROLE_MODULE, () => {
   loaded.role += 1;
   return jest.requireActual<object>(ROLE_MODULE);

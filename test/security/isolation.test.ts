@@ -25,7 +25,7 @@ import { installDockerStandIn, type DockerStandIn } from '../../devkit/docker-st
 import { httpStatus } from '../../devkit/registry';
 import { agentEnvironment, startAgentAction, type AgentProcess } from '../../devkit/agent-process';
 import { registrySecrets } from './support/secrets';
-import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
 
 jest.setTimeout(120_000);
 
@@ -69,7 +69,7 @@ async function hashTree(dir: string): Promise<string> {
 function hostsIn(configJson: string | undefined): string[] {
   try {
     const parsed = JSON.parse(configJson ?? '{}') as { auths?: Record<string, unknown> };
-    // Less the placeholder that keeps docker off the platform credential stores (src/docker-config.ts).
+    // Less the placeholder that keeps docker off the platform credential stores (src/docker/docker-config.ts).
     return Object.keys(parsed.auths ?? {}).filter((host) => !host.endsWith('.invalid'));
   } catch {
     return []; // caught mid-write by the sampler: the stand-in's log has every command's view

@@ -115,7 +115,9 @@ afterAll(async () => {
 describe('no shell', () => {
   it('the plugin source never asks for a shell', async () => {
     const dir = path.join(REPO_ROOT, 'src');
-    for (const file of await fs.readdir(dir)) {
+    const files = (await fs.readdir(dir, { recursive: true })).filter((file) => file.endsWith('.ts'));
+    expect(files).toContain(path.join('docker', 'docker-cli.ts')); // the folders are searched
+    for (const file of files) {
       const text = await fs.readFile(path.join(dir, file), 'utf8');
       expect({ file, shellOption: /\bshell\s*:/.test(text) }).toEqual({ file, shellOption: false });
       // Processes start only through execa(file, args): no child_process, no command strings.
@@ -202,7 +204,7 @@ describe('no shell', () => {
     expect(calls.map((c) => c.argv[0])).toEqual(expect.arrayContaining(['login', 'push', 'pull', 'logout']));
     // One spawn per docker call, each handing docker its arguments as they were given: a shell
     // would show as another program, a `shell` option, or arguments split or joined differently.
-    // docker runs directly or through util-linux setpriv --pdeathsig, which execs it (src/docker-cli.ts).
+    // docker runs directly or through util-linux setpriv --pdeathsig, which execs it (src/docker/docker-cli.ts).
     const started = spawned.map((s) =>
       path.basename(s.file) === 'setpriv'
         ? { file: s.args[3], args: s.args.slice(4), shell: s.shell ?? false, setpriv: s.args.slice(0, 3) }

@@ -18,7 +18,7 @@ import { watchForSecrets, type SecretWatchReport } from '../support/processes';
 import { agentEnvironment, startAgentAction, type AgentOutcome, type AgentProcess } from '../../devkit/agent-process';
 import { buildStandIns, makeGate, type Gate, type StandInBin } from '../../devkit/stand-ins';
 import { leakedSecrets, registrySecrets, sessionToken, type Secret } from './support/secrets';
-import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
 
 jest.setTimeout(90_000);
 

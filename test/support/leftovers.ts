@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PRIVATE_CONFIG_PREFIX } from '../../src/docker-config';
+import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
 import { descendantsOf, isDockerCli, listProcesses, readEnvironmentBlock } from './processes';
 
 /**

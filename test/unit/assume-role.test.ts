@@ -3,9 +3,9 @@
  * for the user; the SDK's provider itself is replaced here (the real one runs in test/e2e/roles.test.ts).
  */
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { roleCredentials } from '../../src/assume-role';
-import { createTransport } from '../../src/aws-http';
-import { Redactor } from '../../src/redact';
+import { roleCredentials } from '../../src/aws/assume-role';
+import { createTransport } from '../../src/aws/aws-http';
+import { Redactor } from '../../src/kaholo/redactor';
 
 jest.mock('@aws-sdk/credential-providers', () => ({ fromTemporaryCredentials: jest.fn() }));
 const mocked = jest.mocked(fromTemporaryCredentials);

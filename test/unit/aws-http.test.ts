@@ -12,7 +12,7 @@ import {
   awsTimeouts,
   collectNodeBody,
   unansweredCallBoundMs,
-} from '../../src/aws-http';
+} from '../../src/aws/aws-http';
 import { describeAwsError, escapeControl, oneLine, quote, shorten } from '../../src/errors';
 
 describe('AWS timeouts', () => {

@@ -1,6 +1,6 @@
-import { readConnection } from '../../src/connection';
+import { readConnection } from '../../src/params/connection';
 import { ParamError } from '../../src/errors';
-import { ParamReader } from '../../src/params';
+import { ParamReader } from '../../src/kaholo/param-reader';
 
 const KEYS = { accessKeyId: 'AKIAEXAMPLEKEY000001', secretAccessKey: 'secret' };
 const ROLE = 'arn:aws:iam::123456789012:role/ecr-push';

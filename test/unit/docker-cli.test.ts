@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { ActivityLog } from '../../src/activity-log';
-import { DockerCli } from '../../src/docker-cli';
-import { Redactor } from '../../src/redact';
+import { ActivityLog } from '../../src/kaholo/activity-log';
+import { DockerCli } from '../../src/docker/docker-cli';
+import { Redactor } from '../../src/kaholo/redactor';
 import { captureOutput } from '../support/capture-output';
 import { installFakeDocker, type FakeDocker } from '../../devkit/docker-stand-in';
 

@@ -1,6 +1,6 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import { decodeAuthorizationToken, getAuthorizations, registryHost } from '../../src/ecr-client';
+import { decodeAuthorizationToken, getAuthorizations, registryHost } from '../../src/aws/ecr-client';
 
 const ecrMock = mockClient(ECRClient);
 beforeEach(() => ecrMock.reset());

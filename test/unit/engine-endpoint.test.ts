@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_DOCKER_HOST, engineEndpoint } from '../../src/engine-endpoint';
+import { DEFAULT_DOCKER_HOST, engineEndpoint } from '../../src/docker/engine-endpoint';
 
 let dir: string;
 let configDir: string;

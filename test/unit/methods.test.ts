@@ -10,7 +10,7 @@ import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as plugin from '../../src/app';
-import type { KaholoAction, KaholoSettings } from '../../src/kaholo';
+import type { KaholoAction, KaholoSettings } from '../../src/kaholo/contract';
 import { captureOutput } from '../support/capture-output';
 import { FAKE_DIGEST, installFakeDocker, type FakeDocker } from '../../devkit/docker-stand-in';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';

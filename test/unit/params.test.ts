@@ -1,5 +1,5 @@
 import { ParamError } from '../../src/errors';
-import { ParamReader } from '../../src/params';
+import { ParamReader } from '../../src/kaholo/param-reader';
 
 const reader = (params: Record<string, unknown>, settings: Record<string, unknown> = {}): ParamReader =>
   new ParamReader(params, settings);

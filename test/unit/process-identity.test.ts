@@ -1,5 +1,5 @@
 import execa from 'execa';
-import { currentProcess, isRunning } from '../../src/process-identity';
+import { currentProcess, isRunning } from '../../src/agent/process-identity';
 
 describe('process identity', () => {
   it('tells a running process from one that ended, and from a reused pid', async () => {

@@ -7,7 +7,7 @@
 import { BatchGetImageCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as app from '../../src/app';
-import { vaultNames } from '../../src/vault-names';
+import { vaultNames } from '../../src/kaholo/vault-names';
 import { captureOutput } from '../support/capture-output';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
 import { readManifest } from '../../devkit/agent';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { filterRegions, isWellFormedRegion, regionItems } from '../../src/regions';
+import { filterRegions, isWellFormedRegion, regionItems } from '../../src/params/regions';
 
 interface Partitions {
   partitions: Array<{ id: string; regions: Record<string, unknown> }>;

@@ -15,8 +15,8 @@ import {
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as plugin from '../../src/app';
-import { ParamReader } from '../../src/params';
-import { readRepositorySettings, type RepositorySettings } from '../../src/repository-params';
+import { ParamReader } from '../../src/kaholo/param-reader';
+import { readRepositorySettings, type RepositorySettings } from '../../src/params/repository-settings';
 import { captureOutput } from '../support/capture-output';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
 
@@ -131,9 +131,9 @@ describe('push: repository settings', () => {
 
   it('creates the repository before the push, and takes RepositoryAlreadyExistsException as "it exists"', async () => {
     const settings: RepositorySettings = { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryptionType: 'AES256', tags: [] };
-    const { ensureRepository } = await import('../../src/repository-creation');
-    const { ActivityLog } = await import('../../src/activity-log');
-    const { Redactor } = await import('../../src/redact');
+    const { ensureRepository } = await import('../../src/registry/repository-creation');
+    const { ActivityLog } = await import('../../src/kaholo/activity-log');
+    const { Redactor } = await import('../../src/kaholo/redactor');
     const client = new ECRClient({ region: 'eu-west-2', credentials: KEYS });
     const log = new ActivityLog(new Redactor());
 

@@ -1,9 +1,9 @@
-import { ActivityLog } from '../../src/activity-log';
-import { DockerCommandError } from '../../src/docker-cli';
-import { Interruption } from '../../src/interruption';
-import { Redactor } from '../../src/redact';
-import { retryDelayMs, transientReason, withRetries } from '../../src/retry-policy';
-import { DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY_MS } from '../../src/transfer-options';
+import { ActivityLog } from '../../src/kaholo/activity-log';
+import { DockerCommandError } from '../../src/docker/docker-cli';
+import { Interruption } from '../../src/agent/interruption';
+import { Redactor } from '../../src/kaholo/redactor';
+import { retryDelayMs, transientReason, withRetries } from '../../src/docker/docker-retries';
+import { DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY_MS } from '../../src/params/transfer-options';
 import { captureOutput } from '../support/capture-output';
 
 const failure = (stderr: string): DockerCommandError => new DockerCommandError(`docker push failed: ${stderr}`, stderr);

@@ -1,8 +1,8 @@
 import { existsSync, promises as fs } from 'node:fs';
-import { ActivityLog } from '../../src/activity-log';
-import { Interruption } from '../../src/interruption';
-import { Redactor } from '../../src/redact';
-import { lockPath, withTransferLock } from '../../src/transfer-lock';
+import { ActivityLog } from '../../src/kaholo/activity-log';
+import { Interruption } from '../../src/agent/interruption';
+import { Redactor } from '../../src/kaholo/redactor';
+import { lockPath, withTransferLock } from '../../src/agent/transfer-lock';
 import { captureOutput } from '../support/capture-output';
 
 /** An engine of each test's own, so its locks (in the real os.tmpdir()) meet no one else's. */

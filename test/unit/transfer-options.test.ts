@@ -1,5 +1,5 @@
-import { ParamReader } from '../../src/params';
-import { readTransferOptions } from '../../src/transfer-options';
+import { ParamReader } from '../../src/kaholo/param-reader';
+import { readTransferOptions } from '../../src/params/transfer-options';
 
 const read = (params: Record<string, unknown>, settings: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) =>
   readTransferOptions(new ParamReader(params, settings), env);

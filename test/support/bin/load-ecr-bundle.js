@@ -1,17 +1,17 @@
 'use strict';
 /**
  * `node test/support/bin/load-ecr-bundle.js <dist>`: loads the ECR client bundle of a built plugin
- * through its code cache (dist/code-cache.js) in a fresh process and prints how it was loaded
+ * through its code cache (dist/agent/code-cache.js) in a fresh process and prints how it was loaded
  * ("cached" or "compiled") and whether the module works (the types of two of its exports).
  */
 const path = require('path');
 
 const dist = path.resolve(process.argv[2] ?? 'dist');
 /** @type {unknown} */
-const loadedCache = require(path.join(dist, 'code-cache.js'));
+const loadedCache = require(path.join(dist, 'agent', 'code-cache.js'));
 const codeCache = /** @type {{ preloadWithCodeCache(name: string): string }} */ (loadedCache);
-const use = codeCache.preloadWithCodeCache('ecr-client');
+const use = codeCache.preloadWithCodeCache('aws/ecr-client');
 /** @type {unknown} */
-const loadedEcr = require(path.join(dist, 'ecr-client.js'));
+const loadedEcr = require(path.join(dist, 'aws', 'ecr-client.js'));
 const ecr = /** @type {Record<string, unknown>} */ (loadedEcr);
 console.log(use, typeof ecr.createEcrClient, typeof ecr.describeAllRepositories);

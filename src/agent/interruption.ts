@@ -1,0 +1,64 @@
+import { PluginError } from '../errors';
+
+const INTERRUPTS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+
+/**
+ * While a push or pull runs, SIGTERM, SIGINT and SIGHUP stop the work (the
+ * running docker command, a wait for a lock or a retry) but never the
+ * clean-up; once the clean-up is done, release() raises the signal again so
+ * the process still ends as it was asked to.
+ */
+export class Interruption {
+  private received: NodeJS.Signals | undefined;
+  private readonly listeners = new Set<() => void>();
+  private readonly handler = (signal: NodeJS.Signals): void => {
+    this.received ??= signal;
+    for (const listener of [...this.listeners]) listener();
+  };
+
+  static catch(): Interruption {
+    const interruption = new Interruption();
+    for (const signal of INTERRUPTS) process.on(signal, interruption.handler);
+    return interruption;
+  }
+
+  get interrupted(): boolean {
+    return this.received !== undefined;
+  }
+
+  /** Calls `listener` on an interrupt; returns the function that stops listening. */
+  onInterrupt(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Throws when the action was interrupted, so that no new work starts. */
+  check(): void {
+    if (this.interrupted) throw new PluginError(`The action was interrupted (${String(this.received)})`);
+  }
+
+  /** Waits `ms`, or less when an interrupt comes (then throws). */
+  async sleep(ms: number): Promise<void> {
+    this.check();
+    let stop = (): void => undefined;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      stop = this.onInterrupt(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    stop();
+    this.check();
+  }
+
+  release(): void {
+    for (const signal of INTERRUPTS) process.off(signal, this.handler);
+    if (this.received === undefined) return;
+    // Listeners of others (an exit hook such as signal-exit, used by proper-lockfile) would catch a
+    // re-raised signal only once the process had moved on: let them act on it now, as if it came
+    // now (signal-exit then raises it itself); with none, the signal's default action ends the process.
+    if (process.listenerCount(this.received) > 0) process.emit(this.received, this.received);
+    else process.kill(process.pid, this.received);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The modules the methods load only when an action needs them, by their path
+ * under src/ (and dist/). The build (scripts/build.ts) makes each a bundle of
+ * its own with the third-party code it uses; code-cache.ts loads each from
+ * its V8 code cache. One list, so the two can never disagree.
+ */
+export const LAZY_BUNDLES = {
+  /** The AWS SDK's ECR client and the plugin's wrapper around it. */
+  ecrClient: 'aws/ecr-client',
+  /** The docker side of push and pull (execa, the lock's proper-lockfile). */
+  imageTransfer: 'docker/image-transfer',
+  /** STS AssumeRole through the SDK's credential providers: only actions with a role. */
+  assumeRole: 'aws/assume-role',
+  /** The proxy agents: only when the agent's environment names a proxy. */
+  proxyAgent: 'aws/proxy-agent',
+  /** The SDK's default credential chain: only actions with no keys. */
+  credentialChain: 'aws/credential-chain',
+} as const;
+
+export type LazyBundle = (typeof LAZY_BUNDLES)[keyof typeof LAZY_BUNDLES];

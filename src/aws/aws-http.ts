@@ -1,0 +1,196 @@
+/**
+ * How the plugin's AWS calls (ECR, and STS for a role) reach AWS: bounded in
+ * time, retried by the SDK where a retry can help, and through the agent's
+ * proxy when its environment names one.
+ */
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { StandardRetryStrategy } from '@smithy/util-retry';
+import type { Agent } from 'node:http';
+import { finished, type Readable } from 'node:stream';
+import { PluginError } from '../errors';
+import type { Redactor } from '../kaholo/redactor';
+
+/** A few seconds: an endpoint that does not accept a connection by then is not there. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** About a minute for one request, from sending it to the answer's headers (ECR answers in milliseconds). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+/** The SDK's default: one call and two retries. */
+export const MAX_ATTEMPTS = 3;
+/** The SDK's retry waits: at most base·2^retry (throttling base 1 s), plus up to 5 s for a Retry-After hint. */
+const MAX_RETRY_WAIT_MS = (retry: number): number => 1_000 * 2 ** retry + 5_000;
+
+/** Agent environment variables that shorten the timeouts (the tests use them; see the README). */
+export const CONNECT_TIMEOUT_VARIABLE = 'KAHOLO_ECR_AWS_CONNECT_TIMEOUT_MS';
+export const REQUEST_TIMEOUT_VARIABLE = 'KAHOLO_ECR_AWS_REQUEST_TIMEOUT_MS';
+
+export interface AwsTimeouts {
+  connectMs: number;
+  requestMs: number;
+}
+
+/** The timeouts in force: the defaults, or what the agent's environment sets. */
+export function awsTimeouts(env: NodeJS.ProcessEnv = process.env): AwsTimeouts {
+  return {
+    connectMs: timeoutFromEnv(env, CONNECT_TIMEOUT_VARIABLE, DEFAULT_CONNECT_TIMEOUT_MS),
+    requestMs: timeoutFromEnv(env, REQUEST_TIMEOUT_VARIABLE, DEFAULT_REQUEST_TIMEOUT_MS),
+  };
+}
+
+function timeoutFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  if (!text) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < 100 || value > 600_000) {
+    throw new PluginError(`The agent's environment variable ${name} must be a number of milliseconds from 100 to 600000`);
+  }
+  return value;
+}
+
+/**
+ * The longest one AWS call can wait on an endpoint that never answers: every
+ * attempt but the last lost to the connection timeout (and its retry wait),
+ * the last one to the request timeout, which is not retried.
+ */
+export function unansweredCallBoundMs(timeouts: AwsTimeouts): number {
+  let total = timeouts.requestMs;
+  for (let retry = 0; retry < MAX_ATTEMPTS - 1; retry++) total += timeouts.connectMs + MAX_RETRY_WAIT_MS(retry);
+  return total;
+}
+
+/**
+ * The SDK's standard retries, except after a request that got no answer in
+ * the whole request timeout: an endpoint that held one request that long
+ * will not answer the next sooner, and retrying would triple the wait.
+ */
+export class RetryUnlessUnanswered extends StandardRetryStrategy {
+  constructor() {
+    super(MAX_ATTEMPTS);
+  }
+
+  override refreshRetryTokenForRetry(...args: Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>): ReturnType<StandardRetryStrategy['refreshRetryTokenForRetry']> {
+    const [, errorInfo] = args;
+    if (isUnanswered(errorInfo.error)) return Promise.reject(new Error('no retry after a request timeout'));
+    return super.refreshRetryTokenForRetry(...args);
+  }
+}
+
+/** A timeout after the connection was made: the request or the socket waited in vain. */
+export function isUnanswered(error: unknown): boolean {
+  const e = error as { name?: unknown; message?: unknown } | undefined;
+  return e?.name === 'TimeoutError' && typeof e.message === 'string' && !/establish a connection/.test(e.message);
+}
+
+/**
+ * The SDK's Node HTTP handler with the plugin's timeouts, remembering where
+ * its last request went so an error can name the endpoint.
+ */
+export class AwsRequestHandler extends NodeHttpHandler {
+  /** Such as "https://api.ecr.eu-west-2.amazonaws.com" or "http://127.0.0.1:4566". */
+  lastEndpoint: string | undefined;
+
+  constructor(
+    readonly timeouts: AwsTimeouts,
+    agent: Agent | undefined,
+  ) {
+    super({
+      connectionTimeout: timeouts.connectMs,
+      requestTimeout: timeouts.requestMs,
+      // Without it the SDK only logs a warning when requestTimeout passes, and waits on.
+      throwOnRequestTimeout: true,
+      // A stalled answer (headers sent, body never finished) ends too.
+      socketTimeout: timeouts.requestMs,
+      ...(agent ? { httpAgent: agent, httpsAgent: agent } : {}),
+    });
+  }
+
+  override async handle(...args: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+    const [request] = args;
+    const port = request.port !== undefined ? `:${request.port}` : '';
+    this.lastEndpoint = `${request.protocol}//${request.hostname}${port}`;
+    const result = await super.handle(...args);
+    const { statusCode, headers } = result.response;
+    const body: unknown = result.response.body;
+    if (statusCode >= 300 && !AWS_CONTENT_TYPE.test(headers['content-type'] ?? '')) {
+      // A proxy's or load balancer's page, not AWS's error: keep its status and the start of its text.
+      throw Object.assign(new Error(`HTTP ${statusCode} that is not an AWS answer`), {
+        name: NOT_AN_AWS_ANSWER,
+        $metadata: { httpStatusCode: statusCode },
+        $response: { statusCode, body: await readStart(body as Readable) },
+      });
+    }
+    return result;
+  }
+}
+
+/** What AWS answers with: JSON (ECR) or XML (STS). */
+const AWS_CONTENT_TYPE = /^\s*(application\/(x-amz-json-[\d.]+|json|xml)|text\/xml)\b/i;
+/** The name of the error for an answer that did not come from AWS (a 5xx is retried as the SDK retries any). */
+export const NOT_AN_AWS_ANSWER = 'NotAnAwsAnswer';
+const EXCERPT_BYTES = 16 * 1024;
+
+/** The first few KiB of a body; ends early, never waits past the socket's own timeout. */
+function readStart(body: Readable | undefined): Promise<string> {
+  if (!body || typeof body.on !== 'function') return Promise.resolve('');
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      body.removeAllListeners('data');
+      body.destroy();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= EXCERPT_BYTES) done();
+    });
+    body.once('end', done);
+    body.once('error', done);
+    body.once('close', done);
+  });
+}
+
+/**
+ * A response body as bytes. The Node handler's bodies are Node streams; the
+ * SDK's own collector first asks whether a body is a web ReadableStream or a
+ * Blob, which makes Node load its web streams (about 2 ms of a fresh action).
+ */
+export function collectNodeBody(body: unknown): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) return Promise.resolve(body);
+  const stream = body as Readable;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer | string) => chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    finished(stream, (error) => {
+      if (error) reject(error);
+      else {
+        const bytes = Buffer.concat(chunks);
+        resolve(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+      }
+    });
+  });
+}
+
+/** What an AWS client needs to reach AWS: a request handler, the retry strategy and how bodies are read. */
+export interface AwsTransport {
+  requestHandler: AwsRequestHandler;
+  retryStrategy: RetryUnlessUnanswered;
+  streamCollector: typeof collectNodeBody;
+}
+
+/**
+ * A transport for one client. The proxy code is loaded only when the agent's
+ * environment names a proxy; its password is hidden in everything the action shows.
+ */
+export async function createTransport(redactor: Redactor, env: NodeJS.ProcessEnv = process.env): Promise<AwsTransport> {
+  const timeouts = awsTimeouts(env);
+  let agent: Agent | undefined;
+  if (PROXY_VARIABLES.some((name) => env[name])) {
+    const { proxyAgentFromEnv } = await import('./proxy-agent');
+    agent = proxyAgentFromEnv(redactor, timeouts.connectMs, env);
+  }
+  return { requestHandler: new AwsRequestHandler(timeouts, agent), retryStrategy: new RetryUnlessUnanswered(), streamCollector: collectNodeBody };
+}
+
+/** The variables that name a proxy (NO_PROXY alone changes nothing). */
+export const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];

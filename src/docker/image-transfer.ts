@@ -1,0 +1,173 @@
+import { DockerCommandError } from './docker-cli';
+import type { RegistryLogin } from '../aws/ecr-client';
+import { imageIdOf, lastLine, LOCAL_TIMEOUT_MS, restoreName } from './engine-names';
+import { ParamError, PluginError } from '../errors';
+import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';
+import { withRetries } from './docker-retries';
+import { forgetAddedName, recordAddedName, type AddedName } from '../agent/added-names';
+import { withTransferLock } from '../agent/transfer-lock';
+import type { TransferOptions } from '../params/transfer-options';
+import { planPull, planPush, type ImageRequest, type PushCandidate } from './transfer-plan';
+
+export interface TransferRequest {
+  login: RegistryLogin;
+  repoName: string;
+  image: ImageRequest;
+  options: TransferOptions;
+}
+
+/** What push and pull return: the ECR reference, its digest and the registry host. */
+export interface TransferResult {
+  image: string;
+  digest: string;
+  registry: string;
+}
+
+/**
+ * Pushes exactly the image `imageName` names when the push starts: it is
+ * resolved to its image id, that id is tagged as the target, and the digest
+ * docker reports is checked to belong to that id. Under the lock for the
+ * target, so no other push or pull of this plugin re-points the name
+ * meanwhile; the name is then left as it was before. All of it but the push
+ * itself runs in the engine alone, so it overlaps the login.
+ */
+export async function pushImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
+  const { login, repoName, image, options } = request;
+  const candidates = planPush(image, repoName, login.host);
+  return withRegistrySession(login, context, options.retry, async (session) => {
+    const targets = new Set(candidates.map((c) => c.target));
+    if (targets.size === 1) {
+      // One target whatever the image turns out to be: lock it first, and one inspect of a
+      // candidate that is the target itself tells both what to push and what the name named.
+      const [target] = targets;
+      return withTransferLock({ ...session, reference: target, waitMs: options.timeLimitMs }, async () => {
+        const resolved = await resolveSource(session, candidates);
+        const previousId = resolved.source === target ? resolved.imageId : await imageIdOf(session.docker, target);
+        return pushLocked(request, session, resolved, previousId);
+      });
+    }
+    const resolved = await resolveSource(session, candidates);
+    return withTransferLock({ ...session, reference: resolved.target, waitMs: options.timeLimitMs }, async () =>
+      pushLocked(request, session, resolved, await imageIdOf(session.docker, resolved.target)),
+    );
+  });
+}
+
+/** The push proper, under the target's lock: name the image, push it once logged in, check it, restore the name. */
+async function pushLocked(
+  { login, repoName, options }: TransferRequest,
+  session: RegistrySession,
+  { source, target, imageId }: PushCandidate & { imageId: string },
+  previousId: string | undefined,
+): Promise<TransferResult> {
+  const { docker, log } = session;
+  log.info(`Pushing ${target} (${source}, image ${imageId.slice(0, 19)})`);
+  const added: AddedName | undefined = previousId === imageId ? undefined : { engine: session.engine, target, imageId, previousId };
+  // Written down before docker tag runs: whatever stops this action, the name gets undone.
+  if (added) await recordAddedName(session.configDir, added);
+  try {
+    if (added) {
+      await docker.run(['tag', imageId, target], { timeoutMs: LOCAL_TIMEOUT_MS });
+      log.info(`Tagged ${source} as ${target}`);
+    }
+    await session.loggedIn;
+    const deadline = Date.now() + options.timeLimitMs;
+    const { stdout } = await withRetries('docker push', options.retry, session, () =>
+      docker.run(['push', target], { stream: true, ...transferLimits(options, deadline, 'push') }),
+    );
+    // Done with the registry: the logout runs while the engine is asked about the digest.
+    const loggedOut = session.logOut();
+    const digest = await checkPushedDigest(session, stdout, imageId, `${login.host}/${repoName}`);
+    await loggedOut;
+    return { image: target, digest, registry: login.host };
+  } finally {
+    if (added && (await restoreName(docker, added, log))) {
+      await forgetAddedName(session.configDir, added).catch((error: Error) => log.error(`Clean-up: ${error.message}`));
+    }
+  }
+}
+
+export async function pullImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
+  const { login, repoName, image, options } = request;
+  const reference = planPull(image, repoName, login.host);
+  return withRegistrySession(login, context, options.retry, (session) =>
+    withTransferLock({ ...session, reference, waitMs: options.timeLimitMs }, async () => {
+      await session.loggedIn;
+      session.log.info(`Pulling ${reference}`);
+      const deadline = Date.now() + options.timeLimitMs;
+      let stdout: string;
+      try {
+        ({ stdout } = await withRetries('docker pull', options.retry, session, () =>
+          session.docker.run(['pull', reference], { stream: true, ...transferLimits(options, deadline, 'pull') }),
+        ));
+      } catch (error) {
+        throw explainPullFailure(error, reference);
+      }
+      const loggedOut = session.logOut();
+      const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(session, reference, `${login.host}/${repoName}`));
+      await loggedOut;
+      return { image: reference, digest, registry: login.host };
+    }),
+  );
+}
+
+/** The time left for this attempt of a transfer, and how long it may go without output. */
+function transferLimits(options: TransferOptions, deadline: number, command: string): { timeoutMs: number; stallMs: number } {
+  const timeoutMs = deadline - Date.now();
+  if (timeoutMs <= 0) throw new PluginError(`docker ${command} did not finish within ${options.timeLimitMs / 60_000} min (the transfer time limit)`);
+  return { timeoutMs, stallMs: options.stallMs };
+}
+
+/** The first candidate that exists locally, with its image id; a clear error naming all of them otherwise. */
+async function resolveSource(session: RegistrySession, candidates: PushCandidate[]): Promise<PushCandidate & { imageId: string }> {
+  for (const candidate of candidates) {
+    const imageId = await imageIdOf(session.docker, candidate.source);
+    if (imageId !== undefined) return { ...candidate, imageId };
+  }
+  const names = candidates.map((c) => `"${c.source}"`).join(', ');
+  throw new ParamError('imageName', `no such local image on the agent (looked for ${names}); build or pull it first`);
+}
+
+/**
+ * The digest docker reported for the push, once the engine confirms it is a
+ * digest of the image the action resolved; anything else means another
+ * process re-pointed the name during the push, and the push is an error.
+ */
+async function checkPushedDigest(session: RegistrySession, stdout: string, imageId: string, repository: string): Promise<string> {
+  const reported = /digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1];
+  const known = await repoDigestsOf(session, imageId);
+  const ofRepository = known.filter((d) => d.startsWith(`${repository}@`)).map((d) => d.split('@')[1]);
+  if (reported === undefined) {
+    if (ofRepository.length === 1) return ofRepository[0];
+    throw new PluginError(`docker reported no digest for the push to ${repository}`);
+  }
+  if (!ofRepository.includes(reported)) {
+    throw new PluginError(
+      `docker pushed ${reported} to ${repository}, which is not the image ${imageId.slice(0, 19)} that "imageName" named when the action started: ` +
+        'something else re-tagged that name during the push; push again',
+    );
+  }
+  return reported;
+}
+
+async function repoDigestsOf(session: RegistrySession, reference: string): Promise<string[]> {
+  const { stdout } = await session.docker.run(['image', 'inspect', '--format', '{{json .RepoDigests}}', reference], {
+    timeoutMs: LOCAL_TIMEOUT_MS,
+  });
+  return (JSON.parse(lastLine(stdout)) as string[] | null) ?? [];
+}
+
+/** The digest the registry knows the image by, from the engine's record of it. */
+async function repoDigest(session: RegistrySession, reference: string, repository: string): Promise<string> {
+  const digests = await repoDigestsOf(session, reference);
+  const digest = (digests.find((d) => d.startsWith(`${repository}@`)) ?? digests[0])?.split('@')[1];
+  if (!digest) throw new PluginError(`docker reported no digest for ${reference}`);
+  return digest;
+}
+
+function explainPullFailure(error: unknown, reference: string): unknown {
+  if (error instanceof DockerCommandError && /manifest unknown|not found|does not exist/i.test(error.stderr)) {
+    return new PluginError(`${reference} is not in the registry: check "repoName" and "imageName" (${error.message})`);
+  }
+  return error;
+}

@@ -1,0 +1,111 @@
+import type { ActivityLog } from '../kaholo/activity-log';
+import { DockerCli, DockerCommandError } from './docker-cli';
+import { agentDockerConfigDir, createPrivateDockerConfig } from './docker-config';
+import { engineEndpoint } from './engine-endpoint';
+import type { RegistryLogin } from '../aws/ecr-client';
+import { PluginError } from '../errors';
+import { Interruption } from '../agent/interruption';
+import { sweepOrphans } from '../agent/leftover-sweeper';
+import type { Redactor } from '../kaholo/redactor';
+import { withRetries, type RetryPolicy } from './docker-retries';
+
+const LOGIN_TIMEOUT_MS = 2 * 60 * 1000;
+
+export interface SessionContext {
+  redactor: Redactor;
+  log: ActivityLog;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What push and pull work with while logging in. */
+export interface RegistrySession {
+  docker: DockerCli;
+  /** The private DOCKER_CONFIG directory, where the names this action adds are written down. */
+  configDir: string;
+  /** The Docker engine whose image names this action changes. */
+  engine: string;
+  log: ActivityLog;
+  interruption: Interruption;
+  retry: RetryPolicy;
+  /** Settles when the login has: the work awaits it before it talks to the registry. */
+  loggedIn: Promise<void>;
+  /** Logs out now (once; the session's end does it anyway): for work done with the registry early. */
+  logOut(): Promise<void>;
+}
+
+/**
+ * Logs docker in to one registry for the duration of `work`, in a private
+ * DOCKER_CONFIG, then — whatever happened, an interrupt included — logs out
+ * and removes that directory, so no credentials outlive the action. First it
+ * cleans what killed actions left behind, while the login runs; the work
+ * starts then too, so what it does in the engine alone (resolving, locking,
+ * naming the image) overlaps the login, and it awaits `loggedIn` before it
+ * reaches the registry. A failed login is the action's error, as if it had
+ * come first.
+ */
+export async function withRegistrySession<T>(
+  login: RegistryLogin,
+  context: SessionContext,
+  retry: RetryPolicy,
+  work: (session: RegistrySession) => Promise<T>,
+): Promise<T> {
+  context.redactor.add(login.password);
+  const env = context.env ?? process.env;
+  const interruption = Interruption.catch();
+  try {
+    const config = await createPrivateDockerConfig(env);
+    const docker = new DockerCli({ ...env, DOCKER_CONFIG: config.dir }, context.redactor, context.log);
+    const stopListening = interruption.onInterrupt(() => docker.interrupt());
+    const engine = engineEndpoint(env, agentDockerConfigDir(env), config.context);
+    const loggedIn = withRetries('docker login', retry, { log: context.log, interruption }, () =>
+      docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
+        input: login.password,
+        timeoutMs: LOGIN_TIMEOUT_MS,
+      }),
+    ).then(
+      () => context.log.info(`Logged in to ${login.host} (private docker config, removed when the action ends)`),
+      (error: unknown) => {
+        throw explainLoginFailure(error, login.host);
+      },
+    );
+    const loginFailure = loggedIn.then(() => undefined, (error: unknown) => error);
+    let loggingOut: Promise<void> | undefined;
+    const logOut = (): Promise<void> =>
+      (loggingOut ??= loggedIn.then(
+        () =>
+          docker
+            .run(['logout', login.host], { timeoutMs: LOGIN_TIMEOUT_MS, afterInterrupt: true })
+            .then(() => context.log.info(`Logged out of ${login.host}`))
+            .catch((error: Error) => context.log.error(`docker logout failed (credentials are removed anyway): ${error.message}`)),
+        () => undefined,
+      ));
+    const session: RegistrySession = { docker, configDir: config.dir, engine, log: context.log, interruption, retry, loggedIn, logOut };
+    try {
+      await sweepOrphans(session);
+      const result = await work(session);
+      await loggedIn;
+      return result;
+    } catch (error) {
+      throw (await loginFailure) ?? error;
+    } finally {
+      await loginFailure;
+      await logOut();
+      await config.remove().catch((error: Error) => context.log.error(`Removing the private docker config failed: ${error.message}`));
+      stopListening();
+    }
+  } finally {
+    interruption.release();
+  }
+}
+
+/** Says which of the two usual reasons a login failed for, keeping docker's own words. */
+function explainLoginFailure(error: unknown, host: string): unknown {
+  if (!(error instanceof DockerCommandError)) return error;
+  if (/connection refused|no such host|i\/o timeout|network is unreachable|TLS handshake timeout/i.test(error.stderr)) {
+    return new PluginError(`The registry ${host} cannot be reached from the agent: ${error.message}`);
+  }
+  if (/unauthorized|401|denied/i.test(error.stderr)) {
+    return new PluginError(`The registry ${host} refused the login ECR authorized: ${error.message}`);
+  }
+  return error;
+}

@@ -1,0 +1,98 @@
+import { ParamError, quote } from '../errors';
+import { formatImageReference, isBareWord, isValidTag, parseImageReference, type ImageReference } from '../params/image-reference';
+
+/**
+ * `imageName` as parsed once, before any call: either a bare word (which may
+ * read as a local image name, as a tag, or both) or a full image reference.
+ * Push and pull resolve it against the registry host later without parsing
+ * it again, so they cannot fail on its syntax.
+ */
+export type ImageRequest =
+  | { kind: 'word'; text: string; asLocalName: boolean; asTag: boolean }
+  | { kind: 'reference'; text: string; ref: ImageReference };
+
+/** A local image to push, and the ECR reference it goes to. */
+export interface PushCandidate {
+  source: string;
+  target: string;
+}
+
+/**
+ * Parses `imageName` for a push or a pull: a bare word must be a tag for a
+ * pull, and a tag or a local name for a push; a push needs a tag, not only a
+ * digest.
+ */
+export function parseImageRequest(imageName: string, direction: 'push' | 'pull'): ImageRequest {
+  if (isBareWord(imageName)) {
+    const asTag = isValidTag(imageName);
+    const asLocalName = direction === 'push' && isValidLocalName(imageName);
+    if (!asTag && !asLocalName) throw invalidImageName(imageName);
+    return { kind: 'word', text: imageName, asLocalName, asTag };
+  }
+  const ref = parseImageReference('imageName', imageName);
+  if (direction === 'push' && ref.tag === undefined && ref.digest !== undefined) {
+    throw new ParamError('imageName', `${quote(imageName)} names only a digest; a push needs a tag, such as "app:1.2.0"`);
+  }
+  return { kind: 'reference', text: imageName, ref };
+}
+
+/**
+ * The local images a push may mean, in the order they are tried, each with
+ * its ECR target `<host>/<repoName>:<tag>`:
+ * - a bare word `X`: the local image `X` (tag latest), else `<repoName>:X`,
+ *   else `<host>/<repoName>:X` — so both "myapp" and "1.2.0" do what is meant;
+ * - a full reference into this registry: itself (its repository must be repoName);
+ * - any other reference (`app:1.0`, `ghcr.io/org/app:1.0`): itself, pushed under its tag.
+ */
+export function planPush(image: ImageRequest, repoName: string, host: string): PushCandidate[] {
+  const target = (tag: string): string => `${host}/${repoName}:${tag}`;
+  if (image.kind === 'word') {
+    const candidates: PushCandidate[] = [];
+    if (image.asLocalName) candidates.push({ source: `${image.text}:latest`, target: target('latest') });
+    if (image.asTag) {
+      candidates.push({ source: `${repoName}:${image.text}`, target: target(image.text) });
+      candidates.push({ source: target(image.text), target: target(image.text) });
+    }
+    return candidates;
+  }
+  checkSameRepository(image.ref, repoName, host);
+  return [{ source: image.text, target: target(image.ref.tag ?? 'latest') }];
+}
+
+/**
+ * The ECR reference a pull means: only its tag or digest is used (a bare word
+ * is a tag; none means latest), in `<host>/<repoName>`.
+ */
+export function planPull(image: ImageRequest, repoName: string, host: string): string {
+  if (image.kind === 'word') return `${host}/${repoName}:${image.text}`;
+  const { ref } = image;
+  checkSameRepository(ref, repoName, host);
+  const target = { domain: host, path: repoName };
+  return formatImageReference(ref.digest !== undefined ? { ...target, digest: ref.digest } : { ...target, tag: ref.tag ?? 'latest' });
+}
+
+/** A full reference into this very registry must not quietly go to another repository. */
+function checkSameRepository(ref: ImageReference, repoName: string, host: string): void {
+  if (ref.domain !== undefined && ref.domain.toLowerCase() === host.toLowerCase() && ref.path !== repoName) {
+    throw new ParamError(
+      'imageName',
+      `names repository ${quote(ref.path)} in this registry, but "repoName" is ${quote(repoName)}; make them agree`,
+    );
+  }
+}
+
+function isValidLocalName(word: string): boolean {
+  try {
+    parseImageReference('imageName', word);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function invalidImageName(imageName: string): ParamError {
+  return new ParamError(
+    'imageName',
+    `${quote(imageName)} is neither a tag nor an image name; expected a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference`,
+  );
+}

@@ -1,0 +1,53 @@
+import { ParamError } from '../errors';
+import { shown, type ParamReader } from '../kaholo/param-reader';
+// Type only: the retry code (and the docker runner it knows) loads when a transfer runs, not with the entry.
+import type { RetryPolicy } from '../docker/docker-retries';
+
+/** How hard and how long push and pull try. */
+export interface TransferOptions {
+  retry: RetryPolicy;
+  /** Bound on a whole push or pull (all attempts), and on waiting for another action using the same name. */
+  timeLimitMs: number;
+  /** A transfer that prints nothing for this long is stopped. */
+  stallMs: number;
+}
+
+/** 3 attempts, waiting 2-3 s and then 4-6 s: over 6 s in all, enough for a registry restart. */
+export const DEFAULT_ATTEMPTS = 3;
+export const DEFAULT_BASE_DELAY_MS = 2000;
+export const DEFAULT_TIME_LIMIT_MINUTES = 60;
+const MAX_ATTEMPTS = 10;
+const MAX_TIME_LIMIT_MINUTES = 24 * 60;
+/** docker push and pull print a line per layer as it completes; a quarter of an hour without one is not progress. */
+const DEFAULT_STALL_MS = 15 * 60 * 1000;
+
+/**
+ * Reads `transferAttempts` and `transferTimeLimit`, each from the action or
+ * else the plugin setting of the same name. The environment may shorten the
+ * waits (for tests); the defaults are as documented.
+ */
+export function readTransferOptions(params: ParamReader, env: NodeJS.ProcessEnv = process.env): TransferOptions {
+  const attempts = wholeNumber(params, 'transferAttempts', 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
+  const minutes = wholeNumber(params, 'transferTimeLimit', 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
+  const timeLimitMs = minutes * 60_000;
+  return {
+    retry: { attempts, baseDelayMs: positive(env.KAHOLO_ECR_RETRY_BASE_MS) ?? DEFAULT_BASE_DELAY_MS },
+    timeLimitMs,
+    stallMs: Math.min(positive(env.KAHOLO_ECR_STALL_MS) ?? DEFAULT_STALL_MS, timeLimitMs),
+  };
+}
+
+function wholeNumber(params: ParamReader, name: string, min: number, max: number): number | undefined {
+  const text = params.stringOrSetting(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new ParamError(name, `is ${shown(text)}; expected a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function positive(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text && Number.isFinite(value) && value > 0 ? value : undefined;
+}
