@@ -17,6 +17,14 @@ export class ParamError extends PluginError {
   }
 }
 
+/** The registry has no such image in the repository: an answer, not a failure of the call. */
+export class MissingImageError extends PluginError {
+  constructor(readonly reason: string) {
+    super(`no such image in the repository (${reason})`);
+    this.name = 'MissingImageError';
+  }
+}
+
 /** How much of a value an error echoes: enough to recognise it, never a wall of text. */
 export const ECHO_LIMIT = 80;
 /** The longest message an action ends with; longer ones are cut (a last guard, after the echoes are short). */

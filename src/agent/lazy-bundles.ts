@@ -5,8 +5,8 @@
  * its V8 code cache. One list, so the two can never disagree.
  */
 export const LAZY_BUNDLES = {
-  /** The AWS SDK's ECR client and the plugin's wrapper around it. */
-  ecrClient: 'aws/ecr-client',
+  /** Private ECR as a registry API: the AWS SDK's ECR client and the plugin's use of it. */
+  ecrRegistry: 'aws/ecr-registry',
   /** The docker side of push and pull (execa, the lock's proper-lockfile). */
   imageTransfer: 'docker/image-transfer',
   /** STS AssumeRole through the SDK's credential providers: only actions with a role. */

@@ -1,21 +1,9 @@
-import {
-  ECRClient,
-  GetAuthorizationTokenCommand,
-  type ECRClientConfig,
-  paginateDescribeRepositories,
-  type AuthorizationData,
-  type Repository,
-} from '@aws-sdk/client-ecr';
+import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { LAZY_BUNDLES } from '../agent/lazy-bundles';
 import { createTransport, type AwsRequestHandler, type AwsTransport } from './aws-http';
 import type { AwsConnection } from '../params/connection';
-import { describeAwsError, ParamError, PluginError, type AwsCallContext } from '../errors';
+import { ParamError, type AwsCallContext } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
-
-/** ECR's page size limit; the fewest round trips for "all repositories". */
-const MAX_PAGE_SIZE = 1000;
-/** ECR accepts at most this many names in one DescribeRepositories call. */
-const MAX_NAMES_PER_CALL = 100;
 
 /** Each client's request handler, which knows the endpoint its last request went to. */
 const handlers = new WeakMap<ECRClient, AwsRequestHandler>();
@@ -78,90 +66,3 @@ export async function resolveRegion(client: ECRClient): Promise<string> {
     );
   }
 }
-
-export interface DescribeOptions {
-  registryId?: string;
-  /** Only these repositories; empty means all. */
-  repositoryNames: string[];
-}
-
-/** Every repository, following nextToken through all pages. */
-export async function describeAllRepositories(client: ECRClient, options: DescribeOptions): Promise<Repository[]> {
-  const { registryId } = options;
-  const repositories: Repository[] = [];
-  try {
-    if (options.repositoryNames.length === 0) {
-      const pages = paginateDescribeRepositories({ client, pageSize: MAX_PAGE_SIZE }, { registryId });
-      for await (const page of pages) repositories.push(...(page.repositories ?? []));
-      return repositories;
-    }
-    // ECR rejects maxResults together with repositoryNames, so names go in batches instead.
-    for (const batch of chunks([...new Set(options.repositoryNames)], MAX_NAMES_PER_CALL)) {
-      for await (const page of paginateDescribeRepositories({ client }, { registryId, repositoryNames: batch })) {
-        repositories.push(...(page.repositories ?? []));
-      }
-    }
-    return repositories;
-  } catch (error) {
-    throw describeAwsError(ecrCall(client, 'DescribeRepositories'), error);
-  }
-}
-
-/** A registry login decoded from an authorization token. */
-export interface RegistryLogin {
-  /** The registry host, `proxyEndpoint` without its scheme. */
-  host: string;
-  user: string;
-  password: string;
-}
-
-export interface Authorization {
-  data: AuthorizationData;
-  login: RegistryLogin;
-}
-
-/** GetAuthorizationToken for the given registries (empty: the caller's default registry), decoded. */
-export async function getAuthorizations(client: ECRClient, registryIds: string[]): Promise<Authorization[]> {
-  let authorizationData: AuthorizationData[];
-  try {
-    const response = await client.send(
-      new GetAuthorizationTokenCommand(registryIds.length > 0 ? { registryIds } : {}),
-    );
-    authorizationData = response.authorizationData ?? [];
-  } catch (error) {
-    throw describeAwsError(ecrCall(client, 'GetAuthorizationToken'), error);
-  }
-  if (authorizationData.length === 0) {
-    throw new PluginError('ECR GetAuthorizationToken returned no authorization data');
-  }
-  return authorizationData.map((data) => ({ data, login: decodeAuthorization(data) }));
-}
-
-function decodeAuthorization(data: AuthorizationData): RegistryLogin {
-  if (!data.authorizationToken || !data.proxyEndpoint) {
-    throw new PluginError('ECR GetAuthorizationToken returned an entry without a token or proxy endpoint');
-  }
-  return { host: registryHost(data.proxyEndpoint), ...decodeAuthorizationToken(data.authorizationToken) };
-}
-
-/** The token is base64 of `user:password`; the password may itself contain colons. */
-export function decodeAuthorizationToken(token: string): { user: string; password: string } {
-  const decoded = Buffer.from(token, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) throw new PluginError('ECR returned an authorization token that is not base64 of "user:password"');
-  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-/** `https://123456789012.dkr.ecr.eu-west-2.amazonaws.com/` → `123456789012.dkr.ecr.eu-west-2.amazonaws.com`. */
-export function registryHost(proxyEndpoint: string): string {
-  return proxyEndpoint.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
-}
-
-// The other ECR modules take their commands from here, so the shipped bundle holds one copy of the SDK.
-export { BatchGetImageCommand, CreateRepositoryCommand, PutImageCommand } from '@aws-sdk/client-ecr';

@@ -1,5 +1,5 @@
 import { DockerCommandError } from './docker-cli';
-import type { RegistryLogin } from '../aws/ecr-client';
+import type { RegistryLogin } from '../registry/registry-api';
 import { imageIdOf, lastLine, LOCAL_TIMEOUT_MS, restoreName } from './engine-names';
 import { ParamError, PluginError } from '../errors';
 import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';

@@ -2,7 +2,7 @@ import type { ActivityLog } from '../kaholo/activity-log';
 import { DockerCli, DockerCommandError } from './docker-cli';
 import { agentDockerConfigDir, createPrivateDockerConfig } from './docker-config';
 import { engineEndpoint } from './engine-endpoint';
-import type { RegistryLogin } from '../aws/ecr-client';
+import type { RegistryLogin } from '../registry/registry-api';
 import { PluginError } from '../errors';
 import { Interruption } from '../agent/interruption';
 import { sweepOrphans } from '../agent/leftover-sweeper';

@@ -1,33 +1,16 @@
-import type { Image, ImageIdentifier } from '@aws-sdk/client-ecr';
-import type { ActivityLog } from '../kaholo/activity-log';
-import { BatchGetImageCommand, describeAllRepositories, ecrCall, PutImageCommand } from '../aws/ecr-client';
-import { describeAwsError, ParamError, PluginError } from '../errors';
-import { shown } from '../kaholo/param-reader';
-import type { RepositoryTarget } from './repository-creation';
 import { planPull, type ImageRequest } from '../docker/transfer-plan';
+import { MissingImageError, ParamError, PluginError } from '../errors';
+import type { ActivityLog } from '../kaholo/activity-log';
+import { shown } from '../kaholo/param-reader';
+import type { ImageId, StoredManifest } from './registry-api';
+import type { RepositoryTarget } from './repository-creation';
 
 /**
- * Adds tags to an image already in the registry the way ECR itself does:
- * BatchGetImage for its manifest, then PutImage of that manifest, byte for
- * byte with its media type, under each new tag. No layer moves and no Docker
- * is involved; for a multi-platform image the index is tagged, so every
- * platform is.
+ * Adds tags to an image already in the registry the way ECR itself does: its
+ * manifest is read, then put again, byte for byte with its media type, under
+ * each new tag. No layer moves and no Docker is involved; for a
+ * multi-platform image the index is tagged, so every platform is.
  */
-
-/** Every manifest an image may have: Docker v2 and OCI, single-platform and index. */
-export const MANIFEST_MEDIA_TYPES = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-];
-
-/** An image's manifest as the registry holds it. */
-interface StoredImage {
-  digest: string;
-  manifest: string;
-  mediaType?: string;
-}
 
 /** What tagImage returns: the source reference, its digest, the registry host, and its tags. */
 export interface TaggedImage {
@@ -42,15 +25,15 @@ export async function tagImageInRepository(target: RepositoryTarget, image: Imag
   const source = sourceImageId(image);
   // The registry host (for the result) and the manifest, in one round trip's time.
   const [repositories, stored] = await Promise.all([
-    describeAllRepositories(target.client, { registryId: target.registryId, repositoryNames: [target.repoName] }),
+    target.registry.describeRepositories([target.repoName]),
     getImage(target, source, `${shown(image.text)} is not in repository "${target.repoName}"`, 'imageName'),
   ]);
   const uri = repositories[0]?.repositoryUri;
-  if (uri === undefined) throw new PluginError(`ECR DescribeRepositories returned no URI for repository "${target.repoName}"`);
+  if (typeof uri !== 'string') throw new PluginError(`ECR DescribeRepositories returned no URI for repository "${target.repoName}"`);
   const registry = uri.slice(0, uri.length - target.repoName.length - 1);
   const reference = planPull(image, target.repoName, registry);
   await putTags(target, stored, tags, 'tags', log);
-  return { image: reference, digest: stored.digest, registry, tags: unique([...(source.imageTag !== undefined ? [source.imageTag] : []), ...tags]) };
+  return { image: reference, digest: stored.digest, registry, tags: unique([...(source.tag !== undefined ? [source.tag] : []), ...tags]) };
 }
 
 /** Push: every tag that now names the pushed digest, the pushed one first. */
@@ -59,75 +42,42 @@ export async function tagPushedImage(target: RepositoryTarget, pushed: { image: 
   const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
   const tags = unique([pushedTag, ...additionalTags]);
   if (tags.length === 1) return tags;
-  const stored = await getImage(target, { imageDigest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository "${target.repoName}"`);
+  const stored = await getImage(target, { digest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository "${target.repoName}"`);
   await putTags(target, stored, tags.slice(1), 'additionalTags', log);
   return tags;
 }
 
-/** What BatchGetImage looks for: a bare word is a tag; a reference gives its digest, else its tag (none: latest). */
-function sourceImageId(image: ImageRequest): ImageIdentifier {
-  if (image.kind === 'word') return { imageTag: image.text };
+/** The image named: a bare word is a tag; a reference gives its digest, else its tag (none: latest). */
+function sourceImageId(image: ImageRequest): ImageId {
+  if (image.kind === 'word') return { tag: image.text };
   const { ref } = image;
-  return ref.digest !== undefined ? { imageDigest: ref.digest } : { imageTag: ref.tag ?? 'latest' };
+  return ref.digest !== undefined ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' };
 }
 
-/**
- * The manifest of one image. BatchGetImage reports a missing image under
- * `failures`, not as an error; that becomes `missing`, naming `param` if given.
- */
-async function getImage(target: RepositoryTarget, imageId: ImageIdentifier, missing: string, param?: string): Promise<StoredImage> {
-  const { client, registryId, repoName } = target;
-  let images: Image[];
+/** The manifest of one image; a missing one becomes `missing`, naming `param` if given. */
+async function getImage({ registry, repoName }: RepositoryTarget, image: ImageId, missing: string, param?: string): Promise<StoredManifest> {
   try {
-    const response = await client.send(
-      new BatchGetImageCommand({ registryId, repositoryName: repoName, imageIds: [imageId], acceptedMediaTypes: MANIFEST_MEDIA_TYPES }),
-    );
-    const [failure] = response.failures ?? [];
-    if (failure !== undefined) {
-      const reason = [failure.failureCode, failure.failureReason].filter(Boolean).join(': ');
-      throw param !== undefined ? new ParamError(param, `${missing} (${reason})`) : new PluginError(`${missing} (${reason})`);
-    }
-    images = response.images ?? [];
+    return await registry.getManifest(repoName, image);
   } catch (error) {
-    throw describeAwsError(ecrCall(client, 'BatchGetImage'), error);
+    if (!(error instanceof MissingImageError)) throw error;
+    throw param !== undefined ? new ParamError(param, `${missing} (${error.reason})`) : new PluginError(`${missing} (${error.reason})`);
   }
-  const [image] = images;
-  const digest = image?.imageId?.imageDigest;
-  if (image?.imageManifest === undefined || digest === undefined) {
-    throw new PluginError(`ECR BatchGetImage returned no manifest for ${repoName}`);
-  }
-  return { digest, manifest: image.imageManifest, mediaType: image.imageManifestMediaType };
 }
 
 /**
- * PutImage of the stored manifest under each tag. A tag that already names
- * this digest is fine (ImageAlreadyExistsException); one that names another
- * image of an IMMUTABLE repository is an error naming the tag.
+ * The stored manifest put under each tag. A tag that already names this
+ * digest is fine; one that names another image of an IMMUTABLE repository is
+ * an error naming the tag.
  */
-async function putTags(target: RepositoryTarget, stored: StoredImage, tags: string[], param: string, log: ActivityLog): Promise<void> {
-  const { client, registryId, repoName } = target;
+async function putTags({ registry, repoName }: RepositoryTarget, stored: StoredManifest, tags: string[], param: string, log: ActivityLog): Promise<void> {
   for (const tag of tags) {
-    try {
-      await client.send(
-        new PutImageCommand({
-          registryId,
-          repositoryName: repoName,
-          imageManifest: stored.manifest,
-          imageManifestMediaType: stored.mediaType,
-          imageDigest: stored.digest,
-          imageTag: tag,
-        }),
-      );
+    const answer = await registry.putManifest(repoName, stored, tag);
+    if (answer.outcome === 'stored') {
       log.info(`Tagged ${repoName}@${stored.digest} as ${tag}`);
-    } catch (error) {
-      const name = (error as { name?: unknown })?.name;
-      if (name === 'ImageAlreadyExistsException') {
-        log.info(`${repoName}:${tag} already names ${stored.digest}`);
-      } else if (name === 'ImageTagAlreadyExistsException') {
-        throw new ParamError(param, `tag "${tag}" already names another image in repository "${repoName}", whose tags are immutable; choose another tag`);
-      } else {
-        throw describeAwsError(ecrCall(client, 'PutImage'), error);
-      }
+    } else if (answer.outcome === 'already-exists') {
+      log.info(`${repoName}:${tag} already names ${stored.digest}`);
+    } else {
+      throw new ParamError(param, `tag "${tag}" already names another image in repository "${repoName}", whose tags are immutable; choose another tag`);
     }
   }
 }

@@ -21,7 +21,7 @@ describe('the code cache of the SDK bundle', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'code-cache-test-'));
     dist = path.join(dir, 'dist');
     cacheDir = path.join(dist, '.code-cache');
-    for (const file of ['agent/code-cache.js', 'aws/ecr-client.js', 'errors.js', 'aws/assume-role.js', 'aws/proxy-agent.js', 'aws/credential-chain.js']) {
+    for (const file of ['agent/code-cache.js', 'aws/ecr-registry.js', 'errors.js', 'aws/assume-role.js', 'aws/proxy-agent.js', 'aws/credential-chain.js']) {
       await fs.mkdir(path.dirname(path.join(dist, file)), { recursive: true });
       await fs.copyFile(path.join(REPO_ROOT, 'dist', file), path.join(dist, file));
     }
@@ -38,27 +38,27 @@ describe('the code cache of the SDK bundle', () => {
   const cacheFiles = async (): Promise<string[]> => (await fs.readdir(cacheDir).catch(() => [] as string[])).map((f) => path.join(cacheDir, f));
 
   test('compiles once, leaves a cache only its user may read, and loads from it next time', async () => {
-    expect(await load()).toBe('compiled function function');
+    expect(await load()).toBe('compiled function');
     const [cache, ...others] = await cacheFiles();
     expect(others).toEqual([]); // one file, no partial one left
-    expect(path.basename(cache)).toMatch(new RegExp(`^aws-ecr-client-[0-9a-f]{20}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.bin$`));
+    expect(path.basename(cache)).toMatch(new RegExp(`^aws-ecr-registry-[0-9a-f]{20}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.bin$`));
     expect((await fs.stat(cacheDir)).mode & 0o777).toBe(0o700);
     expect((await fs.stat(cache)).mode & 0o777).toBe(0o600);
-    expect(await load()).toBe('cached function function');
+    expect(await load()).toBe('cached function');
   });
 
   test('never uses a cache others may write, nor a damaged one, and the bundle still works', async () => {
     const [cache] = await cacheFiles();
     await fs.chmod(cache, 0o666);
-    expect(await load()).toBe('compiled function function');
+    expect(await load()).toBe('compiled function');
     // Written again, privately, by that load.
     expect((await fs.stat(cache)).mode & 0o777).toBe(0o600);
-    expect(await load()).toBe('cached function function');
+    expect(await load()).toBe('cached function');
 
     const bytes = await fs.readFile(cache);
     await fs.writeFile(cache, bytes.subarray(0, 64)); // V8 refuses a cache that is not whole
-    expect(await load()).toBe('compiled function function');
-    expect(await load()).toBe('cached function function');
+    expect(await load()).toBe('compiled function');
+    expect(await load()).toBe('cached function');
   });
 
   test('where no cache can be kept (the cache directory is a file), the bundle loads and the process ends well', async () => {
@@ -66,8 +66,8 @@ describe('the code cache of the SDK bundle', () => {
     await fs.rename(cacheDir, saved);
     try {
       await fs.writeFile(cacheDir, '');
-      expect(await load()).toBe('compiled function function'); // load() also checks stderr is empty, execa the exit code
-      expect(await load()).toBe('compiled function function');
+      expect(await load()).toBe('compiled function'); // load() also checks stderr is empty, execa the exit code
+      expect(await load()).toBe('compiled function');
     } finally {
       await fs.rm(cacheDir, { force: true });
       await fs.rename(saved, cacheDir);
@@ -76,8 +76,8 @@ describe('the code cache of the SDK bundle', () => {
 
   test('a changed bundle gets a cache of its own', async () => {
     const before = await cacheFiles();
-    await fs.appendFile(path.join(dist, 'aws', 'ecr-client.js'), '\n// changed\n');
-    expect(await load()).toBe('compiled function function');
+    await fs.appendFile(path.join(dist, 'aws', 'ecr-registry.js'), '\n// changed\n');
+    expect(await load()).toBe('compiled function');
     expect((await cacheFiles()).length).toBe(before.length + 1);
   });
 });

@@ -192,7 +192,7 @@ describe('the plugin zip', () => {
     // Every compiled file is reached (nothing dead ships), the SDK, docker (with the lock), role, proxy and credential chain bundles among them.
     const compiled = (await fs.readdir(dist, { recursive: true })).filter((file) => file.endsWith('.js')).map((file) => file.split(path.sep).join('/'));
     expect([...reached].sort()).toEqual(compiled.sort());
-    expect([...reached]).toEqual(expect.arrayContaining(['aws/ecr-client.js', 'docker/image-transfer.js', 'aws/assume-role.js', 'aws/proxy-agent.js', 'aws/credential-chain.js']));
+    expect([...reached]).toEqual(expect.arrayContaining(['aws/ecr-registry.js', 'docker/image-transfer.js', 'aws/assume-role.js', 'aws/proxy-agent.js', 'aws/credential-chain.js']));
     // Nothing above the unpacked directory could lend a module: no node_modules, and the repository's own is out of reach.
     expect(plugin.startsWith(`${REPO_ROOT}${path.sep}`)).toBe(false);
     for (const dir of ancestors(plugin)) await expect(fs.stat(path.join(dir, 'node_modules'))).rejects.toThrow();

@@ -132,13 +132,14 @@ describe('push: repository settings', () => {
   it('creates the repository before the push, and takes RepositoryAlreadyExistsException as "it exists"', async () => {
     const settings: RepositorySettings = { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryptionType: 'AES256', tags: [] };
     const { ensureRepository } = await import('../../src/registry/repository-creation');
+    const { openEcrRegistry } = await import('../../src/aws/ecr-registry');
     const { ActivityLog } = await import('../../src/kaholo/activity-log');
     const { Redactor } = await import('../../src/kaholo/redactor');
-    const client = new ECRClient({ region: 'eu-west-2', credentials: KEYS });
+    const registry = await openEcrRegistry({ region: 'eu-west-2', credentials: KEYS }, undefined, new Redactor());
     const log = new ActivityLog(new Redactor());
 
     ecrMock.on(CreateRepositoryCommand).resolves({});
-    const created = await captureOutput(() => ensureRepository({ client, repoName: 'team/app' }, settings, log));
+    const created = await captureOutput(() => ensureRepository({ registry, repoName: 'team/app' }, settings, log));
     expect(created.result).toBe(true);
     expect(ecrMock.commandCalls(CreateRepositoryCommand)[0].args[0].input).toEqual({
       repositoryName: 'team/app',
@@ -148,8 +149,9 @@ describe('push: repository settings', () => {
     });
 
     ecrMock.on(CreateRepositoryCommand).rejects(new RepositoryAlreadyExistsException({ message: 'exists', $metadata: {} }));
-    const existing = await captureOutput(() => ensureRepository({ client, repoName: 'team/app' }, settings, log));
+    const existing = await captureOutput(() => ensureRepository({ registry, repoName: 'team/app' }, settings, log));
     expect(existing.result).toBe(false);
     expect(existing.output).toContain('Repository team/app already exists; its settings are left as they are');
+    registry.close();
   });
 });

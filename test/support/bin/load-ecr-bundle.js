@@ -2,7 +2,7 @@
 /**
  * `node test/support/bin/load-ecr-bundle.js <dist>`: loads the ECR client bundle of a built plugin
  * through its code cache (dist/agent/code-cache.js) in a fresh process and prints how it was loaded
- * ("cached" or "compiled") and whether the module works (the types of two of its exports).
+ * ("cached" or "compiled") and whether the module works (the type of its export).
  */
 const path = require('path');
 
@@ -10,8 +10,8 @@ const dist = path.resolve(process.argv[2] ?? 'dist');
 /** @type {unknown} */
 const loadedCache = require(path.join(dist, 'agent', 'code-cache.js'));
 const codeCache = /** @type {{ preloadWithCodeCache(name: string): string }} */ (loadedCache);
-const use = codeCache.preloadWithCodeCache('aws/ecr-client');
+const use = codeCache.preloadWithCodeCache('aws/ecr-registry');
 /** @type {unknown} */
-const loadedEcr = require(path.join(dist, 'aws', 'ecr-client.js'));
+const loadedEcr = require(path.join(dist, 'aws', 'ecr-registry.js'));
 const ecr = /** @type {Record<string, unknown>} */ (loadedEcr);
-console.log(use, typeof ecr.createEcrClient, typeof ecr.describeAllRepositories);
+console.log(use, typeof ecr.openEcrRegistry);

@@ -1,6 +1,11 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
-import { decodeAuthorizationToken, getAuthorizations, registryHost } from '../../src/aws/ecr-client';
+import { openEcrRegistry } from '../../src/aws/ecr-registry';
+import { Redactor } from '../../src/kaholo/redactor';
+import { decodeAuthorizationToken, registryHost } from '../../src/registry/authorization';
+
+const KEYS = { accessKeyId: 'AKIAEXAMPLEEXAMPLE00', secretAccessKey: 'x' };
+const openRegistry = () => openEcrRegistry({ region: 'us-east-1', credentials: KEYS }, undefined, new Redactor());
 
 const ecrMock = mockClient(ECRClient);
 beforeEach(() => ecrMock.reset());
@@ -27,8 +32,9 @@ describe('authorization tokens', () => {
         proxyEndpoint: `https://${id}.dkr.ecr.us-east-1.amazonaws.com`,
       })),
     });
-    const client = new ECRClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIAX', secretAccessKey: 'x' } });
-    const logins = (await getAuthorizations(client, ['111111111111', '222222222222'])).map((a) => a.login);
+    const registry = await openRegistry();
+    const logins = (await registry.authorize(['111111111111', '222222222222'])).map((a) => a.login);
+    registry.close();
     expect(logins).toEqual([
       { host: '111111111111.dkr.ecr.us-east-1.amazonaws.com', user: 'AWS', password: 'pw-111111111111' },
       { host: '222222222222.dkr.ecr.us-east-1.amazonaws.com', user: 'AWS', password: 'pw-222222222222' },
@@ -37,7 +43,8 @@ describe('authorization tokens', () => {
 
   it('fails clearly when ECR returns no authorization data', async () => {
     ecrMock.on(GetAuthorizationTokenCommand).resolves({ authorizationData: [] });
-    const client = new ECRClient({ region: 'us-east-1', credentials: { accessKeyId: 'AKIAX', secretAccessKey: 'x' } });
-    await expect(getAuthorizations(client, [])).rejects.toThrow('returned no authorization data');
+    const registry = await openRegistry();
+    await expect(registry.authorize([])).rejects.toThrow('returned no authorization data');
+    registry.close();
   });
 });

@@ -1,0 +1,183 @@
+/**
+ * Private ECR as a `RegistryApi`, through `@aws-sdk/client-ecr`: the only
+ * module the methods reach the SDK's ECR client by (it is loaded lazily, as a
+ * bundle of its own, so an action that needs no AWS call never loads the SDK).
+ */
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  GetAuthorizationTokenCommand,
+  paginateDescribeRepositories,
+  PutImageCommand,
+  type AuthorizationData,
+  type ECRClient,
+  type ImageIdentifier,
+} from '@aws-sdk/client-ecr';
+import { describeAwsError, MissingImageError, PluginError } from '../errors';
+import type { Redactor } from '../kaholo/redactor';
+import type { AwsConnection } from '../params/connection';
+import type { RepositorySettings } from '../params/repository-settings';
+import { decodeAuthorizationToken, registryHost } from '../registry/authorization';
+import { MANIFEST_MEDIA_TYPES } from '../registry/media-types';
+import {
+  type ImageId,
+  type PutManifestAnswer,
+  type RegistryApi,
+  type RegistryAuthorization,
+  type RepositoryRecord,
+  type StoredManifest,
+} from '../registry/registry-api';
+import { closeEcrClient, createEcrClient, ecrCall, resolveRegion } from './ecr-client';
+
+/** ECR's page size limit; the fewest round trips for "all repositories". */
+const MAX_PAGE_SIZE = 1000;
+/** ECR accepts at most this many names in one DescribeRepositories call. */
+const MAX_NAMES_PER_CALL = 100;
+
+/**
+ * Opens private ECR for `registryId` (absent: the default registry of the
+ * credentials' account). Fails early, naming the param, when no region can be
+ * found anywhere.
+ */
+export async function openEcrRegistry(connection: AwsConnection, registryId: string | undefined, redactor: Redactor): Promise<RegistryApi> {
+  const client = await createEcrClient(connection, redactor);
+  try {
+    return new EcrRegistry(client, registryId, await resolveRegion(client));
+  } catch (error) {
+    closeEcrClient(client);
+    throw error;
+  }
+}
+
+class EcrRegistry implements RegistryApi {
+  constructor(
+    private readonly client: ECRClient,
+    private readonly registryId: string | undefined,
+    readonly region: string,
+  ) {}
+
+  async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
+    const { client, registryId } = this;
+    const repositories: RepositoryRecord[] = [];
+    try {
+      if (repositoryNames.length === 0) {
+        for await (const page of paginateDescribeRepositories({ client, pageSize: MAX_PAGE_SIZE }, { registryId })) {
+          repositories.push(...(page.repositories ?? []));
+        }
+        return repositories;
+      }
+      // ECR rejects maxResults together with repositoryNames, so names go in batches instead.
+      for (const batch of chunks([...new Set(repositoryNames)], MAX_NAMES_PER_CALL)) {
+        for await (const page of paginateDescribeRepositories({ client }, { registryId, repositoryNames: batch })) {
+          repositories.push(...(page.repositories ?? []));
+        }
+      }
+      return repositories;
+    } catch (error) {
+      throw describeAwsError(ecrCall(client, 'DescribeRepositories'), error);
+    }
+  }
+
+  async authorize(registryIds: string[]): Promise<RegistryAuthorization[]> {
+    const ids = registryIds.length > 0 ? registryIds : this.registryId !== undefined ? [this.registryId] : [];
+    let authorizationData: AuthorizationData[];
+    try {
+      const response = await this.client.send(new GetAuthorizationTokenCommand(ids.length > 0 ? { registryIds: ids } : {}));
+      authorizationData = response.authorizationData ?? [];
+    } catch (error) {
+      throw describeAwsError(ecrCall(this.client, 'GetAuthorizationToken'), error);
+    }
+    if (authorizationData.length === 0) {
+      throw new PluginError('ECR GetAuthorizationToken returned no authorization data');
+    }
+    return authorizationData.map(decodeAuthorization);
+  }
+
+  async createRepository(repoName: string, settings: RepositorySettings): Promise<boolean> {
+    const { imageTagMutability, scanOnPush, encryptionType, kmsKey, tags } = settings;
+    try {
+      await this.client.send(
+        new CreateRepositoryCommand({
+          registryId: this.registryId,
+          repositoryName: repoName,
+          imageTagMutability,
+          imageScanningConfiguration: { scanOnPush },
+          encryptionConfiguration: { encryptionType, kmsKey },
+          ...(tags.length > 0 ? { tags } : {}),
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Two first pushes at once both call CreateRepository: the one that loses the race is told it exists.
+      if ((error as { name?: unknown })?.name === 'RepositoryAlreadyExistsException') return false;
+      throw describeAwsError(ecrCall(this.client, 'CreateRepository'), error);
+    }
+  }
+
+  /** BatchGetImage reports a missing image under `failures`, not as an error. */
+  async getManifest(repoName: string, image: ImageId): Promise<StoredManifest> {
+    const imageId: ImageIdentifier = image.digest !== undefined ? { imageDigest: image.digest } : { imageTag: image.tag };
+    const response = await this.client
+      .send(
+        new BatchGetImageCommand({
+          registryId: this.registryId,
+          repositoryName: repoName,
+          imageIds: [imageId],
+          acceptedMediaTypes: [...MANIFEST_MEDIA_TYPES],
+        }),
+      )
+      .catch((error: unknown) => {
+        throw describeAwsError(ecrCall(this.client, 'BatchGetImage'), error);
+      });
+    const [failure] = response.failures ?? [];
+    if (failure !== undefined) throw new MissingImageError([failure.failureCode, failure.failureReason].filter(Boolean).join(': '));
+    const [found] = response.images ?? [];
+    const digest = found?.imageId?.imageDigest;
+    if (found?.imageManifest === undefined || digest === undefined) {
+      throw new PluginError(`ECR BatchGetImage returned no manifest for ${repoName}`);
+    }
+    return { digest, manifest: found.imageManifest, mediaType: found.imageManifestMediaType };
+  }
+
+  async putManifest(repoName: string, manifest: StoredManifest, tag: string): Promise<PutManifestAnswer> {
+    try {
+      const response = await this.client.send(
+        new PutImageCommand({
+          registryId: this.registryId,
+          repositoryName: repoName,
+          imageManifest: manifest.manifest,
+          imageManifestMediaType: manifest.mediaType,
+          imageDigest: manifest.digest,
+          imageTag: tag,
+        }),
+      );
+      return { outcome: 'stored', digest: response.image?.imageId?.imageDigest };
+    } catch (error) {
+      const name = (error as { name?: unknown })?.name;
+      if (name === 'ImageAlreadyExistsException') return { outcome: 'already-exists' };
+      if (name === 'ImageTagAlreadyExistsException') return { outcome: 'tag-immutable' };
+      throw describeAwsError(ecrCall(this.client, 'PutImage'), error);
+    }
+  }
+
+  close(): void {
+    closeEcrClient(this.client);
+  }
+}
+
+function decodeAuthorization(data: AuthorizationData): RegistryAuthorization {
+  const { authorizationToken, proxyEndpoint } = data;
+  if (!authorizationToken || !proxyEndpoint) {
+    throw new PluginError('ECR GetAuthorizationToken returned an entry without a token or proxy endpoint');
+  }
+  return {
+    data: { ...data, authorizationToken, proxyEndpoint },
+    login: { host: registryHost(proxyEndpoint), ...decodeAuthorizationToken(authorizationToken) },
+  };
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}

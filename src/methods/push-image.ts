@@ -1,0 +1,22 @@
+import { kaholoMethod } from '../kaholo/action-boundary';
+import { readRepositorySettings } from '../params/repository-settings';
+import { readTags } from '../params/tag-list';
+import { tagPushedImage } from '../registry/image-tagging';
+import { ensureRepository } from '../registry/repository-creation';
+import { withTransfer } from './docker-transfer';
+
+/**
+ * Push Image To Repo (the original's name, typo kept): creates the repository
+ * if asked, pushes with docker, then gives the pushed digest its additional
+ * tags through the registry's API rather than another docker push.
+ */
+export const pushImgaeToRepo = kaholoMethod(async (context) => {
+  const repository = readRepositorySettings(context.params);
+  const additionalTags = readTags(context.params, 'additionalTags', false);
+  return withTransfer(context, 'push', async ({ request, transfer, target }) => {
+    if (repository) await ensureRepository(target, repository, context.log);
+    const pushed = await transfer.pushImage(request, context);
+    const tags = await tagPushedImage(target, pushed, additionalTags, context.log);
+    return { ...pushed, tags };
+  });
+});

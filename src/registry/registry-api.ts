@@ -1,0 +1,70 @@
+/**
+ * The seam between the methods and a container registry's API. Each API the
+ * plugin speaks (private ECR through the AWS SDK, and each one added later)
+ * is one implementation of `RegistryApi`; the methods and the registry-level
+ * work (tagging, creating repositories) talk to this interface only, so they
+ * never import an SDK client type. An implementation is opened for one
+ * registry (an account's, or the caller's default) and closed when the
+ * action is done with it.
+ */
+import type { RepositorySettings } from '../params/repository-settings';
+
+/** An image in a repository: by tag, or by its manifest's digest. */
+export type ImageId = { tag: string; digest?: undefined } | { digest: string; tag?: undefined };
+
+/** A manifest exactly as the registry holds it: its bytes are what its digest is of. */
+export interface StoredManifest {
+  digest: string;
+  /** The manifest's bytes as text (manifests are UTF-8 JSON). */
+  manifest: string;
+  /** Absent where the registry did not say (older Docker v2 schema manifests). */
+  mediaType?: string;
+}
+
+/** What the registry answered to a manifest put under a tag; the caller settles what it means. */
+export type PutManifestAnswer =
+  /** Taken; `digest` is the digest the answer carried, if it carried one. */
+  | { outcome: 'stored'; digest?: string }
+  /** Refused as already there: the registry says the tag already names a manifest (this one, it claims). */
+  | { outcome: 'already-exists' }
+  /** Refused: the tag names another image and the repository's tags are immutable. */
+  | { outcome: 'tag-immutable' };
+
+/** A repository as the registry's API describes it (with the API's other fields, returned to the user as they are). */
+export interface RepositoryRecord {
+  repositoryName?: string;
+  repositoryUri?: string;
+  registryId?: string;
+}
+
+/** How to log in to a registry: its host and the user and password its token decodes to. */
+export interface RegistryLogin {
+  /** The registry host, such as `123456789012.dkr.ecr.eu-west-2.amazonaws.com`. */
+  host: string;
+  user: string;
+  password: string;
+}
+
+/** One registry's authorization as the API gave it, and decoded. */
+export interface RegistryAuthorization {
+  /** The API's own fields (getEcrLogin returns them as they are). */
+  data: { authorizationToken: string; proxyEndpoint: string; expiresAt?: Date; [field: string]: unknown };
+  login: RegistryLogin;
+}
+
+export interface RegistryApi {
+  /** The region the API's calls go to (for the log). */
+  readonly region: string;
+  /** Every repository (all pages), or only those named. */
+  describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]>;
+  /** Authorization for the given registries; none: the registry this API was opened for. */
+  authorize(registryIds: string[]): Promise<RegistryAuthorization[]>;
+  /** Creates the repository unless it exists; true when this call created it. */
+  createRepository(repoName: string, settings: RepositorySettings): Promise<boolean>;
+  /** The manifest of an image; a missing image is a `MissingImageError` (errors.ts). */
+  getManifest(repoName: string, image: ImageId): Promise<StoredManifest>;
+  /** Puts `manifest` under `tag`, reporting what the registry answered. */
+  putManifest(repoName: string, manifest: StoredManifest, tag: string): Promise<PutManifestAnswer>;
+  /** Closes the connections the API keeps for reuse. */
+  close(): void;
+}
