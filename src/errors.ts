@@ -25,6 +25,14 @@ export class MissingImageError extends PluginError {
   }
 }
 
+/** No AWS credentials anywhere (no keys, nothing in the SDK's default chain): for an anonymous pull, not a failure. */
+export class NoCredentialsError extends PluginError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoCredentialsError';
+  }
+}
+
 /** How much of a value an error echoes: enough to recognise it, never a wall of text. */
 export const ECHO_LIMIT = 80;
 /** The longest message an action ends with; longer ones are cut (a last guard, after the echoes are short). */
@@ -73,7 +81,7 @@ interface AwsLikeError {
 
 /** What an AWS SDK error is about, for messages that name a service and its endpoint. */
 export interface AwsCallContext {
-  service: 'ECR' | 'STS';
+  service: 'ECR' | 'ECR Public' | 'STS';
   /** Such as "DescribeRepositories". */
   operation: string;
   /** The origin of the last request sent, such as "https://api.ecr.eu-west-2.amazonaws.com". */
@@ -92,7 +100,7 @@ export function describeAwsError({ service, operation, endpoint, timeouts }: Aws
   const requestId = typeof e.$metadata?.requestId === 'string' ? e.$metadata.requestId : undefined;
   const where = `the ${service} endpoint${endpoint ? ` ${endpoint}` : ''}`;
   if (name === 'CredentialsProviderError') {
-    return new PluginError(
+    return new NoCredentialsError(
       `${call} failed: no AWS credentials found. Set "accessKeyId" and "secretAccessKey" ` +
         `(in the action or the plugin settings), or give the agent a role or profile. (${shorten(message, 200)})`,
     );

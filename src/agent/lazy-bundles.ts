@@ -7,6 +7,8 @@
 export const LAZY_BUNDLES = {
   /** Private ECR as a registry API: the AWS SDK's ECR client and the plugin's use of it. */
   ecrRegistry: 'aws/ecr-registry',
+  /** ECR Public as a registry API: the AWS SDK's ECR Public client (only actions with registryType public). */
+  ecrPublicRegistry: 'aws/ecr-public-registry',
   /** The docker side of push and pull (execa, the lock's proper-lockfile). */
   imageTransfer: 'docker/image-transfer',
   /** STS AssumeRole through the SDK's credential providers: only actions with a role. */

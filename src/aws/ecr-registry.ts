@@ -10,7 +10,6 @@ import {
   paginateDescribeRepositories,
   PutImageCommand,
   type AuthorizationData,
-  type ECRClient,
   type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
 import { describeAwsError, MissingImageError, PluginError } from '../errors';
@@ -27,12 +26,8 @@ import {
   type RepositoryRecord,
   type StoredManifest,
 } from '../registry/registry-api';
-import { closeEcrClient, createEcrClient, ecrCall, resolveRegion } from './ecr-client';
-
-/** ECR's page size limit; the fewest round trips for "all repositories". */
-const MAX_PAGE_SIZE = 1000;
-/** ECR accepts at most this many names in one DescribeRepositories call. */
-const MAX_NAMES_PER_CALL = 100;
+import { createEcrClient, resolveRegion, type EcrClient } from './ecr-client';
+import { describeEveryRepository } from './repository-pages';
 
 /**
  * Opens private ECR for `registryId` (absent: the default registry of the
@@ -40,41 +35,36 @@ const MAX_NAMES_PER_CALL = 100;
  * found anywhere.
  */
 export async function openEcrRegistry(connection: AwsConnection, registryId: string | undefined, redactor: Redactor): Promise<RegistryApi> {
-  const client = await createEcrClient(connection, redactor);
+  const ecr = await createEcrClient(connection, redactor);
   try {
-    return new EcrRegistry(client, registryId, await resolveRegion(client));
+    return new EcrRegistry(ecr, registryId, await resolveRegion(ecr.client));
   } catch (error) {
-    closeEcrClient(client);
+    ecr.close();
     throw error;
   }
 }
 
 class EcrRegistry implements RegistryApi {
+  readonly type = 'private';
+  private readonly client: EcrClient['client'];
+
   constructor(
-    private readonly client: ECRClient,
+    private readonly ecr: EcrClient,
     private readonly registryId: string | undefined,
     readonly region: string,
-  ) {}
+  ) {
+    this.client = ecr.client;
+  }
 
   async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
     const { client, registryId } = this;
-    const repositories: RepositoryRecord[] = [];
     try {
-      if (repositoryNames.length === 0) {
-        for await (const page of paginateDescribeRepositories({ client, pageSize: MAX_PAGE_SIZE }, { registryId })) {
-          repositories.push(...(page.repositories ?? []));
-        }
-        return repositories;
-      }
-      // ECR rejects maxResults together with repositoryNames, so names go in batches instead.
-      for (const batch of chunks([...new Set(repositoryNames)], MAX_NAMES_PER_CALL)) {
-        for await (const page of paginateDescribeRepositories({ client }, { registryId, repositoryNames: batch })) {
-          repositories.push(...(page.repositories ?? []));
-        }
-      }
-      return repositories;
+      return await describeEveryRepository(
+        (pageSize, names) => paginateDescribeRepositories({ client, ...(pageSize !== undefined ? { pageSize } : {}) }, { registryId, ...(names ? { repositoryNames: names } : {}) }),
+        repositoryNames,
+      );
     } catch (error) {
-      throw describeAwsError(ecrCall(client, 'DescribeRepositories'), error);
+      throw describeAwsError(this.ecr.call('DescribeRepositories'), error);
     }
   }
 
@@ -85,7 +75,7 @@ class EcrRegistry implements RegistryApi {
       const response = await this.client.send(new GetAuthorizationTokenCommand(ids.length > 0 ? { registryIds: ids } : {}));
       authorizationData = response.authorizationData ?? [];
     } catch (error) {
-      throw describeAwsError(ecrCall(this.client, 'GetAuthorizationToken'), error);
+      throw describeAwsError(this.ecr.call('GetAuthorizationToken'), error);
     }
     if (authorizationData.length === 0) {
       throw new PluginError('ECR GetAuthorizationToken returned no authorization data');
@@ -93,7 +83,13 @@ class EcrRegistry implements RegistryApi {
     return authorizationData.map(decodeAuthorization);
   }
 
+  /** Private ECR names images by the repository's name alone. */
+  repositoryPath(repoName: string): Promise<string> {
+    return Promise.resolve(repoName);
+  }
+
   async createRepository(repoName: string, settings: RepositorySettings): Promise<boolean> {
+    if (settings.type !== 'private') throw new PluginError('Private ECR was asked to create a repository with public settings');
     const { imageTagMutability, scanOnPush, encryptionType, kmsKey, tags } = settings;
     try {
       await this.client.send(
@@ -110,7 +106,7 @@ class EcrRegistry implements RegistryApi {
     } catch (error) {
       // Two first pushes at once both call CreateRepository: the one that loses the race is told it exists.
       if ((error as { name?: unknown })?.name === 'RepositoryAlreadyExistsException') return false;
-      throw describeAwsError(ecrCall(this.client, 'CreateRepository'), error);
+      throw describeAwsError(this.ecr.call('CreateRepository'), error);
     }
   }
 
@@ -127,7 +123,7 @@ class EcrRegistry implements RegistryApi {
         }),
       )
       .catch((error: unknown) => {
-        throw describeAwsError(ecrCall(this.client, 'BatchGetImage'), error);
+        throw describeAwsError(this.ecr.call('BatchGetImage'), error);
       });
     const [failure] = response.failures ?? [];
     if (failure !== undefined) throw new MissingImageError([failure.failureCode, failure.failureReason].filter(Boolean).join(': '));
@@ -156,12 +152,12 @@ class EcrRegistry implements RegistryApi {
       const name = (error as { name?: unknown })?.name;
       if (name === 'ImageAlreadyExistsException') return { outcome: 'already-exists' };
       if (name === 'ImageTagAlreadyExistsException') return { outcome: 'tag-immutable' };
-      throw describeAwsError(ecrCall(this.client, 'PutImage'), error);
+      throw describeAwsError(this.ecr.call('PutImage'), error);
     }
   }
 
   close(): void {
-    closeEcrClient(this.client);
+    this.ecr.close();
   }
 }
 
@@ -174,10 +170,4 @@ function decodeAuthorization(data: AuthorizationData): RegistryAuthorization {
     data: { ...data, authorizationToken, proxyEndpoint },
     login: { host: registryHost(proxyEndpoint), ...decodeAuthorizationToken(authorizationToken) },
   };
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
 }

@@ -1,5 +1,5 @@
 import { DockerCommandError } from './docker-cli';
-import type { RegistryLogin } from '../registry/registry-api';
+import type { RegistryLogin, RepositoryLocation } from '../registry/registry-api';
 import { imageIdOf, lastLine, LOCAL_TIMEOUT_MS, restoreName } from './engine-names';
 import { ParamError, PluginError } from '../errors';
 import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';
@@ -10,13 +10,16 @@ import type { TransferOptions } from '../params/transfer-options';
 import { planPull, planPush, type ImageRequest, type PushCandidate } from './transfer-plan';
 
 export interface TransferRequest {
-  login: RegistryLogin;
+  /** Absent: no credentials, so an anonymous pull (of a public image). */
+  login: RegistryLogin | undefined;
   repoName: string;
+  /** Where the repository's images are: `<host>/<path>`. */
+  location: RepositoryLocation;
   image: ImageRequest;
   options: TransferOptions;
 }
 
-/** What push and pull return: the ECR reference, its digest and the registry host. */
+/** What push and pull return: the image's reference, its digest and the registry host. */
 export interface TransferResult {
   image: string;
   digest: string;
@@ -32,8 +35,9 @@ export interface TransferResult {
  * itself runs in the engine alone, so it overlaps the login.
  */
 export async function pushImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
-  const { login, repoName, image, options } = request;
-  const candidates = planPush(image, repoName, login.host);
+  const { login, repoName, location, image, options } = request;
+  if (login === undefined) throw new PluginError('A push needs a login to the registry');
+  const candidates = planPush(image, repoName, location);
   return withRegistrySession(login, context, options.retry, async (session) => {
     const targets = new Set(candidates.map((c) => c.target));
     if (targets.size === 1) {
@@ -55,7 +59,7 @@ export async function pushImage(request: TransferRequest, context: SessionContex
 
 /** The push proper, under the target's lock: name the image, push it once logged in, check it, restore the name. */
 async function pushLocked(
-  { login, repoName, options }: TransferRequest,
+  { location, options }: TransferRequest,
   session: RegistrySession,
   { source, target, imageId }: PushCandidate & { imageId: string },
   previousId: string | undefined,
@@ -77,9 +81,9 @@ async function pushLocked(
     );
     // Done with the registry: the logout runs while the engine is asked about the digest.
     const loggedOut = session.logOut();
-    const digest = await checkPushedDigest(session, stdout, imageId, `${login.host}/${repoName}`);
+    const digest = await checkPushedDigest(session, stdout, imageId, `${location.host}/${location.path}`);
     await loggedOut;
-    return { image: target, digest, registry: login.host };
+    return { image: target, digest, registry: location.host };
   } finally {
     if (added && (await restoreName(docker, added, log))) {
       await forgetAddedName(session.configDir, added).catch((error: Error) => log.error(`Clean-up: ${error.message}`));
@@ -88,8 +92,8 @@ async function pushLocked(
 }
 
 export async function pullImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
-  const { login, repoName, image, options } = request;
-  const reference = planPull(image, repoName, login.host);
+  const { login, repoName, location, image, options } = request;
+  const reference = planPull(image, repoName, location);
   return withRegistrySession(login, context, options.retry, (session) =>
     withTransferLock({ ...session, reference, waitMs: options.timeLimitMs }, async () => {
       await session.loggedIn;
@@ -104,9 +108,9 @@ export async function pullImage(request: TransferRequest, context: SessionContex
         throw explainPullFailure(error, reference);
       }
       const loggedOut = session.logOut();
-      const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(session, reference, `${login.host}/${repoName}`));
+      const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(session, reference, `${location.host}/${location.path}`));
       await loggedOut;
-      return { image: reference, digest, registry: login.host };
+      return { image: reference, digest, registry: location.host };
     }),
   );
 }

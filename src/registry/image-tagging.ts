@@ -1,8 +1,8 @@
 import { planPull, type ImageRequest } from '../docker/transfer-plan';
-import { MissingImageError, ParamError, PluginError } from '../errors';
+import { MissingImageError, ParamError, PluginError, quote } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';
-import type { ImageId, StoredManifest } from './registry-api';
+import type { ImageId, RepositoryLocation, StoredManifest } from './registry-api';
 import type { RepositoryTarget } from './repository-creation';
 
 /**
@@ -28,17 +28,28 @@ export async function tagImageInRepository(target: RepositoryTarget, image: Imag
     target.registry.describeRepositories([target.repoName]),
     getImage(target, source, `${shown(image.text)} is not in repository "${target.repoName}"`, 'imageName'),
   ]);
-  const uri = repositories[0]?.repositoryUri;
-  if (typeof uri !== 'string') throw new PluginError(`ECR DescribeRepositories returned no URI for repository "${target.repoName}"`);
-  const registry = uri.slice(0, uri.length - target.repoName.length - 1);
-  const reference = planPull(image, target.repoName, registry);
+  const location = locationOfUri(repositories[0]?.repositoryUri, target.repoName);
+  const reference = planPull(image, target.repoName, location);
   await putTags(target, stored, tags, 'tags', log);
-  return { image: reference, digest: stored.digest, registry, tags: unique([...(source.tag !== undefined ? [source.tag] : []), ...tags]) };
+  return { image: reference, digest: stored.digest, registry: location.host, tags: unique([...(source.tag !== undefined ? [source.tag] : []), ...tags]) };
+}
+
+/**
+ * Where a repository's URI says it is: `<host>/<path>`, the path being the
+ * repository's name, or on ECR Public `<alias>/<name>` (hosts hold no "/").
+ */
+function locationOfUri(uri: string | undefined, repoName: string): RepositoryLocation {
+  const slash = uri?.indexOf('/') ?? -1;
+  const location = uri !== undefined && slash > 0 ? { host: uri.slice(0, slash), path: uri.slice(slash + 1) } : undefined;
+  if (location === undefined || !(location.path === repoName || location.path.endsWith(`/${repoName}`))) {
+    throw new PluginError(`DescribeRepositories returned no URI of repository "${repoName}" (${uri === undefined ? 'none' : quote(uri)})`);
+  }
+  return location;
 }
 
 /** Push: every tag that now names the pushed digest, the pushed one first. */
 export async function tagPushedImage(target: RepositoryTarget, pushed: { image: string; digest: string }, additionalTags: string[], log: ActivityLog): Promise<string[]> {
-  // `<host>/<repoName>:<tag>`: repository names hold no ':', so the last one starts the tag.
+  // `<host>/<path>:<tag>`: repository paths hold no ':', so the last one starts the tag.
   const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
   const tags = unique([pushedTag, ...additionalTags]);
   if (tags.length === 1) return tags;

@@ -7,6 +7,7 @@
  * registry (an account's, or the caller's default) and closed when the
  * action is done with it.
  */
+import type { RegistryType } from '../params/registry-type';
 import type { RepositorySettings } from '../params/repository-settings';
 
 /** An image in a repository: by tag, or by its manifest's digest. */
@@ -37,6 +38,14 @@ export interface RepositoryRecord {
   registryId?: string;
 }
 
+/** Where a repository's images are: `<host>/<path>` names them in docker references. */
+export interface RepositoryLocation {
+  /** The registry host, such as `123456789012.dkr.ecr.eu-west-2.amazonaws.com` or `public.ecr.aws`. */
+  host: string;
+  /** The repository's path on the host: its name on private ECR, `<alias>/<name>` on ECR Public. */
+  path: string;
+}
+
 /** How to log in to a registry: its host and the user and password its token decodes to. */
 export interface RegistryLogin {
   /** The registry host, such as `123456789012.dkr.ecr.eu-west-2.amazonaws.com`. */
@@ -53,12 +62,19 @@ export interface RegistryAuthorization {
 }
 
 export interface RegistryApi {
+  /** Which API this is: private ECR, or ECR Public. */
+  readonly type: RegistryType;
   /** The region the API's calls go to (for the log). */
   readonly region: string;
   /** Every repository (all pages), or only those named. */
   describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]>;
   /** Authorization for the given registries; none: the registry this API was opened for. */
   authorize(registryIds: string[]): Promise<RegistryAuthorization[]>;
+  /**
+   * Where the repository's images are on the registry's host: the repository's
+   * name on private ECR, `<alias>/<name>` on ECR Public (the registry's alias).
+   */
+  repositoryPath(repoName: string): Promise<string>;
   /** Creates the repository unless it exists; true when this call created it. */
   createRepository(repoName: string, settings: RepositorySettings): Promise<boolean>;
   /** The manifest of an image; a missing image is a `MissingImageError` (errors.ts). */

@@ -112,6 +112,13 @@ describe('what each method reads is what config.json declares', () => {
     encryptionType: 'KMS',
     kmsKey: 'alias/app',
     repositoryTags: 'team=app',
+    // Catalog data is for public repositories and the settings above for private ones: an empty value is read all the same.
+    catalogDescription: '',
+    catalogAboutText: '',
+    catalogUsageText: '',
+    catalogArchitectures: '',
+    catalogOperatingSystems: '',
+    registryType: 'private',
     tags: 'prod',
   };
 
