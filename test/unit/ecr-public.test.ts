@@ -72,11 +72,16 @@ describe('the region rule', () => {
     },
   );
 
-  it('a region from the plugin settings is overruled alike, and no region anywhere is no error', async () => {
+  it('a region from the plugin settings or AWS_REGION is overruled alike', async () => {
     publicMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
     const { error, output } = await run('describeRepositories', {}, { ...KEYS, region: 'eu-central-1' });
     expect(error).toBeUndefined();
     expect(output).toContain('"region" eu-central-1 does not apply');
+    process.env.AWS_REGION = 'ap-south-1';
+    await run('describeRepositories', KEYS);
+    for (const call of publicMock.commandCalls(DescribeRepositoriesCommand)) {
+      await expect((call.thisValue as ECRPUBLICClient).config.region()).resolves.toBe('us-east-1');
+    }
   });
 });
 
