@@ -1,4 +1,4 @@
-import { ParamError, PluginError } from '../errors';
+import { ParamError } from '../errors';
 import { shown, type ParamReader } from '../kaholo/param-reader';
 import type { RegistryType } from './registry-type';
 
@@ -78,28 +78,30 @@ export function readRepositorySettings(params: ParamReader, registryType: Regist
   const tags = readResourceTags(params);
   const catalog = readCatalogData(params);
   if (registryType === 'public') {
-    const privateOnly = [
-      ...(imageTagMutability === 'IMMUTABLE' ? ['"imageTagMutability" IMMUTABLE'] : []),
-      ...(encryptionType === 'KMS' ? ['"encryptionType" KMS'] : []),
-      ...(kmsKey !== undefined ? ['"kmsKey"'] : []),
-    ];
-    if (privateOnly.length > 0) {
-      throw new PluginError(
-        `${privateOnly.join(', ')}: only private ECR repositories have immutable tags and KMS encryption; ` +
-          'with "registryType" public leave them at MUTABLE, AES256 and empty, or push to a private registry',
-      );
-    }
+    const privateOnly: Refused[] = [];
+    if (imageTagMutability === 'IMMUTABLE') privateOnly.push(['imageTagMutability', `IMMUTABLE ${PRIVATE_ONLY} (a public one's tags can always move): ${KEEP_PUBLIC} MUTABLE`]);
+    if (encryptionType === 'KMS') privateOnly.push(['encryptionType', `KMS ${PRIVATE_ONLY} (AWS manages a public one's keys): ${KEEP_PUBLIC} AES256`]);
+    if (kmsKey !== undefined) privateOnly.push(['kmsKey', `${PRIVATE_ONLY} (AWS manages a public one's keys): ${KEEP_PUBLIC} empty`]);
+    if (privateOnly.length > 0) throw refusal(privateOnly);
     return create ? { type: 'public', catalog, tags } : undefined;
   }
   const catalogSet = (Object.keys(CATALOG_PARAMS) as Array<keyof CatalogData>)
     .filter((field) => catalog[field] !== undefined && catalog[field]?.length !== 0)
-    .map((field) => CATALOG_PARAMS[field]);
-  if (catalogSet.length > 0) {
-    throw new PluginError(
-      `${catalogSet.map((name) => `"${name}"`).join(', ')}: catalog data is for ECR Public repositories; set "registryType" public, or leave ${catalogSet.length === 1 ? 'it' : 'them'} empty`,
-    );
-  }
+    .map((field): Refused => [CATALOG_PARAMS[field], 'is catalog data, for public repositories only: set "registryType" public, or leave it empty']);
+  if (catalogSet.length > 0) throw refusal(catalogSet);
   return create ? { type: 'private', imageTagMutability, scanOnPush, encryptionType, ...(kmsKey !== undefined ? { kmsKey } : {}), tags } : undefined;
+}
+
+const PRIVATE_ONLY = 'is for private repositories only';
+const KEEP_PUBLIC = 'with "registryType" public leave it';
+
+/** A refused param and why. */
+type Refused = [param: string, problem: string];
+
+/** The first refused param, naming the others refused with it, so one run shows every one to fix. */
+function refusal([[param, problem], ...others]: Refused[]): ParamError {
+  const also = others.length > 0 ? `; the same goes for ${others.map(([name]) => `"${name}"`).join(', ')}` : '';
+  return new ParamError(param, `${problem}${also}`);
 }
 
 function readResourceTags(params: ParamReader): ResourceTag[] {

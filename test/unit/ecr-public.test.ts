@@ -187,14 +187,17 @@ describe('repository settings for a public repository', () => {
   });
 
   it.each([
-    [{ imageTagMutability: 'IMMUTABLE' }, '"imageTagMutability" IMMUTABLE'],
-    [{ encryptionType: 'KMS' }, '"encryptionType" KMS'],
-    [{ encryptionType: 'KMS', kmsKey: 'alias/app' }, '"encryptionType" KMS, "kmsKey"'],
-    [{ imageTagMutability: 'IMMUTABLE', encryptionType: 'KMS', kmsKey: 'alias/app' }, '"imageTagMutability" IMMUTABLE, "encryptionType" KMS, "kmsKey"'],
-  ])('refuses %p, naming it', (params, named) => {
-    expect(() => read({ ...FORM_DEFAULTS, ...params })).toThrow(`${named}: only private ECR repositories have immutable tags and KMS encryption`);
+    [{ imageTagMutability: 'IMMUTABLE' }, 'Parameter "imageTagMutability": IMMUTABLE is for private repositories only (a public one\'s tags can always move): with "registryType" public leave it MUTABLE'],
+    [{ encryptionType: 'KMS' }, 'Parameter "encryptionType": KMS is for private repositories only (AWS manages a public one\'s keys): with "registryType" public leave it AES256'],
+    [{ encryptionType: 'KMS', kmsKey: 'alias/app' }, 'Parameter "encryptionType": KMS is for private repositories only (AWS manages a public one\'s keys): with "registryType" public leave it AES256; the same goes for "kmsKey"'],
+    [
+      { imageTagMutability: 'IMMUTABLE', encryptionType: 'KMS', kmsKey: 'alias/app' },
+      'Parameter "imageTagMutability": IMMUTABLE is for private repositories only (a public one\'s tags can always move): with "registryType" public leave it MUTABLE; the same goes for "encryptionType", "kmsKey"',
+    ],
+  ])('refuses %p, naming it', (params, message) => {
+    expect(() => read({ ...FORM_DEFAULTS, ...params })).toThrow(message);
     // Whether or not the push would create the repository: the mistake shows before it matters.
-    expect(() => read({ ...FORM_DEFAULTS, ...params, createRepository: false })).toThrow(named);
+    expect(() => read({ ...FORM_DEFAULTS, ...params, createRepository: false })).toThrow(message);
   });
 
   it('reads the catalog data, badges in the Gallery spelling, and the resource tags', () => {
@@ -224,7 +227,7 @@ describe('repository settings for a public repository', () => {
   it('refuses a badge the Gallery does not know, and catalog data for a private repository', () => {
     expect(() => read({ catalogArchitectures: 'amd64' })).toThrow('Parameter "catalogArchitectures": "amd64" is not one the ECR Public Gallery knows; expected "ARM", "ARM 64", "x86", "x86-64"');
     expect(() => read({ catalogOperatingSystems: 'Linux', catalogDescription: 'x' }, 'private')).toThrow(
-      '"catalogDescription", "catalogOperatingSystems": catalog data is for ECR Public repositories; set "registryType" public, or leave them empty',
+      'Parameter "catalogDescription": is catalog data, for public repositories only: set "registryType" public, or leave it empty; the same goes for "catalogOperatingSystems"',
     );
   });
 });
