@@ -43,7 +43,7 @@ export function roleCredentials(
       const sent = role.externalId !== undefined ? 'an external id was sent' : 'no external id was sent';
       const { requestHandler } = sts;
       const cause = describeAwsError(
-        { service: 'STS', operation: 'AssumeRole', endpoint: requestHandler.lastEndpoint, timeouts: requestHandler.timeouts },
+        { service: 'STS', operation: 'AssumeRole', endpoint: requestHandler.lastEndpoint, proxy: requestHandler.lastProxy, timeouts: requestHandler.timeouts },
         error,
       );
       throw new ParamError('roleArn', `could not assume ${role.roleArn} (${sent}): ${cause.message}`);

@@ -1,3 +1,5 @@
+import { faultOf } from './transport-faults';
+
 /**
  * Errors the user can act on. The message is what Kaholo shows, so it names
  * the parameter or the part that failed and says what was expected.
@@ -59,7 +61,7 @@ interface AwsLikeError {
   message?: unknown;
   code?: unknown;
   cause?: { code?: unknown };
-  $metadata?: { requestId?: unknown; httpStatusCode?: unknown };
+  $metadata?: { requestId?: unknown; httpStatusCode?: unknown; attempts?: unknown };
   $response?: { statusCode?: unknown; body?: unknown };
 }
 
@@ -70,32 +72,32 @@ export interface AwsCallContext {
   operation: string;
   /** The origin of the last request sent, such as "https://api.ecr.eu-west-2.amazonaws.com". */
   endpoint?: string;
+  /** The proxy that request went through, if any (host and port, and the variable that named it). */
+  proxy?: { address: string; variable: string };
   /** What bounds one request, for the "did not answer" line. */
   timeouts?: { connectMs: number; requestMs: number };
 }
 
 /** Turns an AWS SDK error into one line with its name, message and request id. */
-export function describeAwsError({ service, operation, endpoint, timeouts }: AwsCallContext, error: unknown): PluginError {
+export function describeAwsError(context: AwsCallContext, error: unknown): PluginError {
   if (error instanceof PluginError) return error;
+  const { service, operation } = context;
   const call = `${service} ${operation}`;
   const e = (typeof error === 'object' && error !== null ? error : {}) as AwsLikeError;
   const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name : undefined;
   const message = firstLine(typeof e.message === 'string' ? e.message : String(error));
   const requestId = typeof e.$metadata?.requestId === 'string' ? e.$metadata.requestId : undefined;
-  const where = `the ${service} endpoint${endpoint ? ` ${endpoint}` : ''}`;
+  const transport = transportProblem(context, e, message);
+  if (transport) return new PluginError(`${call} failed: ${transport}`);
+  const notAws = notAwsAnswer(context, e);
+  if (notAws) return new PluginError(`${call} failed: ${notAws}`);
   if (name === 'CredentialsProviderError') {
     return new PluginError(
       `${call} failed: no AWS credentials found. Set "accessKeyId" and "secretAccessKey" ` +
         `(in the action or the plugin settings), or give the agent a role or profile. (${shorten(message, 200)})`,
     );
   }
-  const unanswered = timeoutProblem(e, message, where, timeouts);
-  if (unanswered) return new PluginError(`${call} failed: ${unanswered}`);
-  const notJson = notJsonAnswer(e, where);
-  if (notJson) return new PluginError(`${call} failed: ${notJson}`);
-  const network = networkProblem(e.code ?? e.cause?.code, where);
   const parts = [`${call} failed: ${name ? `${name}: ` : ''}${shorten(message, 300)}`];
-  if (network) parts.push(network);
   if (requestId) parts.push(`(request id: ${requestId})`);
   return new PluginError(parts.join(' '));
 }
@@ -105,24 +107,75 @@ export function seconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
 }
 
-/** The SDK's timeouts all carry the name TimeoutError; say which bound was hit, and where. */
-function timeoutProblem(
-  e: AwsLikeError,
-  message: string,
-  where: string,
-  timeouts: AwsCallContext['timeouts'],
-): string | undefined {
-  if (e.name !== 'TimeoutError') return undefined;
-  if (/establish a connection/.test(message)) {
-    const bound = timeouts ? ` within ${seconds(timeouts.connectMs)} s` : '';
-    return `${where} did not accept a connection${bound} (connection timeout); check the agent's network, proxy and firewall.`;
+/** "the ECR endpoint https://…". */
+function endpointName({ service, endpoint }: AwsCallContext): string {
+  return `the ${service} endpoint${endpoint ? ` ${endpoint}` : ''}`;
+}
+
+/** "the proxy proxy.example.com:3128 (HTTPS_PROXY)": never its credentials. */
+function proxyName(proxy: { address: string; variable: string }): string {
+  return `the proxy ${proxy.address} (${proxy.variable})`;
+}
+
+/** The endpoint as a message names it, with the proxy in between if there is one. */
+function endpointWhere(context: AwsCallContext): string {
+  return context.proxy ? `${endpointName(context)} through ${proxyName(context.proxy)}` : endpointName(context);
+}
+
+/** ", 3 attempts" when the SDK tried more than once. */
+function attemptsNote(e: AwsLikeError): string {
+  const attempts = e.$metadata?.attempts;
+  return typeof attempts === 'number' && attempts > 1 ? `, ${attempts} attempts` : '';
+}
+
+/**
+ * A request that got no answer from AWS: said for what really happened (src/transport-faults.ts),
+ * naming the endpoint, the proxy and the bound that was hit.
+ */
+function transportProblem(context: AwsCallContext, e: AwsLikeError, message: string): string | undefined {
+  const fault = faultOf(e);
+  if (fault === undefined) return undefined;
+  const { timeouts, proxy } = context;
+  const where = endpointWhere(context);
+  const tried = attemptsNote(e);
+  const check = proxy ? `check the proxy and the agent's network` : `check the agent's network, proxy and firewall`;
+  const detail = `(${shorten(message, 80)})`;
+  switch (fault.kind) {
+    case 'connect-timeout': {
+      const bound = timeouts ? ` within ${seconds(timeouts.connectMs)} s` : '';
+      const what = proxy ? `no connection to ${where}` : `${where} did not accept a connection`;
+      return `${what}${bound} (connection timeout)${tried}; ${check}.`;
+    }
+    case 'unanswered': {
+      const bound = timeouts ? ` within ${seconds(timeouts.requestMs)} s` : '';
+      return `${where} did not answer${bound} (request timeout)${tried}; it accepted the connection but sent no answer: check the endpoint, proxy or VPC endpoint in between.`;
+    }
+    case 'reset': {
+      const how = /socket hang up|EPIPE/i.test(message) ? 'closed' : 'reset';
+      return `the connection to ${where} was ${how} before an answer ${detail}${tried}; ${check}.`;
+    }
+    case 'refused':
+      return proxy
+        ? `${proxyName(proxy)} refused the connection ${detail}${tried}; check that it runs there.`
+        : `${where} refused the connection ${detail}${tried}; it could not be reached from the agent.`;
+    case 'unresolved':
+      return proxy
+        ? `the host of ${proxyName(proxy)} does not resolve ${detail}; check ${proxy.variable} and the agent's DNS.`
+        : `${where} does not resolve ${detail}: check "region" (is it a real AWS region?) and the agent's DNS.`;
+    case 'proxy-closed':
+      return `${proxy ? proxyName(proxy) : 'the proxy'} closed the connection before it opened a tunnel to ${endpointName(context)}${tried}; check the proxy.`;
+    case 'proxy-refused': {
+      const status = `HTTP ${fault.status ?? '?'}${fault.statusText ? ` ${shorten(fault.statusText, 80)}` : ''}`;
+      const advice = fault.status === 407 ? `check the user and password in ${proxy?.variable ?? 'the proxy variable'}` : 'check the proxy and its rules';
+      return `${proxy ? proxyName(proxy) : 'the proxy'} refused a tunnel to ${endpointName(context)}: ${status}${tried}; ${advice}.`;
+    }
+    default:
+      return undefined;
   }
-  const bound = timeouts ? ` within ${seconds(timeouts.requestMs)} s` : '';
-  return `${where} did not answer${bound} (request timeout); it accepted the connection but sent no answer: check the endpoint, proxy or VPC endpoint in between.`;
 }
 
 /** An answer that is not the service's own (a proxy's or load balancer's HTML page): its status and a short excerpt. */
-function notJsonAnswer(e: AwsLikeError, where: string): string | undefined {
+function notAwsAnswer(context: AwsCallContext, e: AwsLikeError): string | undefined {
   const status = e.$response?.statusCode ?? e.$metadata?.httpStatusCode;
   const body = e.$response?.body;
   const notAws = e.name === 'NotAnAwsAnswer' || /Deserialization error/.test(String(e.message));
@@ -133,21 +186,11 @@ function notJsonAnswer(e: AwsLikeError, where: string): string | undefined {
     .replace(/\s+/g, ' ')
     .trim();
   const excerpt = text === '' ? 'an empty body' : quote(text);
-  return `${where} answered HTTP ${status} with something that is not an AWS answer: ${excerpt}. Is a proxy or firewall in between?`;
-}
-
-function networkProblem(code: unknown, where: string): string | undefined {
-  switch (code) {
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `— ${where} does not resolve: check "region" (is it a real AWS region?) and the agent's DNS.`;
-    case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'ETIMEDOUT':
-      return `— ${where} could not be reached from the agent.`;
-    default:
-      return undefined;
+  const where = endpointWhere(context);
+  if (status === 407 && context.proxy) {
+    return `${proxyName(context.proxy)} asks for a login (HTTP 407) on the way to ${endpointName(context)}: ${excerpt}; check the user and password in ${context.proxy.variable}.`;
   }
+  return `${where} answered HTTP ${status} with something that is not an AWS answer: ${excerpt}${attemptsNote(e)}. Is a proxy or firewall in between?`;
 }
 
 function firstLine(text: string): string {

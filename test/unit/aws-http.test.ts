@@ -50,6 +50,16 @@ describe('RetryUnlessUnanswered', () => {
     await expect(strategy.refreshRetryTokenForRetry(token, { errorType: 'TRANSIENT', error: unanswered })).rejects.toThrow('no retry');
   });
 
+  it('retries a reset or closed connection, which the SDK also names TimeoutError, like a refused one', async () => {
+    const strategy = new RetryUnlessUnanswered();
+    for (const [message, code] of [['socket hang up', 'ECONNRESET'], ['read ECONNRESET', 'ECONNRESET'], ['write EPIPE', 'EPIPE']]) {
+      const token = await strategy.acquireInitialRetryToken('ecr');
+      const reset = Object.assign(new Error(message), { name: 'TimeoutError', code }) as RetryErrorInfo['error'];
+      const next = await strategy.refreshRetryTokenForRetry(token, { errorType: 'CLIENT_ERROR', error: reset });
+      expect(next.getRetryCount()).toBe(1);
+    }
+  });
+
   it('retries a connection timeout and a throttling error, as the SDK does', async () => {
     const strategy = new RetryUnlessUnanswered();
     const token = await strategy.acquireInitialRetryToken('ecr');
