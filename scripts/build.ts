@@ -43,6 +43,18 @@ const lazyCredentialChain: Plugin = {
   },
 };
 
+/**
+ * The proxy libraries log through `debug`, which DEBUG=* on the agent would switch on, printing
+ * their requests' headers (the proxy's login among them) past the plugin's redaction: in the
+ * bundles it is a stand-in that prints nothing (src/silent-debug.ts).
+ */
+const silentDebug: Plugin = {
+  name: 'silent-debug',
+  setup(build) {
+    build.onResolve({ filter: /^debug$/ }, () => ({ path: path.join(build.initialOptions.absWorkingDir ?? ROOT, 'src', 'silent-debug.ts') }));
+  },
+};
+
 /** How esbuild bundles for the agent. */
 const BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
@@ -73,7 +85,7 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     // One PluginError class for the whole plugin, so instanceof holds across modules; the role and
     // proxy bundles stay separate files, loaded only by the actions that need them; one code cache.
     external: ['./errors', './assume-role', './proxy-agent', './code-cache', './credential-chain'],
-    plugins: [lazyCredentialChain],
+    plugins: [lazyCredentialChain, silentDebug],
   });
   // The entry and what it loads eagerly as one file: require() of main reads one module, not fifteen.
   // What the methods load later stays outside it (so listRegions loads no SDK), and so does errors.js.

@@ -170,8 +170,13 @@ class EnvironmentProxyAgent extends Agent implements RoutingAgent {
   }
 }
 
-function loginHeaders(proxy: Proxy): Record<string, string> {
-  return proxy.authorization ? { 'Proxy-Authorization': proxy.authorization } : {};
+/**
+ * The Proxy-Authorization header, as a function: an agent keeps its options, and NODE_DEBUG=http
+ * prints them with each new connection; a function shows as [Function], a header would show whole.
+ */
+function loginHeaders({ authorization }: Proxy): () => Record<string, string> {
+  const headers: Record<string, string> = authorization ? { 'Proxy-Authorization': authorization } : {};
+  return () => ({ ...headers });
 }
 
 /** https-proxy-agent's own error for a proxy that hung up on CONNECT carries no code: give it one. */

@@ -191,6 +191,15 @@ describeWithTinyproxy('https endpoints through HTTPS_PROXY: CONNECT tunnels (rea
     expect(await newRequests(before)).toEqual([]);
   });
 
+  test('NO_PROXY read as curl reads it: a name with a leading dot covers the name itself, in any case', async () => {
+    const before = (await proxy.requests()).length;
+    for (const noProxy of ['.localhost', 'LOCALHOST.', 'example.com localhost']) {
+      const outcome = await runWith('getEcrLogin', PARAMS, { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy });
+      expect(outcome.error).toBeUndefined();
+    }
+    expect(await newRequests(before)).toEqual([]);
+  });
+
   describe('proxies that fail (a small proxy of the kit that misbehaves on purpose: devkit/fault-proxy.ts)', () => {
     let faulty: FaultProxy;
 
