@@ -91,6 +91,10 @@ export function describeAwsError(context: AwsCallContext, error: unknown): Plugi
   if (transport) return new PluginError(`${call} failed: ${transport}`);
   const notAws = notAwsAnswer(context, e);
   if (notAws) return new PluginError(`${call} failed: ${notAws}`);
+  if (name === 'CredentialsProviderError' && /^Invalid response from STS/.test(message)) {
+    // The role provider's word for an answer without credentials: the keys were there, the answer was not.
+    return new PluginError(`${call} failed: ${endpointWhere(context)} answered without temporary credentials; is it really STS?`);
+  }
   if (name === 'CredentialsProviderError') {
     return new PluginError(
       `${call} failed: no AWS credentials found. Set "accessKeyId" and "secretAccessKey" ` +

@@ -94,6 +94,23 @@ describe('endpoints that never answer or answer HTML (local ECR and STS endpoint
     expect(stack().ecr.endpoint.faulted).toEqual(['ecr', 'ecr', 'ecr']);
   });
 
+  test.each([
+    ['ECR', 'ecr', 'describeRepositories', PARAMS, /^ECR DescribeRepositories failed: the ECR endpoint \S+ answered HTTP 200 with something that is not an AWS answer: "200 OK 200 OK Blocked/],
+    [
+      'STS, for a role, with keys set',
+      'sts',
+      'getEcrLogin',
+      { ...PARAMS, roleArn: LOCAL_ROLES.push },
+      /^Parameter "roleArn": could not assume \S+ \(no external id was sent\): STS AssumeRole failed: the STS endpoint \S+ answered HTTP 200 with something that is not an AWS answer: "200 OK 200 OK Blocked/,
+    ],
+  ] as const)('%s answers 200 with an HTML page: said as such, never as missing credentials', async (_what, service, method, params, expected) => {
+    stack().ecr.endpoint.setFault({ mode: 'html', status: 200 }, service);
+    const { message } = failed(await runAction(stack().plugin, method, params));
+    expect(message).toMatch(expected);
+    expect(message).not.toMatch(/credentials/);
+    expect(stack().ecr.endpoint.faulted).toEqual([service]);
+  });
+
   test('an HTML page from STS: roleArn named, with the status', async () => {
     stack().ecr.endpoint.setFault({ mode: 'html', status: 403 }, 'sts');
     const { message } = failed(await runAction(stack().plugin, 'describeRepositories', { ...PARAMS, roleArn: LOCAL_ROLES.push }));

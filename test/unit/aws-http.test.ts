@@ -159,6 +159,13 @@ describe('error text', () => {
     );
   });
 
+  it('an STS answer without credentials is said as such, not as credentials missing on the agent', () => {
+    const error = Object.assign(new Error('Invalid response from STS.assumeRole call with role arn:aws:iam::123456789012:role/ecr-push'), { name: 'CredentialsProviderError' });
+    expect(describeAwsError({ service: 'STS', operation: 'AssumeRole', endpoint: 'https://sts.eu-west-2.amazonaws.com' }, error).message).toBe(
+      'STS AssumeRole failed: the STS endpoint https://sts.eu-west-2.amazonaws.com answered without temporary credentials; is it really STS?',
+    );
+  });
+
   it('a connection timeout names the endpoint and the bound', () => {
     const error = Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 5000 ms.'), { name: 'TimeoutError' });
     expect(describeAwsError({ service: 'STS', operation: 'AssumeRole', endpoint: 'https://sts.eu-west-2.amazonaws.com', timeouts: { connectMs: 5_000, requestMs: 60_000 } }, error).message).toBe(
