@@ -9,6 +9,11 @@ export class PluginError extends Error {
     super(message);
     this.name = 'PluginError';
   }
+
+  /** The Kaholo agent shows a failed action as String(error): the message alone, without "PluginError: ". */
+  override toString(): string {
+    return this.message;
+  }
 }
 
 /** A parameter value that cannot be used; the message names the parameter. */
