@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { faultOf } from './transport-faults';
 
 /**
@@ -49,9 +50,33 @@ export function escapeControl(text: string): string {
   });
 }
 
-/** Escaped, then cut to `limit` characters with a note of how long it really was. */
+/** What hides an action's secrets (src/redact.ts). */
+interface SecretFilter {
+  redact(text: string): string;
+}
+
+/**
+ * The running action's secrets, for the text that enters its messages from elsewhere. Redaction
+ * happens there, where an echoed value or another program's text enters a message, and not over
+ * the finished sentence: a secret that is also a word (an external id "role") must hide in foreign
+ * text without rewriting the plugin's own words (`Parameter "roleArn"`). This module is one file
+ * for the whole plugin (scripts/build.ts), so every bundle sees the same store.
+ */
+const secrets = new AsyncLocalStorage<SecretFilter>();
+
+/** Runs an action's body with its secrets known to every message it builds. */
+export function withSecretsHidden<T>(filter: SecretFilter, body: () => T): T {
+  return secrets.run(filter, body);
+}
+
+/** Text from outside the plugin (an echoed value, an SDK's or docker's message) with the running action's secrets hidden. */
+export function foreign(text: string): string {
+  return secrets.getStore()?.redact(text) ?? text;
+}
+
+/** Secrets hidden, escaped, then cut to `limit` characters with a note of how long it really was. */
 export function shorten(text: string, limit = ECHO_LIMIT): string {
-  const escaped = escapeControl(text);
+  const escaped = escapeControl(foreign(text));
   if (escaped.length <= limit) return escaped;
   return `${escaped.slice(0, limit)}… (${text.length} characters)`;
 }
@@ -89,9 +114,9 @@ export function describeAwsError(context: AwsCallContext, error: unknown): Plugi
   const { service, operation } = context;
   const call = `${service} ${operation}`;
   const e = (typeof error === 'object' && error !== null ? error : {}) as AwsLikeError;
-  const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name : undefined;
+  const name = typeof e.name === 'string' && e.name !== 'Error' ? foreign(e.name) : undefined;
   const message = firstLine(typeof e.message === 'string' ? e.message : String(error));
-  const requestId = typeof e.$metadata?.requestId === 'string' ? e.$metadata.requestId : undefined;
+  const requestId = typeof e.$metadata?.requestId === 'string' ? foreign(e.$metadata.requestId) : undefined;
   const transport = transportProblem(context, e, message);
   if (transport) return new PluginError(`${call} failed: ${transport}`);
   const notAws = notAwsAnswer(context, e);
