@@ -9,7 +9,7 @@ import type { Agent } from 'node:http';
 import { finished, type Readable } from 'node:stream';
 import { PluginError } from './errors';
 import type { Redactor } from './redact';
-import { faultOf, isRetriedFault } from './transport-faults';
+import { faultOf, isRetriedFault, markFault } from './transport-faults';
 
 /** A few seconds: an endpoint that does not accept a connection by then is not there. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -123,7 +123,12 @@ export class AwsRequestHandler extends NodeHttpHandler {
     const port = request.port !== undefined ? `:${request.port}` : '';
     this.lastEndpoint = `${request.protocol}//${request.hostname}${port}`;
     this.lastProxy = this.routing?.proxyFor(request.protocol, request.hostname, request.port ?? (request.protocol === 'https:' ? 443 : 80));
-    const result = await super.handle(...args);
+    let result: Awaited<ReturnType<NodeHttpHandler['handle']>>;
+    try {
+      result = await super.handle(...args);
+    } catch (error) {
+      throw markFault(error);
+    }
     const { statusCode, headers } = result.response;
     const body: unknown = result.response.body;
     if (!AWS_CONTENT_TYPE.test(headers['content-type'] ?? '')) {

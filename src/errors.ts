@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { faultOf } from './transport-faults';
 
 /**
  * Errors the user can act on. The message is what Kaholo shows, so it names
@@ -86,6 +85,33 @@ export function quote(value: string): string {
   return `"${shorten(value)}"`;
 }
 
+/** What went wrong on the way to AWS (told apart by src/transport-faults.ts, which marks the error). */
+export type TransportFault =
+  /** No connection (or no tunnel through the proxy) within the connection timeout. */
+  | 'connect-timeout'
+  /** Connected and sent, then no answer (or a stalled one) within the request timeout. */
+  | 'unanswered'
+  /** The connection was reset or closed before the answer came (ECONNRESET, EPIPE, "socket hang up"). */
+  | 'reset'
+  /** Nothing listens there (ECONNREFUSED). */
+  | 'refused'
+  /** The host name does not resolve. */
+  | 'unresolved'
+  /** The proxy closed the connection before answering CONNECT. */
+  | 'proxy-closed'
+  /** The proxy answered CONNECT with another status than 200 (407, 403, 5xx). */
+  | 'proxy-refused';
+
+export interface FaultMark {
+  kind: TransportFault;
+  /** For 'proxy-refused': the status and reason the proxy gave. */
+  status?: number;
+  statusText?: string;
+}
+
+/** Where a failed request's error carries its FaultMark. */
+export const TRANSPORT_FAULT = Symbol.for('kaholo-plugin-ecr.transport-fault');
+
 interface AwsLikeError {
   name?: unknown;
   message?: unknown;
@@ -93,6 +119,7 @@ interface AwsLikeError {
   cause?: { code?: unknown };
   $metadata?: { requestId?: unknown; httpStatusCode?: unknown; attempts?: unknown };
   $response?: { statusCode?: unknown; body?: unknown };
+  [TRANSPORT_FAULT]?: FaultMark;
 }
 
 /** What an AWS SDK error is about, for messages that name a service and its endpoint. */
@@ -167,7 +194,7 @@ function attemptsNote(e: AwsLikeError): string {
  * naming the endpoint, the proxy and the bound that was hit.
  */
 function transportProblem(context: AwsCallContext, e: AwsLikeError, message: string): string | undefined {
-  const fault = faultOf(e);
+  const fault = e[TRANSPORT_FAULT];
   if (fault === undefined) return undefined;
   const { timeouts, proxy } = context;
   const where = endpointWhere(context);

@@ -5,31 +5,7 @@
  * and the SDK's own timer messages do.
  */
 
-export type TransportFault =
-  /** No connection (or no tunnel through the proxy) within the connection timeout. */
-  | 'connect-timeout'
-  /** Connected and sent, then no answer (or a stalled one) within the request timeout. */
-  | 'unanswered'
-  /** The connection was reset or closed before the answer came (ECONNRESET, EPIPE, "socket hang up"). */
-  | 'reset'
-  /** Nothing listens there (ECONNREFUSED). */
-  | 'refused'
-  /** The host name does not resolve. */
-  | 'unresolved'
-  /** The proxy closed the connection before answering CONNECT. */
-  | 'proxy-closed'
-  /** The proxy answered CONNECT with another status than 200 (407, 403, 5xx). */
-  | 'proxy-refused';
-
-/** Where a proxy fault (made by src/proxy-agent.ts) keeps its kind, and for a refusal the proxy's status. */
-export const FAULT = Symbol.for('kaholo-plugin-ecr.transport-fault');
-
-export interface FaultMark {
-  kind: TransportFault;
-  /** For 'proxy-refused': the status and reason the proxy gave. */
-  status?: number;
-  statusText?: string;
-}
+import { TRANSPORT_FAULT as FAULT, type FaultMark } from './errors';
 
 interface NodeLikeError {
   name?: unknown;
@@ -73,6 +49,13 @@ export function faultOf(error: unknown): FaultMark | undefined {
 /** Marks an error as a fault of the given kind (proxy faults, which Node has no code for). */
 export function withFault<T extends Error>(error: T, mark: FaultMark): T {
   return Object.assign(error, { [FAULT]: mark });
+}
+
+/** Marks a failed request's error with the fault it stands for, for the retries and the message (src/errors.ts). */
+export function markFault(error: unknown): unknown {
+  const mark = faultOf(error);
+  if (mark !== undefined && typeof error === 'object' && error !== null) Object.assign(error, { [FAULT]: mark });
+  return error;
 }
 
 /** Faults that another attempt may not meet: the SDK's retries apply to them. */

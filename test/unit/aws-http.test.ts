@@ -14,6 +14,7 @@ import {
   unansweredCallBoundMs,
 } from '../../src/aws-http';
 import { describeAwsError, escapeControl, oneLine, quote, shorten } from '../../src/errors';
+import { markFault } from '../../src/transport-faults';
 
 describe('AWS timeouts', () => {
   it('defaults to a few seconds to connect and a minute per request', () => {
@@ -167,7 +168,10 @@ describe('error text', () => {
   });
 
   it('a connection timeout names the endpoint and the bound', () => {
-    const error = Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 5000 ms.'), { name: 'TimeoutError' });
+    // As the request handler passes it on: marked with what happened (src/transport-faults.ts).
+    const error = markFault(
+      Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 5000 ms.'), { name: 'TimeoutError' }),
+    );
     expect(describeAwsError({ service: 'STS', operation: 'AssumeRole', endpoint: 'https://sts.eu-west-2.amazonaws.com', timeouts: { connectMs: 5_000, requestMs: 60_000 } }, error).message).toBe(
       'STS AssumeRole failed: the STS endpoint https://sts.eu-west-2.amazonaws.com did not accept a connection within 5 s (connection timeout); ' +
         "check the agent's network, proxy and firewall.",
