@@ -57,7 +57,7 @@ export async function awsClientSetup(connection: AwsConnection, redactor: Redact
       retryStrategy,
       streamCollector,
     },
-    call: (service, operation) => ({ service, operation, endpoint: requestHandler.lastEndpoint, timeouts: requestHandler.timeouts }),
+    call: (service, operation) => ({ service, operation, endpoint: requestHandler.lastEndpoint, proxy: requestHandler.lastProxy, timeouts: requestHandler.timeouts }),
     closeRole: () => sts?.destroy(),
   };
 }
