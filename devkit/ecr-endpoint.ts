@@ -11,10 +11,12 @@
  * side only together with their session token. Fault modes make it hang (accept, never answer) or
  * answer with an HTML page, as a broken proxy or load balancer would.
  */
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { AccessKeys, randomKey } from './aws/access-keys';
+import { checkSignature, headerValue } from './aws/sigv4';
 
 export interface RegistryConfig {
   /** Registry URL such as 'http://127.0.0.1:5001'; becomes proxyEndpoint and the repositoryUri host. */
@@ -182,125 +184,6 @@ class RegistryStore {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SigV4 verification
-// ---------------------------------------------------------------------------------------------
-
-interface SigV4Authorization {
-  accessKeyId: string;
-  date: string;
-  region: string;
-  service: string;
-  signedHeaders: string[];
-  signature: string;
-}
-
-/** Parses `AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request, SignedHeaders=..., Signature=...`. */
-function parseAuthorization(header: string): SigV4Authorization | undefined {
-  const match = /^AWS4-HMAC-SHA256\s+(.+)$/.exec(header.trim());
-  if (!match) return undefined;
-  const fields = new Map<string, string>();
-  for (const part of match[1].split(',')) {
-    const separator = part.indexOf('=');
-    if (separator > 0) fields.set(part.slice(0, separator).trim(), part.slice(separator + 1).trim());
-  }
-  const scope = (fields.get('Credential') ?? '').split('/');
-  const signedHeaders = fields.get('SignedHeaders');
-  const signature = fields.get('Signature');
-  if (scope.length !== 5 || scope[4] !== 'aws4_request' || !signedHeaders || !signature) return undefined;
-  const [accessKeyId, date, region, service] = scope;
-  if (!accessKeyId || !/^\d{8}$/.test(date) || !region || !service) return undefined;
-  return { accessKeyId, date, region, service, signedHeaders: signedHeaders.split(';'), signature };
-}
-
-/** RFC 3986 escaping, as SigV4 requires (encodeURIComponent leaves !'()* alone). */
-const escapeRfc3986 = (value: string): string =>
-  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-const safeDecode = (value: string): string => {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-};
-
-/** Non-S3 services sign the normalised path escaped once more than it travels on the wire. */
-function canonicalPath(rawPath: string): string {
-  const segments: string[] = [];
-  for (const segment of rawPath.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') segments.pop();
-    else segments.push(segment);
-  }
-  const trailing = segments.length > 0 && rawPath.endsWith('/') ? '/' : '';
-  return `/${segments.map(escapeRfc3986).join('/')}${trailing}`;
-}
-
-function canonicalQuery(rawQuery: string): string {
-  if (!rawQuery) return '';
-  return rawQuery
-    .split('&')
-    .filter((pair) => pair !== '')
-    .map((pair) => {
-      const separator = pair.indexOf('=');
-      const key = separator < 0 ? pair : pair.slice(0, separator);
-      const value = separator < 0 ? '' : pair.slice(separator + 1);
-      return [escapeRfc3986(safeDecode(key)), escapeRfc3986(safeDecode(value))] as const;
-    })
-    .sort(([ka, va], [kb, vb]) => compareNames(ka, kb) || compareNames(va, vb))
-    .map(([key, value]) => `${key}=${value}`)
-    .join('&');
-}
-
-function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(',') : value;
-}
-
-/** Mirrors the SDK signer's header value canonicalisation. */
-const canonicalHeaderValue = (value: string): string =>
-  value
-    .replace(/[\r\n]/g, ' ')
-    .replace(/[ \t]+/g, ' ')
-    .replace(/^ | $/g, '');
-
-const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
-
-/** Recomputes the request's SigV4 signature with `secretAccessKey` and compares it in constant time. */
-function signatureMatches(req: IncomingMessage, body: Buffer, auth: SigV4Authorization, secretAccessKey: string): boolean {
-  const amzDate = headerValue(req.headers, 'x-amz-date');
-  if (!amzDate || !amzDate.startsWith(auth.date) || !auth.signedHeaders.includes('host')) return false;
-
-  const canonicalHeaders: string[] = [];
-  for (const name of auth.signedHeaders) {
-    const value = headerValue(req.headers, name);
-    if (value === undefined) return false;
-    canonicalHeaders.push(`${name}:${canonicalHeaderValue(value)}\n`);
-  }
-  // A signed content hash must describe the body actually received.
-  const bodyHash = sha256Hex(body);
-  const declaredHash = headerValue(req.headers, 'x-amz-content-sha256');
-  if (declaredHash !== undefined && declaredHash !== bodyHash) return false;
-
-  const [rawPath, rawQuery = ''] = (req.url ?? '/').split('?', 2);
-  const canonicalRequest = [
-    req.method ?? 'POST',
-    canonicalPath(rawPath),
-    canonicalQuery(rawQuery),
-    canonicalHeaders.join(''),
-    auth.signedHeaders.join(';'),
-    bodyHash,
-  ].join('\n');
-  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, auth.date), auth.region), auth.service), 'aws4_request');
-  const expected = Buffer.from(createHmac('sha256', signingKey).update(stringToSign).digest('hex'));
-  const provided = Buffer.from(auth.signature);
-  return expected.length === provided.length && timingSafeEqual(expected, provided);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Request parsing helpers
 // ---------------------------------------------------------------------------------------------
 
@@ -427,17 +310,6 @@ const escapeXml = (text: string): string =>
 const isStsRequest = (req: IncomingMessage): boolean =>
   (headerValue(req.headers, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded');
 
-/** Letters and digits only: what AWS's access keys, secrets and tokens look like closely enough. */
-const randomKey = (length: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'): string =>
-  Array.from(randomBytes(length), (byte) => alphabet[byte % alphabet.length]).join('');
-
-interface TemporaryKey {
-  secretAccessKey: string;
-  sessionToken: string;
-  roleArn: string;
-  expiresAt: number;
-}
-
 function stsXml(requestId: string, result: string): string {
   return (
     `<AssumeRoleResponse xmlns="${STS_XMLNS}">\n  <AssumeRoleResult>\n${result}  </AssumeRoleResult>\n` +
@@ -477,6 +349,7 @@ const MANIFEST_MEDIA_TYPES = [
 const INDEX_MEDIA_TYPES = new Set([MANIFEST_MEDIA_TYPES[1], MANIFEST_MEDIA_TYPES[3]]);
 const REGISTRY_TIMEOUT_MS = 10_000;
 const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+const sha256Hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 interface Manifest {
   digest: string;
@@ -610,7 +483,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   const assumeRoleCalls: AssumeRoleCall[] = [];
   const faulted: Array<'ecr' | 'sts'> = [];
   const roles = new Map(Object.entries(options.roles ?? {}));
-  const temporaryKeys = new Map<string, TemporaryKey>();
+  const keys = new AccessKeys({ accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey });
   let fault: { fault: EndpointFault; service?: 'ecr' | 'sts' } | undefined;
   let pendingFailures = 0;
   let failureKind: 'throttling' | 'server-error' = 'throttling';
@@ -878,37 +751,25 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     res.end(body);
   };
 
-  /**
-   * The secret that signs for `accessKeyId`: the base key (whatever session token a test sends with
-   * it), or a temporary key, only together with the session token it was issued with.
-   */
-  const secretFor = (accessKeyId: string, sessionToken: string | undefined): string | undefined => {
-    if (accessKeyId === options.accessKeyId) return options.secretAccessKey;
-    const temporary = temporaryKeys.get(accessKeyId);
-    return temporary && sessionToken === temporary.sessionToken ? temporary.secretAccessKey : undefined;
-  };
-
   /** Authenticates and answers one STS request; every failure becomes an STS-shaped error. */
   const answerSts = async (req: IncomingMessage, requestId: string): Promise<string> => {
     const body = await readBody(req);
     const form = new URLSearchParams(body.toString('utf8'));
-    const authorization = headerValue(req.headers, 'authorization');
-    const auth = authorization === undefined ? undefined : parseAuthorization(authorization);
-    if (!auth) throw new StsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
+    const { failure, signer } = checkSignature(req, body, STS_SIGNING_SERVICE, keys);
+    if (!signer) throw new StsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
     const duration = form.get('DurationSeconds');
-    const call: AssumeRoleCall = { accessKeyId: auth.accessKeyId, region: auth.region };
+    const call: AssumeRoleCall = { accessKeyId: signer.accessKeyId, region: signer.region };
     for (const [field, value] of [['roleArn', form.get('RoleArn')], ['roleSessionName', form.get('RoleSessionName')], ['externalId', form.get('ExternalId')]] as const) {
       if (value !== null) call[field] = value;
     }
     if (duration !== null) call.durationSeconds = Number(duration);
     assumeRoleCalls.push(call);
 
-    const secretAccessKey = secretFor(auth.accessKeyId, headerValue(req.headers, 'x-amz-security-token'));
-    if (secretAccessKey === undefined) throw new StsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
-    if (auth.service !== STS_SIGNING_SERVICE) {
+    if (failure === 'unknown-key') throw new StsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    if (failure === 'wrong-service') {
       throw new StsError('SignatureDoesNotMatch', `Credential should be scoped to correct service: '${STS_SIGNING_SERVICE}'.`, 403);
     }
-    if (!signatureMatches(req, body, auth, secretAccessKey)) {
+    if (failure === 'mismatch') {
       throw new StsError(
         'SignatureDoesNotMatch',
         'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
@@ -935,14 +796,8 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     if (seconds > (role.maxSessionDurationSeconds ?? 3600)) {
       throw new StsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     }
-    const accessKeyId = `ASIA${randomKey(16)}`;
-    const temporary: TemporaryKey = {
-      secretAccessKey: randomKey(40, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'),
-      sessionToken: `FwoGZXIvYXdzE${randomKey(120, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')}`,
-      roleArn,
-      expiresAt: Date.now() + seconds * 1000,
-    };
-    temporaryKeys.set(accessKeyId, temporary);
+    const temporary = keys.issue(roleArn, seconds);
+    const { accessKeyId } = temporary;
     call.issuedAccessKeyId = accessKeyId;
     const [, account, roleName] = match;
     return stsXml(
@@ -984,34 +839,26 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     const target = headerValue(req.headers, 'x-amz-target') ?? '';
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
 
-    const authorization = headerValue(req.headers, 'authorization');
-    if (authorization === undefined) {
-      throw new EcrError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    const { failure, signer } = checkSignature(req, body, SIGNING_SERVICE, keys);
+    if (!signer) {
+      throw failure === 'missing'
+        ? new EcrError('UnrecognizedClientException', 'The security token included in the request is invalid.')
+        : new EcrError('IncompleteSignatureException', 'The Authorization header is not a valid AWS4-HMAC-SHA256 header.');
     }
-    const auth = parseAuthorization(authorization);
-    if (!auth) {
-      throw new EcrError('IncompleteSignatureException', 'The Authorization header is not a valid AWS4-HMAC-SHA256 header.');
-    }
-    const sessionToken = headerValue(req.headers, 'x-amz-security-token');
-    const temporary = temporaryKeys.get(auth.accessKeyId);
+    const { accessKeyId, region: signedRegion, sessionToken, role } = signer;
     calls.push({
       operation,
-      accessKeyId: auth.accessKeyId,
-      region: auth.region,
+      accessKeyId,
+      region: signedRegion,
       ...(sessionToken !== undefined ? { sessionToken } : {}),
-      ...(temporary ? { role: temporary.roleArn } : {}),
+      ...(role !== undefined ? { role } : {}),
     });
-    const secretAccessKey = secretFor(auth.accessKeyId, sessionToken);
-    if (secretAccessKey === undefined) {
-      throw new EcrError('UnrecognizedClientException', 'The security token included in the request is invalid.');
-    }
-    if (temporary && temporary.expiresAt <= Date.now()) {
-      throw new EcrError('ExpiredTokenException', 'The security token included in the request is expired', 403);
-    }
-    if (auth.service !== SIGNING_SERVICE) {
+    if (failure === 'unknown-key') throw new EcrError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (signer.expired) throw new EcrError('ExpiredTokenException', 'The security token included in the request is expired', 403);
+    if (failure === 'wrong-service') {
       throw new EcrError('InvalidSignatureException', `Credential should be scoped to correct service: '${SIGNING_SERVICE}'.`, 403);
     }
-    if (!signatureMatches(req, body, auth, secretAccessKey)) {
+    if (failure === 'mismatch') {
       throw new EcrError(
         'InvalidSignatureException',
         'The request signature we calculated does not match the signature you provided. ' +
