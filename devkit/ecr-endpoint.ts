@@ -11,12 +11,14 @@
  * side only together with their session token. Fault modes make it hang (accept, never answer) or
  * answer with an HTML page, as a broken proxy or load balancer would.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
 import { AccessKeys, randomKey } from './aws/access-keys';
+import { BodyTooLargeError, readBody, startEndpointServer, type EndpointFault } from './aws/endpoint-server';
 import { checkSignature, headerValue } from './aws/sigv4';
+
+export type { EndpointFault } from './aws/endpoint-server';
 
 export interface RegistryConfig {
   /** Registry URL such as 'http://127.0.0.1:5001'; becomes proxyEndpoint and the repositoryUri host. */
@@ -54,8 +56,6 @@ export interface AssumeRoleCall {
   issuedAccessKeyId?: string;
 }
 
-/** What the endpoint does instead of answering: nothing at all, or an HTML page with this status. */
-export type EndpointFault = { mode: 'hang' } | { mode: 'html'; status: number };
 
 /** One request that carried a parseable SigV4 credential, whether it was then accepted or not. */
 export interface EcrCall {
@@ -105,8 +105,6 @@ const DEFAULT_MAX_RESULTS = 100;
 const MAX_MAX_RESULTS = 1000;
 const MAX_REPOSITORY_NAMES = 100;
 const TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
-// ECR requests are tiny; the cap only protects the test process from a runaway client.
-const MAX_BODY_BYTES = 1024 * 1024;
 const IMAGE_TAG_MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION'];
 const ENCRYPTION_TYPES = ['AES256', 'KMS', 'KMS_DSSE'];
 
@@ -186,23 +184,6 @@ class RegistryStore {
 // ---------------------------------------------------------------------------------------------
 // Request parsing helpers
 // ---------------------------------------------------------------------------------------------
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () =>
-      size > MAX_BODY_BYTES
-        ? reject(new EcrError('SerializationException', 'Request body is too large'))
-        : resolve(Buffer.concat(chunks)),
-    );
-    req.on('error', reject);
-  });
-}
 
 function parseJsonBody(body: Buffer): Json {
   if (body.length === 0) return {};
@@ -307,9 +288,6 @@ class StsError extends Error {
 const escapeXml = (text: string): string =>
   text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
 
-const isStsRequest = (req: IncomingMessage): boolean =>
-  (headerValue(req.headers, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded');
-
 function stsXml(requestId: string, result: string): string {
   return (
     `<AssumeRoleResponse xmlns="${STS_XMLNS}">\n  <AssumeRoleResult>\n${result}  </AssumeRoleResult>\n` +
@@ -321,16 +299,6 @@ function stsErrorXml(requestId: string, error: StsError): string {
   return (
     `<ErrorResponse xmlns="${STS_XMLNS}">\n  <Error>\n    <Type>${error.type}</Type>\n    <Code>${escapeXml(error.code)}</Code>\n` +
     `    <Message>${escapeXml(error.message)}</Message>\n  </Error>\n  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`
-  );
-}
-
-/** What a broken proxy or load balancer sends instead of the service's answer. */
-function htmlPage(status: number): string {
-  const title = `${status} ${status === 403 ? 'Forbidden' : status === 502 ? 'Bad Gateway' : 'Error'}`;
-  return (
-    `<!DOCTYPE html>\n<html>\n<head><title>${title}</title>\n<style>body { font-family: sans-serif; }</style></head>\n` +
-    `<body>\n<h1>${title}</h1>\n<p>Blocked\u0000 by the network policy of this site. ` +
-    `Contact your administrator.</p>\n${'<!-- padding -->\n'.repeat(200)}</body>\n</html>\n`
   );
 }
 
@@ -481,10 +449,8 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   const stores = new Map<string, RegistryStore>();
   const calls: EcrCall[] = [];
   const assumeRoleCalls: AssumeRoleCall[] = [];
-  const faulted: Array<'ecr' | 'sts'> = [];
   const roles = new Map(Object.entries(options.roles ?? {}));
   const keys = new AccessKeys({ accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey });
-  let fault: { fault: EndpointFault; service?: 'ecr' | 'sts' } | undefined;
   let pendingFailures = 0;
   let failureKind: 'throttling' | 'server-error' = 'throttling';
   let gate: { operation: string; count: number; waiting: Array<() => void>; timer: NodeJS.Timeout } | undefined;
@@ -816,26 +782,11 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     res.end(body);
   };
 
-  /** Serves a fault instead of an answer; true when one applied. */
-  const serveFault = (req: IncomingMessage, res: ServerResponse, service: 'ecr' | 'sts'): boolean => {
-    if (!fault || (fault.service !== undefined && fault.service !== service)) return false;
-    faulted.push(service);
-    const current = fault.fault;
-    // Read the request either way, so the client is left waiting on the answer alone.
-    req.resume();
-    if (current.mode === 'html') {
-      const page = htmlPage(current.status);
-      req.on('end', () => {
-        res.writeHead(current.status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(page) });
-        res.end(page);
-      });
-    }
-    return true;
-  };
-
   /** Authenticates, records and answers one request; every failure becomes an ECR-shaped error. */
   const answer = async (req: IncomingMessage): Promise<Json> => {
-    const body = await readBody(req);
+    const body = await readBody(req).catch((error: unknown) => {
+      throw error instanceof BodyTooLargeError ? new EcrError('SerializationException', error.message) : error;
+    });
     const target = headerValue(req.headers, 'x-amz-target') ?? '';
     const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
 
@@ -880,54 +831,40 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     return handler(parseJsonBody(body));
   };
 
-  const server = createServer((req, res) => {
-    const requestId = randomUUID();
-    const service = isStsRequest(req) ? 'sts' : 'ecr';
-    if (serveFault(req, res, service)) return;
-    if (service === 'sts') {
-      answerSts(req, requestId).then(
-        (xml) => sendXml(res, requestId, 200, xml),
-        (error: unknown) => {
-          const failure = error instanceof StsError ? error : new StsError('InternalFailure', `Local STS failure: ${String(error)}`, 500, 'Receiver');
-          sendXml(res, requestId, failure.status, stsErrorXml(requestId, failure));
-        },
-      );
-      return;
-    }
-    answer(req).then(
-      (output) => send(res, requestId, 200, output),
-      (error: unknown) => {
-        const failure =
-          error instanceof EcrError
-            ? error
-            : new EcrError('ServerException', `Local ECR endpoint failure: ${(error as Error)?.message ?? String(error)}`, 500);
-        send(res, requestId, failure.status, { __type: failure.type, message: failure.message }, failure.type);
+  const server = await startEndpointServer<'ecr' | 'sts'>([
+    {
+      name: 'sts',
+      claims: (req) => (headerValue(req.headers, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded'),
+      answer(req, res, requestId) {
+        answerSts(req, requestId).then(
+          (xml) => sendXml(res, requestId, 200, xml),
+          (error: unknown) => {
+            const failure = error instanceof StsError ? error : new StsError('InternalFailure', `Local STS failure: ${String(error)}`, 500, 'Receiver');
+            sendXml(res, requestId, failure.status, stsErrorXml(requestId, failure));
+          },
+        );
       },
-    );
-  });
-  // Accepted sockets are unref'd too, so idle keep-alive connections never hold the process open.
-  // An idle one stays for 30 s, so that a client that leaves its connections open is seen doing so.
-  const open = new Set<Socket>();
-  server.keepAliveTimeout = 30_000;
-  server.on('connection', (socket: Socket) => {
-    socket.unref();
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-  });
+    },
+    {
+      name: 'ecr',
+      claims: () => true,
+      answer(req, res, requestId) {
+        answer(req).then(
+          (output) => send(res, requestId, 200, output),
+          (error: unknown) => {
+            const failure =
+              error instanceof EcrError
+                ? error
+                : new EcrError('ServerException', `Local ECR endpoint failure: ${(error as Error)?.message ?? String(error)}`, 500);
+            send(res, requestId, failure.status, { __type: failure.type, message: failure.message }, failure.type);
+          },
+        );
+      },
+    },
+  ]);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.unref();
-  const { port } = server.address() as AddressInfo;
-
-  let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     defaultRegistryId,
     calls,
     createRepositories(names, registryId = defaultRegistryId) {
@@ -954,18 +891,9 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
       registry.password = password;
     },
     assumeRoleCalls,
-    faulted,
-    setFault(next, service) {
-      fault = next ? { fault: next, ...(service ? { service } : {}) } : undefined;
-    },
-    openConnections: () => open.size,
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // server.close() only drops idle sockets; a busy or half-sent request would hold it open.
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    faulted: server.faulted,
+    setFault: (fault, service) => server.setFault(fault, service),
+    openConnections: () => server.openConnections(),
+    close: () => server.close(),
   };
 }
