@@ -14,11 +14,13 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { AccessKeys, randomKey } from './aws/access-keys';
+import { AccessKeys } from './aws/access-keys';
 import { BodyTooLargeError, readBody, startEndpointServer, type EndpointFault } from './aws/endpoint-server';
 import { checkSignature, headerValue } from './aws/sigv4';
+import { stsService, type AssumeRoleCall, type RoleConfig } from './aws/sts';
 
 export type { EndpointFault } from './aws/endpoint-server';
+export type { AssumeRoleCall, RoleConfig } from './aws/sts';
 
 export interface RegistryConfig {
   /** Registry URL such as 'http://127.0.0.1:5001'; becomes proxyEndpoint and the repositoryUri host. */
@@ -36,26 +38,6 @@ export interface EcrEndpointOptions {
   /** Roles that STS AssumeRole may assume with the base keys, keyed by role ARN. */
   roles?: Record<string, RoleConfig>;
 }
-
-export interface RoleConfig {
-  /** When set, AssumeRole must carry exactly this ExternalId (as a trust policy's sts:ExternalId condition). */
-  externalId?: string;
-  /** The role's MaxSessionDuration; default 3600 (as IAM's). */
-  maxSessionDurationSeconds?: number;
-}
-
-/** One AssumeRole request that carried a parseable SigV4 credential. */
-export interface AssumeRoleCall {
-  accessKeyId: string;
-  region: string;
-  roleArn?: string;
-  roleSessionName?: string;
-  durationSeconds?: number;
-  externalId?: string;
-  /** The temporary access key handed out, when the call succeeded. */
-  issuedAccessKeyId?: string;
-}
-
 
 /** One request that carried a parseable SigV4 credential, whether it was then accepted or not. */
 export interface EcrCall {
@@ -266,43 +248,6 @@ function decodeNextToken(token: string, registryId: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// STS AssumeRole (query protocol, XML)
-// ---------------------------------------------------------------------------------------------
-
-const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
-const STS_SIGNING_SERVICE = 'sts';
-const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
-
-/** An error answered in STS's XML shape; `code` becomes the SDK error's `name`. */
-class StsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = 400,
-    readonly type: 'Sender' | 'Receiver' = 'Sender',
-  ) {
-    super(message);
-  }
-}
-
-const escapeXml = (text: string): string =>
-  text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
-
-function stsXml(requestId: string, result: string): string {
-  return (
-    `<AssumeRoleResponse xmlns="${STS_XMLNS}">\n  <AssumeRoleResult>\n${result}  </AssumeRoleResult>\n` +
-    `  <ResponseMetadata>\n    <RequestId>${requestId}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n`
-  );
-}
-
-function stsErrorXml(requestId: string, error: StsError): string {
-  return (
-    `<ErrorResponse xmlns="${STS_XMLNS}">\n  <Error>\n    <Type>${error.type}</Type>\n    <Code>${escapeXml(error.code)}</Code>\n` +
-    `    <Message>${escapeXml(error.message)}</Message>\n  </Error>\n  <RequestId>${requestId}</RequestId>\n</ErrorResponse>\n`
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
 // Images: BatchGetImage and PutImage read and write manifests in the real registry over its
 // HTTP API, with the credentials its tokens carry, so a tag PutImage adds is pullable with docker.
 // (Pushes go from docker straight to the registry: IMMUTABLE holds for PutImage only.)
@@ -449,7 +394,6 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   const stores = new Map<string, RegistryStore>();
   const calls: EcrCall[] = [];
   const assumeRoleCalls: AssumeRoleCall[] = [];
-  const roles = new Map(Object.entries(options.roles ?? {}));
   const keys = new AccessKeys({ accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey });
   let pendingFailures = 0;
   let failureKind: 'throttling' | 'server-error' = 'throttling';
@@ -717,71 +661,6 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     res.end(body);
   };
 
-  /** Authenticates and answers one STS request; every failure becomes an STS-shaped error. */
-  const answerSts = async (req: IncomingMessage, requestId: string): Promise<string> => {
-    const body = await readBody(req);
-    const form = new URLSearchParams(body.toString('utf8'));
-    const { failure, signer } = checkSignature(req, body, STS_SIGNING_SERVICE, keys);
-    if (!signer) throw new StsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
-    const duration = form.get('DurationSeconds');
-    const call: AssumeRoleCall = { accessKeyId: signer.accessKeyId, region: signer.region };
-    for (const [field, value] of [['roleArn', form.get('RoleArn')], ['roleSessionName', form.get('RoleSessionName')], ['externalId', form.get('ExternalId')]] as const) {
-      if (value !== null) call[field] = value;
-    }
-    if (duration !== null) call.durationSeconds = Number(duration);
-    assumeRoleCalls.push(call);
-
-    if (failure === 'unknown-key') throw new StsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
-    if (failure === 'wrong-service') {
-      throw new StsError('SignatureDoesNotMatch', `Credential should be scoped to correct service: '${STS_SIGNING_SERVICE}'.`, 403);
-    }
-    if (failure === 'mismatch') {
-      throw new StsError(
-        'SignatureDoesNotMatch',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
-        403,
-      );
-    }
-    if (form.get('Action') !== 'AssumeRole' || form.get('Version') !== '2011-06-15') {
-      throw new StsError('InvalidAction', `Could not find operation ${form.get('Action') ?? ''} for version ${form.get('Version') ?? ''}`);
-    }
-    const roleArn = call.roleArn ?? '';
-    const sessionName = call.roleSessionName ?? '';
-    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-      throw new StsError('ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
-    }
-    const role = roles.get(roleArn);
-    const match = ROLE_ARN_PATTERN.exec(roleArn);
-    const denied = (): StsError =>
-      new StsError('AccessDenied', `User: arn:aws:iam::${defaultRegistryId}:user/local is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
-    if (!role || !match || (role.externalId !== undefined && call.externalId !== role.externalId)) throw denied();
-    const seconds = call.durationSeconds ?? 3600;
-    if (!Number.isInteger(seconds) || seconds < 900 || seconds > 43_200) {
-      throw new StsError('ValidationError', `1 validation error detected: Value '${duration ?? ''}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
-    }
-    if (seconds > (role.maxSessionDurationSeconds ?? 3600)) {
-      throw new StsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
-    }
-    const temporary = keys.issue(roleArn, seconds);
-    const { accessKeyId } = temporary;
-    call.issuedAccessKeyId = accessKeyId;
-    const [, account, roleName] = match;
-    return stsXml(
-      requestId,
-      `    <AssumedRoleUser>\n      <Arn>arn:aws:sts::${account}:assumed-role/${escapeXml(roleName)}/${escapeXml(sessionName)}</Arn>\n` +
-        `      <AssumedRoleId>AROA${randomKey(17)}:${escapeXml(sessionName)}</AssumedRoleId>\n    </AssumedRoleUser>\n` +
-        `    <Credentials>\n      <AccessKeyId>${accessKeyId}</AccessKeyId>\n` +
-        `      <SecretAccessKey>${escapeXml(temporary.secretAccessKey)}</SecretAccessKey>\n` +
-        `      <SessionToken>${escapeXml(temporary.sessionToken)}</SessionToken>\n` +
-        `      <Expiration>${new Date(temporary.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}</Expiration>\n    </Credentials>\n`,
-    );
-  };
-
-  const sendXml = (res: ServerResponse, requestId: string, status: number, body: string): void => {
-    res.writeHead(status, { 'Content-Type': 'text/xml', 'Content-Length': Buffer.byteLength(body), 'x-amzn-RequestId': requestId });
-    res.end(body);
-  };
-
   /** Authenticates, records and answers one request; every failure becomes an ECR-shaped error. */
   const answer = async (req: IncomingMessage): Promise<Json> => {
     const body = await readBody(req).catch((error: unknown) => {
@@ -832,19 +711,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   };
 
   const server = await startEndpointServer<'ecr' | 'sts'>([
-    {
-      name: 'sts',
-      claims: (req) => (headerValue(req.headers, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded'),
-      answer(req, res, requestId) {
-        answerSts(req, requestId).then(
-          (xml) => sendXml(res, requestId, 200, xml),
-          (error: unknown) => {
-            const failure = error instanceof StsError ? error : new StsError('InternalFailure', `Local STS failure: ${String(error)}`, 500, 'Receiver');
-            sendXml(res, requestId, failure.status, stsErrorXml(requestId, failure));
-          },
-        );
-      },
-    },
+    stsService({ keys, roles: options.roles ?? {}, accountId: defaultRegistryId, calls: assumeRoleCalls }),
     {
       name: 'ecr',
       claims: () => true,
