@@ -5,7 +5,7 @@
  * answers) or answers with an HTML page, as a broken proxy or load balancer would.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What the endpoint does instead of answering: nothing at all, or an HTML page with this status. */
@@ -39,6 +39,12 @@ export class BodyTooLargeError extends Error {
   constructor() {
     super('Request body is too large');
   }
+}
+
+/** A request header as one string (repeated ones joined with commas). */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
 }
 
 /** The whole request body, at most MAX_BODY_BYTES. */

@@ -8,8 +8,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessKeys } from './access-keys';
 import { CallFaults } from './call-faults';
-import { BodyTooLargeError, readBody, type EndpointService } from './endpoint-server';
-import { checkSignature, headerValue } from './sigv4';
+import { BodyTooLargeError, headerValue, readBody, type EndpointService } from './endpoint-server';
+import { checkSignature } from './sigv4';
 
 export type Json = Record<string, unknown>;
 

@@ -5,8 +5,9 @@
  * failure into its own error shape, so credentials provably reach the wire as the SDK signs them.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { AccessKeys } from './access-keys';
+import { headerValue } from './endpoint-server';
 
 /** Who signed a request, as its Authorization header and security token say. */
 export interface Signer {
@@ -28,11 +29,6 @@ export interface Signer {
 export type SignatureCheck =
   | { failure: 'missing' | 'malformed'; signer?: undefined }
   | { failure?: 'unknown-key' | 'wrong-service' | 'mismatch'; signer: Signer };
-
-export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(',') : value;
-}
 
 /** Checks the request (with its whole `body`) as signed for `service` with one of `keys`. */
 export function checkSignature(req: IncomingMessage, body: Buffer, service: string, keys: AccessKeys): SignatureCheck {

@@ -6,8 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomKey, type AccessKeys } from './access-keys';
-import { readBody, type EndpointService } from './endpoint-server';
-import { checkSignature, headerValue } from './sigv4';
+import { headerValue, readBody, type EndpointService } from './endpoint-server';
+import { checkSignature } from './sigv4';
 
 export interface RoleConfig {
   /** When set, AssumeRole must carry exactly this ExternalId (as a trust policy's sts:ExternalId condition). */
