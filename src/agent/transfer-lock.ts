@@ -13,6 +13,7 @@ import type { Interruption } from './interruption';
  * by proper-lockfile). The holder refreshes its mtime; a lock whose holder
  * died (even by SIGKILL) goes stale after STALE_MS and is taken over, so a
  * dead holder delays the next action by seconds, never forever.
+ * KAHOLO_ECR_LOCK_STALE_MS shortens it, for tests only (DEVELOPMENT.md).
  */
 const STALE_MS = Number(process.env.KAHOLO_ECR_LOCK_STALE_MS) || 10_000;
 const POLL_MS = 100;
