@@ -84,7 +84,7 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     outdir: outDir,
     allowOverwrite: true,
     minify: false,
-    external: ['./errors', './code-cache', './ecr-client', './image-transfer', './repository-creation', './image-tagging'],
+    external: ['./errors', './code-cache', './ecr-client', './image-transfer', './repository-creation', './image-tagging', './methods/check-image-scan'],
   });
   // dist/ must run with no node_modules anywhere: every require() it can reach resolves inside it.
   await checkSelfContained(outDir, 'app.js');

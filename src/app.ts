@@ -76,6 +76,9 @@ export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
   });
 });
 
+// Its module (and the scan code, the SDK) loads only when the method runs.
+export const checkImageScan = kaholoMethod(async (context) => (await import('./methods/check-image-scan')).checkImageScan(context));
+
 export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));
 
 type EcrModule = typeof import('./ecr-client');

@@ -163,4 +163,10 @@ function chunks<T>(items: T[], size: number): T[][] {
 }
 
 // The other ECR modules take their commands from here, so the shipped bundle holds one copy of the SDK.
-export { BatchGetImageCommand, CreateRepositoryCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+export {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeImageScanFindingsCommand,
+  PutImageCommand,
+  StartImageScanCommand,
+} from '@aws-sdk/client-ecr';
