@@ -93,8 +93,8 @@ export function describeFinding(finding: ReportedFinding): string {
 /** The action's error when the gate fails: the threshold, the counts and the worst findings, in one line. */
 export function gateFailure(result: ScanResult, threshold: Threshold): string {
   const failing = SEVERITIES.filter((severity) => failsAt(severity, threshold)).reduce((sum, severity) => sum + result.counts[severity], 0);
-  const worst = result.findings.slice(0, WORST_IN_ERROR).map(describeFinding);
-  const more = failing > worst.length ? `, …` : '';
+  const worst = result.findings.filter((finding) => failsAt(finding.severity, threshold)).slice(0, WORST_IN_ERROR).map(describeFinding);
+  const more = worst.length > 0 && failing > worst.length ? ', …' : '';
   return (
     `${shorten(result.image, 200)} fails the scan gate: ${failing} finding${failing === 1 ? '' : 's'} at ${threshold} or above (failOnSeverity); ` +
     `counts ${describeCounts(result.counts)}; worst: ${worst.length > 0 ? worst.join('; ') : '(not listed by ECR)'}${more}. ` +
