@@ -645,7 +645,7 @@ export interface ScannedImage {
 export interface ImageScans {
   /** Puts an image (or replaces the one with this digest) and its scan answers. */
   set(image: ScannedImage): void;
-  /** When each read of the image's scan (a call without nextToken) arrived, in epoch ms. */
+  /** When each read of the image's scan (a call without nextToken, answered or not) arrived, in epoch ms. */
   readTimes(repositoryName: string, digest: string, registryId?: string): number[];
   /** How many times StartImageScan started a scan of the image. */
   starts(repositoryName: string, digest: string, registryId?: string): number;
@@ -660,6 +660,8 @@ const SCAN_DESCRIPTIONS: Record<string, string> = {
   UNSUPPORTED_IMAGE: 'UnsupportedImageError: The operating system and/or package manager are not supported.',
   SCAN_ELIGIBILITY_EXPIRED: 'The image is no longer eligible for continuous scanning.',
   FINDINGS_UNAVAILABLE: 'Findings are unavailable for this image.',
+  LIMIT_EXCEEDED: 'The scan quota has been exceeded.',
+  IMAGE_ARCHIVED: 'The image is archived.',
 };
 const DEFAULT_AFTER_START: ScanAnswer[] = [{ status: 'IN_PROGRESS' }, { status: 'COMPLETE', scanType: 'BASIC', findings: [] }];
 const SCAN_DEFAULT_MAX_RESULTS = 100;
@@ -807,6 +809,8 @@ function enhancedFinding(store: ImageScanStore, image: StoredScan, finding: Scan
   };
 }
 
+const describedAs = (description: string | undefined): Json => (description !== undefined ? { description } : {});
+
 /** What the findings add up to, by severity; severities with none are left out, as ECR does. */
 function severityCounts(findings: ScanFindingSpec[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -838,13 +842,13 @@ function imageScanOperations(store: ImageScanStore, repositoryOf: (input: Json) 
       if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_MAX_RESULTS) {
         throw invalidParameter(`Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value between 1 and ${MAX_MAX_RESULTS}'`);
       }
+      const nextToken = optionalString(input, 'nextToken');
+      if (nextToken === undefined) image.reads.push(Date.now());
       if (image.scan.length === 0) {
         throw new EcrError('ScanNotFoundException', `Image scan does not exist for the image with '{imageDigest:'${image.digest}', imageTag:'null'}' in the repository with name '${repository.repositoryName}' in the registry with id '${repository.registryId}'`);
       }
-      const nextToken = optionalString(input, 'nextToken');
       let position: { answer: number; offset: number };
       if (nextToken === undefined) {
-        image.reads.push(Date.now());
         image.served += 1;
         position = { answer: Math.min(image.served, image.scan.length) - 1, offset: 0 };
       } else {
@@ -855,7 +859,7 @@ function imageScanOperations(store: ImageScanStore, repositoryOf: (input: Json) 
         registryId: repository.registryId,
         repositoryName: repository.repositoryName,
         imageId: ImageScanStore.imageIdOf(image, input),
-        imageScanStatus: { status: answer.status, description: answer.description ?? SCAN_DESCRIPTIONS[answer.status] ?? answer.status },
+        imageScanStatus: { status: answer.status, ...describedAs(answer.description ?? SCAN_DESCRIPTIONS[answer.status]) },
       };
       if (answer.status !== 'COMPLETE' && answer.status !== 'ACTIVE') return reply;
       if (answer.findings === undefined) return { ...reply, imageScanFindings: { findings: [] } };
@@ -888,7 +892,7 @@ function imageScanOperations(store: ImageScanStore, repositoryOf: (input: Json) 
         registryId: repository.registryId,
         repositoryName: repository.repositoryName,
         imageId: ImageScanStore.imageIdOf(image, input),
-        imageScanStatus: { status, description: SCAN_DESCRIPTIONS[status] ?? status },
+        imageScanStatus: { status, ...describedAs(SCAN_DESCRIPTIONS[status]) },
       };
     },
   };

@@ -12,7 +12,8 @@ export type ScanState = { kind: 'usable' } | { kind: 'waiting'; why: string } | 
  */
 export function scanState(reading: ScanReading, image: string): ScanState {
   const status = reading.status ?? '(none)';
-  const said = reading.description ? ` (${shorten(reading.description, 200)})` : '';
+  // ECR's own words on the status, as "(STATUS: description)".
+  const why = `(${status}${reading.description ? `: ${shorten(reading.description, 200)}` : ''})`;
   switch (reading.status) {
     case 'COMPLETE':
     case 'ACTIVE':
@@ -21,21 +22,21 @@ export function scanState(reading: ScanReading, image: string): ScanState {
       return { kind: 'usable' };
     case 'IN_PROGRESS':
     case 'PENDING':
-      return { kind: 'waiting', why: `is ${status}${said}` };
+      return { kind: 'waiting', why: `is ${status}${reading.description ? ` (${shorten(reading.description, 200)})` : ''}` };
     case 'FAILED':
-      return failed(`The scan of ${image} FAILED${said}: start a new scan (ECR console, or aws ecr start-image-scan; basic scanning allows one per image a day), then run the action again`);
+      return failed(`The scan of ${image} failed ${why}: start a new scan (ECR console, or aws ecr start-image-scan; basic scanning allows one per image a day), then run the action again`);
     case 'UNSUPPORTED_IMAGE':
-      return failed(`ECR cannot scan ${image} (UNSUPPORTED_IMAGE${said}): its operating system or package manager is not supported; enhanced scanning (Amazon Inspector) supports more, or gate it another way`);
+      return failed(`ECR cannot scan ${image} ${why}: its operating system or package manager is not supported; enhanced scanning (Amazon Inspector) supports more, or gate it another way`);
     case 'SCAN_ELIGIBILITY_EXPIRED':
-      return failed(`The scan of ${image} has expired (SCAN_ELIGIBILITY_EXPIRED${said}): Amazon Inspector no longer rescans it; push the image again, or lengthen the re-scan duration in Inspector's ECR settings`);
+      return failed(`The scan of ${image} has expired ${why}: Amazon Inspector no longer rescans it; push the image again, or lengthen the re-scan duration in Inspector's ECR settings`);
     case 'FINDINGS_UNAVAILABLE':
-      return failed(`ECR has no findings for ${image} (FINDINGS_UNAVAILABLE${said}): check that Amazon Inspector covers the repository (Inspector console, ECR coverage), then run the action again`);
+      return failed(`ECR has no findings for ${image} ${why}: check that Amazon Inspector covers the repository (Inspector console, ECR coverage), then run the action again`);
     case 'LIMIT_EXCEEDED':
-      return failed(`ECR did not scan ${image} (LIMIT_EXCEEDED${said}): the account's scan quota is used up; run the action again later or raise the quota`);
+      return failed(`ECR did not scan ${image} ${why}: the account's scan quota is used up; run the action again later or raise the quota`);
     case 'IMAGE_ARCHIVED':
-      return failed(`${image} is archived (IMAGE_ARCHIVED${said}), and archived images are not scanned: restore it first`);
+      return failed(`${image} is archived ${why}, and archived images are not scanned: restore it first`);
     default:
-      return failed(`ECR DescribeImageScanFindings answered status ${shorten(status, 40)}${said} for ${image}, which this plugin does not know; look at the image's scan in the ECR console`);
+      return failed(`ECR DescribeImageScanFindings answered ${shorten(why, 240)} for ${image}, a status this plugin does not know; look at the image's scan in the ECR console`);
   }
 }
 

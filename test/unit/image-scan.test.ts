@@ -357,13 +357,13 @@ async function until(condition: () => boolean): Promise<void> {
 
 describe('what each status means', () => {
   it.each([
-    ['FAILED', /^The scan of team\/app:1\.0 FAILED \(why it failed\): start a new scan/],
-    ['UNSUPPORTED_IMAGE', /^ECR cannot scan team\/app:1\.0 \(UNSUPPORTED_IMAGE \(why it failed\)\): its operating system or package manager is not supported/],
-    ['SCAN_ELIGIBILITY_EXPIRED', /^The scan of team\/app:1\.0 has expired \(SCAN_ELIGIBILITY_EXPIRED \(why it failed\)\): Amazon Inspector no longer rescans it; push the image again/],
-    ['FINDINGS_UNAVAILABLE', /^ECR has no findings for team\/app:1\.0 \(FINDINGS_UNAVAILABLE \(why it failed\)\): check that Amazon Inspector covers the repository/],
-    ['LIMIT_EXCEEDED', /^ECR did not scan team\/app:1\.0 \(LIMIT_EXCEEDED \(why it failed\)\): the account's scan quota is used up/],
-    ['IMAGE_ARCHIVED', /^team\/app:1\.0 is archived \(IMAGE_ARCHIVED \(why it failed\)\)/],
-    ['SOMETHING_NEW', /^ECR DescribeImageScanFindings answered status SOMETHING_NEW \(why it failed\) for team\/app:1\.0, which this plugin does not know/],
+    ['FAILED', /^The scan of team\/app:1\.0 failed \(FAILED: why it failed\): start a new scan/],
+    ['UNSUPPORTED_IMAGE', /^ECR cannot scan team\/app:1\.0 \(UNSUPPORTED_IMAGE: why it failed\): its operating system or package manager is not supported/],
+    ['SCAN_ELIGIBILITY_EXPIRED', /^The scan of team\/app:1\.0 has expired \(SCAN_ELIGIBILITY_EXPIRED: why it failed\): Amazon Inspector no longer rescans it; push the image again/],
+    ['FINDINGS_UNAVAILABLE', /^ECR has no findings for team\/app:1\.0 \(FINDINGS_UNAVAILABLE: why it failed\): check that Amazon Inspector covers the repository/],
+    ['LIMIT_EXCEEDED', /^ECR did not scan team\/app:1\.0 \(LIMIT_EXCEEDED: why it failed\): the account's scan quota is used up/],
+    ['IMAGE_ARCHIVED', /^team\/app:1\.0 is archived \(IMAGE_ARCHIVED: why it failed\), and archived images are not scanned/],
+    ['SOMETHING_NEW', /^ECR DescribeImageScanFindings answered \(SOMETHING_NEW: why it failed\) for team\/app:1\.0, a status this plugin does not know/],
   ])('%s ends the action at once with its own line', async (status, message) => {
     answers(statusOnly(status, 'why it failed'));
     const error = failed(await check());
@@ -375,7 +375,7 @@ describe('what each status means', () => {
 
   it('no status at all is not a result', async () => {
     answers({ imageId: { imageDigest: DIGEST } });
-    expect(failed(await check())).toMatch(/^ECR DescribeImageScanFindings answered status \(none\) for team\/app:1\.0, which this plugin does not know/);
+    expect(failed(await check())).toMatch(/^ECR DescribeImageScanFindings answered \(\(none\)\) for team\/app:1\.0, a status this plugin does not know/);
   });
 
   it('an image without a scan fails, saying how to get one', async () => {
