@@ -164,7 +164,7 @@ describe('the plugin zip', () => {
     for (const name of names) {
       expect(name).not.toMatch(/^(src|test|scripts|node_modules|\.ci|kaholo-plugin-ecr[^/]*)\/|\/node_modules\//);
       expect(name).not.toMatch(/\.ts$|\.map$/);
-      if (name.startsWith('dist/')) expect(name).toMatch(/^dist\/[a-z-]+\.js$/); // the compiled code only, one level
+      if (name.startsWith('dist/')) expect(name).toMatch(/^dist\/(?:[a-z-]+\/)?[a-z-]+\.js$/); // the compiled code only, a folder deep at most
     }
   });
 
@@ -190,7 +190,8 @@ describe('the plugin zip', () => {
     const { reached, outside } = await followRequires(dist, 'app.js');
     expect(outside).toEqual([]);
     // Every compiled file is reached (nothing dead ships), the SDK, docker (with the lock), role, proxy and credential chain bundles among them.
-    expect([...reached].sort()).toEqual((await fs.readdir(dist)).filter((file) => file.endsWith('.js')).sort());
+    const compiled = (await fs.readdir(dist, { recursive: true })).filter((file) => file.endsWith('.js'));
+    expect([...reached].sort()).toEqual(compiled.sort());
     expect([...reached]).toEqual(expect.arrayContaining(['ecr-client.js', 'image-transfer.js', 'assume-role.js', 'proxy-agent.js', 'credential-chain.js']));
     // Nothing above the unpacked directory could lend a module: no node_modules, and the repository's own is out of reach.
     expect(plugin.startsWith(`${REPO_ROOT}${path.sep}`)).toBe(false);
@@ -242,7 +243,7 @@ describe('the plugin zip', () => {
   }, BUILD_TIMEOUT_MS);
 
   test(
-    'runs listRegions, describeRepositories (also with a role) and getEcrLogin from the unpacked zip',
+    'runs listRegions, describeRepositories (also with a role), getEcrLogin and checkImageScan from the unpacked zip',
     async () => {
       endpoint = await startLocalEcr();
       endpoint.endpoint.createRepositories(['zip/app', 'zip/worker']);
@@ -276,6 +277,13 @@ describe('the plugin zip', () => {
       const data = (login.result as { authorizationData: Array<{ decodedToken: { user: string; password: string; host: string } }> }).authorizationData;
       expect(data).toHaveLength(1);
       expect(data[0]?.decodedToken).toMatchObject({ user: 'AWS', password: endpoint.passwords[0] });
+
+      // checkImageScan loads its own modules (dist/methods/, dist/scan/) when it runs.
+      const digest = `sha256:${'5'.repeat(64)}`;
+      endpoint.endpoint.scans.set({ repositoryName: 'zip/app', digest, tags: ['1.0.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'LOW' }] }] });
+      const scanned = await run({ method: 'checkImageScan', params: { repoName: 'zip/app', imageName: '1.0.0' }, settings });
+      expect(scanned.result).toMatchObject({ digest, status: 'COMPLETE', counts: { LOW: 1 }, passed: true });
+      expect(scanned.modules).toEqual(expect.arrayContaining([path.join(plugin, 'dist', 'methods', 'check-image-scan.js'), path.join(plugin, 'dist', 'scan', 'scan-wait.js')]));
     },
     ACTION_TIMEOUT_MS,
   );
