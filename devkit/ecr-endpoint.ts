@@ -9,7 +9,7 @@
  * - STS AssumeRole (aws/sts.ts) for the roles it is given; the temporary keys it hands out work on
  *   the ECR side only together with their session token.
  * Both check the SigV4 signature with the configured keys (aws/sigv4.ts), so credentials provably
- * reach the wire. Fault modes make it hang or answer with an HTML page (aws/endpoint-server.ts),
+ * reach the wire. Image scans answer from what a test sets per image (ecr/scans.ts). Fault modes make it hang or answer with an HTML page (aws/endpoint-server.ts),
  * fail the next ECR calls or hold them at a gate (aws/call-faults.ts).
  */
 import { AccessKeys } from './aws/access-keys';
@@ -19,10 +19,12 @@ import { stsService, type AssumeRoleCall, type RoleConfig } from './aws/sts';
 import { ecrService } from './ecr/ecr-api';
 import { EcrRegistries, type RegistryConfig } from './ecr/registries';
 import { seedRepositories } from './ecr/repositories';
+import type { ImageScans } from './ecr/scans';
 
 export type { EndpointFault } from './aws/endpoint-server';
 export type { AssumeRoleCall, RoleConfig } from './aws/sts';
 export type { RegistryConfig } from './ecr/registries';
+export type { ImageScans, ScanAnswer, ScanFindingSpec, ScannedImage } from './ecr/scans';
 
 export interface EcrEndpointOptions {
   accessKeyId: string;
@@ -65,6 +67,8 @@ export interface EcrEndpoint {
   setFault(fault: EndpointFault | undefined, service?: EndpointServiceName): void;
   /** Connections clients hold open to the endpoint right now (an idle keep-alive one counts). */
   openConnections(): number;
+  /** The images DescribeImageScanFindings and StartImageScan know, and what their scans answer. */
+  scans: ImageScans;
   close(): Promise<void>;
 }
 
@@ -93,6 +97,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     faulted: server.faulted,
     setFault: (fault, service) => server.setFault(fault, service),
     openConnections: () => server.openConnections(),
+    scans: registries.scans,
     close: () => server.close(),
   };
 }

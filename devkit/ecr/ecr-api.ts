@@ -8,6 +8,7 @@ import { jsonService, type JsonService, type Operation } from '../aws/json-proto
 import { getAuthorizationToken } from './authorization';
 import { batchGetImage, putImage } from './images';
 import type { EcrRegistries } from './registries';
+import { describeImageScanFindings, startImageScan } from './scans';
 import { createRepository, deleteRepository, describeRepositories, listTagsForResource } from './repositories';
 
 export const ECR_OPERATIONS: Readonly<Record<string, Operation<EcrRegistries>>> = {
@@ -18,6 +19,8 @@ export const ECR_OPERATIONS: Readonly<Record<string, Operation<EcrRegistries>>> 
   GetAuthorizationToken: getAuthorizationToken,
   BatchGetImage: batchGetImage,
   PutImage: putImage,
+  DescribeImageScanFindings: describeImageScanFindings,
+  StartImageScan: startImageScan,
 };
 
 /** ECR as a service of the endpoint; it answers every request no other service claims. */

@@ -3,6 +3,7 @@
  * real registry, its URL and the password the tokens carry), the repositories of each, and their
  * resource tags. Every ECR operation works on this; the first configured registry is the default.
  */
+import { ImageScanStore } from './scans';
 import { invalidParameter, optionalString, ServiceError, type Json } from '../aws/json-protocol';
 
 export interface RegistryConfig {
@@ -105,6 +106,8 @@ export class EcrRegistries {
   /** Resource tags by repository ARN (ECR keeps them apart from the repository's description). */
   readonly resourceTags = new Map<string, ResourceTag[]>();
   private readonly changeQueues = new Map<string, Promise<unknown>>();
+  /** The images whose scans DescribeImageScanFindings and StartImageScan answer for. */
+  readonly scans: ImageScanStore;
 
   /** `registries` keyed by account id, the default first; `region` is the one in repository ARNs. */
   constructor(
@@ -122,6 +125,7 @@ export class EcrRegistries {
     this.defaultRegistryId = ids[0];
     this.configs = new Map(ids.map((id) => [id, { ...registries[id] }]));
     this.hosts = new Map(ids.map((id) => [id, new URL(registries[id].url).host]));
+    this.scans = new ImageScanStore(this.defaultRegistryId, region);
   }
 
   /** The repositories of a registry (an unknown but well-formed id has none). */
