@@ -92,7 +92,7 @@ async function withTransfer<T>({ params, log, redactor }: ActionContext, directi
   const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
   const image = parseImageRequest(imageName, direction);
-  const options = readTransferOptions(params);
+  const options = readTransferOptions(params, direction);
   return withEcrClient(connection, redactor, async (ecr, client) => {
     await ecr.resolveRegion(client);
     const [authorization] = await ecr.getAuthorizations(client, registryId !== undefined ? [registryId] : []);

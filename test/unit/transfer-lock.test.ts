@@ -2,6 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { ActivityLog } from '../../src/activity-log';
 import { Interruption } from '../../src/interruption';
 import { Redactor } from '../../src/redact';
+import { TimeLimit } from '../../src/time-limit';
 import { lockPath, withTransferLock } from '../../src/transfer-lock';
 import { captureOutput } from '../support/capture-output';
 
@@ -45,6 +46,18 @@ describe('withTransferLock', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect((error as Error).message).toBe(
       `Waited 1 s for another action on this agent to finish with r/app:1 (engine ${engine}, lock ${lockPath(engine, 'r/app:1')}); try again when it has finished`,
+    );
+  });
+
+  it('waits no longer than the time limit when that comes first, and names transferTimeLimit', async () => {
+    await fs.mkdir(lockPath(engine, 'r/app:1')); // a live holder
+    const started = Date.now();
+    const limit = new TimeLimit(1, 800, 'pull');
+    const { error } = await captureOutput(() => withTransferLock({ ...request('r/app:1', 60_000), limit }, () => Promise.resolve()));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((error as Error).message).toBe(
+      'Parameter "transferTimeLimit": the pull did not finish within 1 minute: it was still waiting for another action on this agent to finish with ' +
+        `r/app:1 (engine ${engine}, lock ${lockPath(engine, 'r/app:1')})`,
     );
   });
 
