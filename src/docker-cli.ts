@@ -42,8 +42,29 @@ export interface DockerCliOptions {
 }
 
 /**
+ * What docker never needs and must never hold: AWS credentials, and what
+ * leads to them (the container credential endpoint and its token, the web
+ * identity token file and its role). docker reaches ECR with the login the
+ * action gives it; the private config has no credential helper that could
+ * use them.
+ */
+export const AWS_CREDENTIAL_VARIABLES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_SECURITY_TOKEN',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+  'AWS_ROLE_SESSION_NAME',
+];
+
+/**
  * Runs the docker CLI from an argument array (never a shell) with a given
- * environment. An interrupt, or the time limit, stops
+ * environment, less AWS credentials. An interrupt, or the time limit, stops
  * the work commands that run, never a clean-up command. On Linux, docker runs under util-linux `setpriv
  * --pdeathsig` when it is on PATH (it execs docker, so the pid and argv are
  * docker's; it costs about half a millisecond): the kernel sends docker
@@ -65,7 +86,7 @@ export class DockerCli {
     private readonly log: ActivityLog,
     options: DockerCliOptions = {},
   ) {
-    this.env = env;
+    this.env = Object.fromEntries(Object.entries(env).filter(([name]) => !AWS_CREDENTIAL_VARIABLES.includes(name)));
     this.executable = options.executable ?? 'docker';
     this.limit = options.limit;
     this.launcher = process.platform === 'linux' ? findOnPath('setpriv', env.PATH) : undefined;
