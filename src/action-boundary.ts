@@ -1,5 +1,5 @@
 import { ActivityLog } from './activity-log';
-import { oneLine, PluginError } from './errors';
+import { oneLine, PluginError, shortenEchoes } from './errors';
 import type { KaholoAction, KaholoMethod, KaholoSettings } from './kaholo';
 import { ParamReader } from './params';
 import { Redactor } from './redact';
@@ -25,9 +25,20 @@ export function kaholoMethod(body: (context: ActionContext) => Promise<unknown>)
       const params = ParamReader.from(action, settings);
       return await body({ params, log: new ActivityLog(redactor), redactor });
     } catch (error) {
-      throw new PluginError(oneLine(redactor.redact(messageOf(error))));
+      throw new PluginError(oneLine(shortenEchoes(redactor.redact(messageOf(error)), givenValues(action, settings))));
     }
   };
+}
+
+/** Every text the action was given (param and setting values, their list items, array items and autocomplete ids), as an error could echo it. */
+function givenValues(action: KaholoAction | undefined, settings: KaholoSettings | undefined): string[] {
+  const values = [action?.params, settings].flatMap((given: unknown): unknown[] => (typeof given === 'object' && given !== null ? Object.values(given) : []));
+  return values
+    .flatMap((value: unknown) => (Array.isArray(value) ? (value as unknown[]) : [value]))
+    .flatMap((value) => {
+      const text = secretText(value);
+      return text === undefined ? [] : [text, ...text.split(/[\n,]/).map((item) => item.trim())];
+    });
 }
 
 /** Every value config.json declares `vault`, in the action's params (its method's) and in the settings. */

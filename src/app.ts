@@ -8,6 +8,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { kaholoMethod, type ActionContext } from './action-boundary';
 import { checkRegistryId, checkRepositoryName } from './aws-names';
 import { readConnection, type AwsConnection } from './connection';
+import { checkNameWithHost } from './image-reference';
 import type { TransferRequest } from './image-transfer';
 import type { KaholoAutocomplete } from './kaholo';
 import { filterRegions } from './regions';
@@ -94,8 +95,12 @@ async function withTransfer<T>({ params, log, redactor }: ActionContext, directi
   const image = parseImageRequest(imageName, direction);
   const options = readTransferOptions(params, direction);
   return withEcrClient(connection, redactor, async (ecr, client) => {
-    await ecr.resolveRegion(client);
+    const region = await ecr.resolveRegion(client);
+    // docker's limit on "<host>/<repoName>": from the region before any call, and again with the real host.
+    const expectedHost = await ecr.expectedRegistryHost(client, region, registryId);
+    if (expectedHost !== undefined) checkNameWithHost('repoName', repoName, expectedHost);
     const [authorization] = await ecr.getAuthorizations(client, registryId !== undefined ? [registryId] : []);
+    checkNameWithHost('repoName', repoName, authorization.login.host);
     // The session hides the password; the token it came in (base64 of user:password) is hidden here.
     redactor.add(authorization.data.authorizationToken);
     log.info(`Authorized for ${authorization.login.host}`);

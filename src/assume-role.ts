@@ -7,7 +7,7 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsTransport } from './aws-http';
 import type { RoleRequest, StaticCredentials } from './connection';
-import { describeAwsError, ParamError } from './errors';
+import { describeAwsError, ParamError, shorten } from './errors';
 import type { Redactor } from './redact';
 
 type RoleProvider = ReturnType<typeof fromTemporaryCredentials>;
@@ -46,7 +46,7 @@ export function roleCredentials(
         { service: 'STS', operation: 'AssumeRole', endpoint: requestHandler.lastEndpoint, timeouts: requestHandler.timeouts },
         error,
       );
-      throw new ParamError('roleArn', `could not assume ${role.roleArn} (${sent}): ${cause.message}`);
+      throw new ParamError('roleArn', `could not assume ${shorten(role.roleArn)} (${sent}): ${cause.message}`);
     }
   };
 }

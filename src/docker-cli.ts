@@ -4,7 +4,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { ActivityLog } from './activity-log';
-import { PluginError, seconds } from './errors';
+import { PluginError, quote, seconds, shorten } from './errors';
 import type { Redactor } from './redact';
 import type { TimeLimit } from './time-limit';
 
@@ -159,7 +159,7 @@ export class DockerCli {
     const launcherMissedDocker = this.launcher !== undefined && error.exitCode === 127 && /failed to execute/.test(stderr);
     if ((error as { code?: unknown }).code === 'ENOENT' || launcherMissedDocker) {
       return new PluginError(
-        `The docker CLI was not found on the agent (looked for "${this.executable}" on PATH). ` +
+        `The docker CLI was not found on the agent (looked for ${quote(this.executable)} on PATH). ` +
           'Push and pull need Docker installed where the Kaholo agent runs.',
       );
     }
@@ -167,7 +167,7 @@ export class DockerCli {
       return new PluginError(`docker ${command} did not finish within ${seconds(timedOutAfterMs)} s and was stopped`);
     }
     if (/Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i.test(stderr)) {
-      const where = this.env.DOCKER_HOST ? `at ${this.env.DOCKER_HOST}` : 'on its default socket';
+      const where = this.env.DOCKER_HOST ? `at ${shorten(this.env.DOCKER_HOST)}` : 'on its default socket';
       return new DockerCommandError(
         `The Docker engine does not answer ${where}: is the daemon running, and may the agent's user reach it? (${lastLines(stderr)})`,
         stderr,

@@ -54,6 +54,16 @@ export function quote(value: string): string {
   return `"${shorten(value)}"`;
 }
 
+/**
+ * A message that quotes others' words (AWS's, docker's) may hold a value the
+ * action was given, whole: there each of `values` longer than ECHO_LIMIT is
+ * cut as shorten() cuts it, so no error echoes more of a value than that.
+ */
+export function shortenEchoes(message: string, values: Iterable<string>): string {
+  const long = [...new Set(values)].filter((value) => value.length > ECHO_LIMIT).sort((a, b) => b.length - a.length);
+  return long.reduce((text, value) => text.split(value).join(shorten(value)), message);
+}
+
 interface AwsLikeError {
   name?: unknown;
   message?: unknown;
@@ -82,7 +92,7 @@ export function describeAwsError({ service, operation, endpoint, timeouts }: Aws
   const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name : undefined;
   const message = firstLine(typeof e.message === 'string' ? e.message : String(error));
   const requestId = typeof e.$metadata?.requestId === 'string' ? e.$metadata.requestId : undefined;
-  const where = `the ${service} endpoint${endpoint ? ` ${endpoint}` : ''}`;
+  const where = `the ${service} endpoint${endpoint ? ` ${shorten(endpoint)}` : ''}`;
   if (name === 'CredentialsProviderError') {
     return new PluginError(
       `${call} failed: no AWS credentials found. Set "accessKeyId" and "secretAccessKey" ` +

@@ -1,7 +1,7 @@
 import type { Image, ImageIdentifier } from '@aws-sdk/client-ecr';
 import type { ActivityLog } from './activity-log';
 import { BatchGetImageCommand, describeAllRepositories, ecrCall, PutImageCommand } from './ecr-client';
-import { describeAwsError, ParamError, PluginError } from './errors';
+import { describeAwsError, ParamError, PluginError, quote, shorten } from './errors';
 import { shown } from './params';
 import type { RepositoryTarget } from './repository-creation';
 import { planPull, type ImageRequest } from './transfer-plan';
@@ -43,10 +43,10 @@ export async function tagImageInRepository(target: RepositoryTarget, image: Imag
   // The registry host (for the result) and the manifest, in one round trip's time.
   const [repositories, stored] = await Promise.all([
     describeAllRepositories(target.client, { registryId: target.registryId, repositoryNames: [target.repoName] }),
-    getImage(target, source, `${shown(image.text)} is not in repository "${target.repoName}"`, 'imageName'),
+    getImage(target, source, `${shown(image.text)} is not in repository ${quote(target.repoName)}`, 'imageName'),
   ]);
   const uri = repositories[0]?.repositoryUri;
-  if (uri === undefined) throw new PluginError(`ECR DescribeRepositories returned no URI for repository "${target.repoName}"`);
+  if (uri === undefined) throw new PluginError(`ECR DescribeRepositories returned no URI for repository ${quote(target.repoName)}`);
   const registry = uri.slice(0, uri.length - target.repoName.length - 1);
   const reference = planPull(image, target.repoName, registry);
   await putTags(target, stored, tags, 'tags', log);
@@ -59,7 +59,7 @@ export async function tagPushedImage(target: RepositoryTarget, pushed: { image: 
   const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
   const tags = unique([pushedTag, ...additionalTags]);
   if (tags.length === 1) return tags;
-  const stored = await getImage(target, { imageDigest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository "${target.repoName}"`);
+  const stored = await getImage(target, { imageDigest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
   await putTags(target, stored, tags.slice(1), 'additionalTags', log);
   return tags;
 }
@@ -94,7 +94,7 @@ async function getImage(target: RepositoryTarget, imageId: ImageIdentifier, miss
   const [image] = images;
   const digest = image?.imageId?.imageDigest;
   if (image?.imageManifest === undefined || digest === undefined) {
-    throw new PluginError(`ECR BatchGetImage returned no manifest for ${repoName}`);
+    throw new PluginError(`ECR BatchGetImage returned no manifest for ${shorten(repoName)}`);
   }
   return { digest, manifest: image.imageManifest, mediaType: image.imageManifestMediaType };
 }
@@ -124,7 +124,7 @@ async function putTags(target: RepositoryTarget, stored: StoredImage, tags: stri
       if (name === 'ImageAlreadyExistsException') {
         log.info(`${repoName}:${tag} already names ${stored.digest}`);
       } else if (name === 'ImageTagAlreadyExistsException') {
-        throw new ParamError(param, `tag "${tag}" already names another image in repository "${repoName}", whose tags are immutable; choose another tag`);
+        throw new ParamError(param, `tag ${quote(tag)} already names another image in repository ${quote(repoName)}, whose tags are immutable; choose another tag`);
       } else {
         throw describeAwsError(ecrCall(client, 'PutImage'), error);
       }

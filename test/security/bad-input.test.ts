@@ -120,6 +120,8 @@ const CASES: BadInput[] = [
   { what: 'repoName with a leading slash', method: 'pushImgaeToRepo', params: { repoName: '/team/app' }, param: 'repoName' },
   { what: 'repoName of 257 characters', method: 'pushImgaeToRepo', params: { repoName: 'x'.repeat(257) }, param: 'repoName' },
   { what: 'repoName as a number', method: 'pushImgaeToRepo', params: { repoName: 42 }, param: 'repoName' },
+  // 245 + "/" + the local registry host (10) is 256, over docker's 255: refused before CreateRepository.
+  { what: 'repoName too long for docker with the registry host', method: 'pushImgaeToRepo', params: { repoName: 'r'.repeat(245), createRepository: true }, param: 'repoName' },
   { what: 'repoName as an array', method: 'pushImgaeToRepo', params: { repoName: ['team/app'] }, param: 'repoName' },
   { what: 'imageName missing', method: 'pushImgaeToRepo', params: { imageName: undefined }, param: 'imageName' },
   { what: 'imageName of whitespace and newlines', method: 'pushImgaeToRepo', params: { imageName: '\t \n' }, param: 'imageName' },
@@ -154,6 +156,7 @@ const CASES: BadInput[] = [
   { what: 'pull from another repository of the registry', method: 'pullImage', params: { imageName: `${LOCAL_HOST}/other/repo@${DIGEST}` }, param: 'imageName' },
   { what: '13-digit registry id for a pull', method: 'pullImage', params: { registryId: '1234567890123' }, param: 'registryId' },
   { what: 'upper-case repoName for a pull', method: 'pullImage', params: { repoName: 'team/App' }, param: 'repoName' },
+  { what: 'repoName too long for docker with the registry host, for a pull', method: 'pullImage', params: { repoName: 'r'.repeat(245) }, param: 'repoName' },
 
   // push: repository creation and additional tags
   { what: 'an additional tag starting with a dash', method: 'pushImgaeToRepo', params: { additionalTags: 'latest\n-rc' }, param: 'additionalTags' },
@@ -238,8 +241,8 @@ describe('bad input gets a clear error naming the parameter', () => {
     expect(message).not.toMatch(/TypeError|Unexpected error|\[object Object\]|undefined|\n/);
     expect(output).not.toMatch(/\bat .+:\d+:\d+\)?$/m); // no stack trace in the activity log
     // Params that can be judged alone are judged before anything is called; only what needs the
-    // registry host (is this reference into another repository?) waits.
-    const needsHost = /another repository/.test(testCase.what);
+    // registry host (is this reference into another repository? does the name fit?) waits.
+    const needsHost = /another repository|registry host/.test(testCase.what);
     expect(ecr.endpoint.calls.length - before).toBe(needsHost ? 1 : 0);
   });
 
