@@ -290,6 +290,24 @@ describe('bad input gets a clear error naming the parameter', () => {
     }
   });
 
+  it("refuses a repoName too long for docker with AWS's own registry host before any call (the host known from the region)", async () => {
+    // AWS's endpoint, not the stand-in: the built plugin must know the host without asking. A
+    // proxy that is not there catches any call it would make anyway.
+    const saved = { endpoint: process.env.AWS_ENDPOINT_URL_ECR, proxy: process.env.HTTPS_PROXY };
+    delete process.env.AWS_ENDPOINT_URL_ECR;
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:9';
+    try {
+      // 211 + "/" + "<account>.dkr.ecr.eu-west-2.amazonaws.com" (44) is 256.
+      const params = { ...VALID.pushImgaeToRepo, region: 'eu-west-2', repoName: 'r'.repeat(211), createRepository: true };
+      const { error } = await captureOutput(() => plugin.run('pushImgaeToRepo', params));
+      expect((error as Error).message).toMatch(/^Parameter "repoName": "r{80}… \(211 characters\)" is too long for docker with the registry host <account-id>\.dkr\.ecr\.eu-west-2\.amazonaws\.com: .* at most 210 here/);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_ECR = saved.endpoint;
+      if (saved.proxy === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = saved.proxy;
+    }
+  });
+
   it('listRegions never throws, whatever the query', async () => {
     const all = await plugin.autocomplete('listRegions', '');
     expect(all.length).toBeGreaterThan(20);
