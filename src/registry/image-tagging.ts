@@ -1,5 +1,5 @@
 import { planPull, type ImageRequest } from '../docker/transfer-plan';
-import { MissingImageError, ParamError, PluginError } from '../errors';
+import { MissingImageError, ParamError, PluginError, quote } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';
 import type { ImageId, StoredManifest } from './registry-api';
@@ -26,10 +26,10 @@ export async function tagImageInRepository(target: RepositoryTarget, image: Imag
   // The registry host (for the result) and the manifest, in one round trip's time.
   const [repositories, stored] = await Promise.all([
     target.registry.describeRepositories([target.repoName]),
-    getImage(target, source, `${shown(image.text)} is not in repository "${target.repoName}"`, 'imageName'),
+    getImage(target, source, `${shown(image.text)} is not in repository ${quote(target.repoName)}`, 'imageName'),
   ]);
   const uri = repositories[0]?.repositoryUri;
-  if (typeof uri !== 'string') throw new PluginError(`ECR DescribeRepositories returned no URI for repository "${target.repoName}"`);
+  if (typeof uri !== 'string') throw new PluginError(`ECR DescribeRepositories returned no URI for repository ${quote(target.repoName)}`);
   const registry = uri.slice(0, uri.length - target.repoName.length - 1);
   const reference = planPull(image, target.repoName, registry);
   await putTags(target, stored, tags, 'tags', log);
@@ -42,7 +42,7 @@ export async function tagPushedImage(target: RepositoryTarget, pushed: { image: 
   const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
   const tags = unique([pushedTag, ...additionalTags]);
   if (tags.length === 1) return tags;
-  const stored = await getImage(target, { digest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository "${target.repoName}"`);
+  const stored = await getImage(target, { digest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
   await putTags(target, stored, tags.slice(1), 'additionalTags', log);
   return tags;
 }
@@ -77,7 +77,7 @@ async function putTags({ registry, repoName }: RepositoryTarget, stored: StoredM
     } else if (answer.outcome === 'already-exists') {
       log.info(`${repoName}:${tag} already names ${stored.digest}`);
     } else {
-      throw new ParamError(param, `tag "${tag}" already names another image in repository "${repoName}", whose tags are immutable; choose another tag`);
+      throw new ParamError(param, `tag ${quote(tag)} already names another image in repository ${quote(repoName)}, whose tags are immutable; choose another tag`);
     }
   }
 }
