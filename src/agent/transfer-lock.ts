@@ -4,8 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { ActivityLog } from '../kaholo/activity-log';
-import { PluginError } from '../errors';
+import { PluginError, shorten } from '../errors';
 import type { Interruption } from './interruption';
+import type { TimeLimit } from '../params/time-limit';
 
 /**
  * One lock per Docker engine and image reference, shared by every action on
@@ -13,6 +14,7 @@ import type { Interruption } from './interruption';
  * by proper-lockfile). The holder refreshes its mtime; a lock whose holder
  * died (even by SIGKILL) goes stale after STALE_MS and is taken over, so a
  * dead holder delays the next action by seconds, never forever.
+ * KAHOLO_ECR_LOCK_STALE_MS shortens it, for tests only (DEVELOPMENT.md).
  */
 const STALE_MS = Number(process.env.KAHOLO_ECR_LOCK_STALE_MS) || 10_000;
 const POLL_MS = 100;
@@ -24,6 +26,8 @@ export interface LockRequest {
   reference: string;
   /** How long to wait for another holder at most. */
   waitMs: number;
+  /** The action's time limit, which ends the wait too when it comes first. */
+  limit?: TimeLimit;
   log: ActivityLog;
   interruption: Interruption;
 }
@@ -57,7 +61,7 @@ export async function clearStaleLocks(log: ActivityLog): Promise<void> {
   }
 }
 
-/** Runs `work` while holding the lock; waits for another holder within `waitMs`, then fails saying for what. */
+/** Runs `work` while holding the lock; waits for another holder within `waitMs` and the time limit, then fails saying for what. */
 export async function withTransferLock<T>(request: LockRequest, work: () => Promise<T>): Promise<T> {
   const release = await acquire(request);
   try {
@@ -67,9 +71,10 @@ export async function withTransferLock<T>(request: LockRequest, work: () => Prom
   }
 }
 
-async function acquire({ engine, reference, waitMs, log, interruption }: LockRequest): Promise<() => Promise<void>> {
+async function acquire({ engine, reference, waitMs, limit, log, interruption }: LockRequest): Promise<() => Promise<void>> {
   const file = lockPath(engine, reference);
-  const deadline = Date.now() + waitMs;
+  const ownDeadline = Date.now() + waitMs;
+  const remaining = (): number => Math.max(0, Math.min(ownDeadline - Date.now(), limit?.remainingMs() ?? Infinity));
   let announced = false;
   for (;;) {
     interruption.check();
@@ -84,18 +89,19 @@ async function acquire({ engine, reference, waitMs, log, interruption }: LockReq
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw new PluginError(`Could not take the lock ${file} for ${reference}: ${(error as Error).message}`);
+        throw new PluginError(`Could not take the lock ${file} for ${shorten(reference)}: ${(error as Error).message}`);
       }
     }
     if (!announced) {
-      log.info(`Waiting for another action on this agent that pushes or pulls ${reference} (up to ${Math.round(waitMs / 1000)} s)`);
+      log.info(`Waiting for another action on this agent that pushes or pulls ${reference} (up to ${Math.round(remaining() / 1000)} s)`);
       announced = true;
     }
-    if (Date.now() >= deadline) {
-      throw new PluginError(
-        `Waited ${Math.round(waitMs / 1000)} s for another action on this agent to finish with ${reference} (engine ${engine}, lock ${file}); try again when it has finished`,
-      );
+    const left = remaining();
+    if (left === 0) {
+      const what = `another action on this agent to finish with ${shorten(reference)} (engine ${shorten(engine)}, lock ${file})`;
+      if (limit !== undefined && limit.remainingMs() === 0) throw limit.exceeded(`it was still waiting for ${what}`);
+      throw new PluginError(`Waited ${Math.round(waitMs / 1000)} s for ${what}; try again when it has finished`);
     }
-    await interruption.sleep(POLL_MS + Math.floor(Math.random() * POLL_MS));
+    await interruption.sleep(Math.min(left, POLL_MS + Math.floor(Math.random() * POLL_MS)));
   }
 }

@@ -72,6 +72,11 @@ class EcrPublicRegistry implements RegistryApi {
     private readonly registryId: string | undefined,
   ) {}
 
+  /** The host is only known from DescribeRegistries. */
+  expectedHost(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
     const { client, registryId } = this;
     try {

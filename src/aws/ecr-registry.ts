@@ -12,7 +12,7 @@ import {
   type AuthorizationData,
   type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
-import { describeAwsError, MissingImageError, PluginError } from '../errors';
+import { describeAwsError, MissingImageError, PluginError, shorten } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
 import type { AwsConnection } from '../params/connection';
 import type { RepositorySettings } from '../params/repository-settings';
@@ -26,7 +26,8 @@ import {
   type RepositoryRecord,
   type StoredManifest,
 } from '../registry/registry-api';
-import { createEcrClient, resolveRegion, type EcrClient } from './ecr-client';
+import { createEcrClient, expectedRegistryHost, resolveRegion, type EcrClient } from './ecr-client';
+import { EcrImageScans } from './ecr-scans';
 import { describeEveryRepository } from './repository-pages';
 
 /**
@@ -46,6 +47,7 @@ export async function openEcrRegistry(connection: AwsConnection, registryId: str
 
 class EcrRegistry implements RegistryApi {
   readonly type = 'private';
+  readonly scans: EcrImageScans;
   private readonly client: EcrClient['client'];
 
   constructor(
@@ -54,6 +56,11 @@ class EcrRegistry implements RegistryApi {
     readonly region: string,
   ) {
     this.client = ecr.client;
+    this.scans = new EcrImageScans(ecr, registryId);
+  }
+
+  expectedHost(): Promise<string | undefined> {
+    return expectedRegistryHost(this.client, this.region, this.registryId);
   }
 
   async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
@@ -130,7 +137,7 @@ class EcrRegistry implements RegistryApi {
     const [found] = response.images ?? [];
     const digest = found?.imageId?.imageDigest;
     if (found?.imageManifest === undefined || digest === undefined) {
-      throw new PluginError(`ECR BatchGetImage returned no manifest for ${repoName}`);
+      throw new PluginError(`ECR BatchGetImage returned no manifest for ${shorten(repoName)}`);
     }
     return { digest, manifest: found.imageManifest, mediaType: found.imageManifestMediaType };
   }

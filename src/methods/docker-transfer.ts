@@ -6,6 +6,7 @@ import type { ActionContext } from '../kaholo/action-boundary';
 import type { ActivityLog } from '../kaholo/activity-log';
 import type { Redactor } from '../kaholo/redactor';
 import { readConnection } from '../params/connection';
+import { checkNameWithHost } from '../params/image-reference';
 import { readTransferOptions } from '../params/transfer-options';
 import type { RegistryApi, RegistryLogin, RepositoryLocation } from '../registry/registry-api';
 import type { RepositoryTarget } from '../registry/repository-creation';
@@ -29,9 +30,13 @@ export async function withTransfer<T>({ params, log, redactor }: ActionContext, 
   // A public image named in full is where it says: a pull of it needs no API, so no credentials.
   const anonymous = selection.type === 'public' && direction === 'pull';
   const named = anonymous ? namedPublicLocation(image, repoName) : undefined;
-  const options = readTransferOptions(params);
+  const options = readTransferOptions(params, direction);
   return withRegistry(connection, selection, { redactor, log }, async (registry) => {
+    // docker's limit on "<host>/<path>": from the region before any call, and again with the real location.
+    const expectedHost = await registry.expectedHost();
+    if (expectedHost !== undefined) checkNameWithHost('repoName', repoName, expectedHost);
     const { login, location } = await authorizeTransfer(registry, { repoName, image, anonymous, named }, log, redactor);
+    checkNameWithHost('repoName', repoName, `${location.host}/${location.path}`.slice(0, -(repoName.length + 1)));
     (await import('../agent/code-cache')).preloadWithCodeCache(LAZY_BUNDLES.imageTransfer);
     const transfer = await import('../docker/image-transfer');
     return work({ request: { login, repoName, location, image, options }, transfer, target: { registry, repoName } });

@@ -26,7 +26,7 @@ export async function tagImageInRepository(target: RepositoryTarget, image: Imag
   // The registry host (for the result) and the manifest, in one round trip's time.
   const [repositories, stored] = await Promise.all([
     target.registry.describeRepositories([target.repoName]),
-    getImage(target, source, `${shown(image.text)} is not in repository "${target.repoName}"`, 'imageName'),
+    getImage(target, source, `${shown(image.text)} is not in repository ${quote(target.repoName)}`, 'imageName'),
   ]);
   const location = locationOfUri(repositories[0]?.repositoryUri, target.repoName);
   const reference = planPull(image, target.repoName, location);
@@ -42,7 +42,7 @@ function locationOfUri(uri: string | undefined, repoName: string): RepositoryLoc
   const slash = uri?.indexOf('/') ?? -1;
   const location = uri !== undefined && slash > 0 ? { host: uri.slice(0, slash), path: uri.slice(slash + 1) } : undefined;
   if (location === undefined || !(location.path === repoName || location.path.endsWith(`/${repoName}`))) {
-    throw new PluginError(`DescribeRepositories returned no URI of repository "${repoName}" (${uri === undefined ? 'none' : quote(uri)})`);
+    throw new PluginError(`DescribeRepositories returned no URI of repository ${quote(repoName)} (${uri === undefined ? 'none' : quote(uri)})`);
   }
   return location;
 }
@@ -53,7 +53,7 @@ export async function tagPushedImage(target: RepositoryTarget, pushed: { image: 
   const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
   const tags = unique([pushedTag, ...additionalTags]);
   if (tags.length === 1) return tags;
-  const stored = await getImage(target, { digest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository "${target.repoName}"`);
+  const stored = await getImage(target, { digest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
   await putTags(target, stored, tags.slice(1), 'additionalTags', log);
   return tags;
 }
@@ -88,7 +88,7 @@ async function putTags({ registry, repoName }: RepositoryTarget, stored: StoredM
     } else if (answer.outcome === 'already-exists') {
       log.info(`${repoName}:${tag} already names ${stored.digest}`);
     } else {
-      throw new ParamError(param, `tag "${tag}" already names another image in repository "${repoName}", whose tags are immutable; choose another tag`);
+      throw new ParamError(param, `tag ${quote(tag)} already names another image in repository ${quote(repoName)}, whose tags are immutable; choose another tag`);
     }
   }
 }

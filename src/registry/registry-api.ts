@@ -9,6 +9,7 @@
  */
 import type { RegistryType } from '../params/registry-type';
 import type { RepositorySettings } from '../params/repository-settings';
+import type { ImageScanApi } from './image-scans';
 
 /** An image in a repository: by tag, or by its manifest's digest. */
 export type ImageId = { tag: string; digest?: undefined } | { digest: string; tag?: undefined };
@@ -66,6 +67,12 @@ export interface RegistryApi {
   readonly type: RegistryType;
   /** The region the API's calls go to (for the log). */
   readonly region: string;
+  /**
+   * The registry host the API will authorize for, when it is known before any
+   * call (from the region and the endpoint's rules); undefined when only
+   * `authorize` can tell.
+   */
+  expectedHost(): Promise<string | undefined>;
   /** Every repository (all pages), or only those named. */
   describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]>;
   /** Authorization for the given registries; none: the registry this API was opened for. */
@@ -81,6 +88,8 @@ export interface RegistryApi {
   getManifest(repoName: string, image: ImageId): Promise<StoredManifest>;
   /** Puts `manifest` under `tag`, reporting what the registry answered. */
   putManifest(repoName: string, manifest: StoredManifest, tag: string): Promise<PutManifestAnswer>;
+  /** The registry's image scanning; absent where the registry has none. */
+  readonly scans?: ImageScanApi;
   /** Closes the connections the API keeps for reuse. */
   close(): void;
 }

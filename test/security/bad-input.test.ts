@@ -13,7 +13,7 @@ import { isolateAwsEnvironment } from '../../devkit/aws-env';
 import { loadPlugin, readManifest, REPO_ROOT, type LoadedPlugin } from '../../devkit/agent';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
-type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'tagImage';
+type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'tagImage' | 'checkImageScan';
 
 interface BadInput {
   what: string;
@@ -32,6 +32,7 @@ const VALID: Record<Method, Record<string, unknown>> = {
   pushImgaeToRepo: { ...KEYS, repoName: 'team/app', imageName: 'app:1.0' },
   pullImage: { ...KEYS, repoName: 'team/app', imageName: '1.0' },
   tagImage: { ...KEYS, repoName: 'team/app', imageName: 'rc', tags: 'prod' },
+  checkImageScan: { ...KEYS, repoName: 'team/app', imageName: '1.0', failOnSeverity: 'HIGH', ignoreFindings: 'CVE-2024-1', startScan: 'false', scanTimeoutSeconds: '60' },
 };
 /** What the local endpoint's proxyEndpoint (with no registry behind it) turns into. */
 const LOCAL_HOST = '127.0.0.1:9';
@@ -120,6 +121,8 @@ const CASES: BadInput[] = [
   { what: 'repoName with a leading slash', method: 'pushImgaeToRepo', params: { repoName: '/team/app' }, param: 'repoName' },
   { what: 'repoName of 257 characters', method: 'pushImgaeToRepo', params: { repoName: 'x'.repeat(257) }, param: 'repoName' },
   { what: 'repoName as a number', method: 'pushImgaeToRepo', params: { repoName: 42 }, param: 'repoName' },
+  // 245 + "/" + the local registry host (10) is 256, over docker's 255: refused before CreateRepository.
+  { what: 'repoName too long for docker with the registry host', method: 'pushImgaeToRepo', params: { repoName: 'r'.repeat(245), createRepository: true }, param: 'repoName' },
   { what: 'repoName as an array', method: 'pushImgaeToRepo', params: { repoName: ['team/app'] }, param: 'repoName' },
   { what: 'imageName missing', method: 'pushImgaeToRepo', params: { imageName: undefined }, param: 'imageName' },
   { what: 'imageName of whitespace and newlines', method: 'pushImgaeToRepo', params: { imageName: '\t \n' }, param: 'imageName' },
@@ -154,6 +157,7 @@ const CASES: BadInput[] = [
   { what: 'pull from another repository of the registry', method: 'pullImage', params: { imageName: `${LOCAL_HOST}/other/repo@${DIGEST}` }, param: 'imageName' },
   { what: '13-digit registry id for a pull', method: 'pullImage', params: { registryId: '1234567890123' }, param: 'registryId' },
   { what: 'upper-case repoName for a pull', method: 'pullImage', params: { repoName: 'team/App' }, param: 'repoName' },
+  { what: 'repoName too long for docker with the registry host, for a pull', method: 'pullImage', params: { repoName: 'r'.repeat(245) }, param: 'repoName' },
 
   // push: repository creation and additional tags
   { what: 'an additional tag starting with a dash', method: 'pushImgaeToRepo', params: { additionalTags: 'latest\n-rc' }, param: 'additionalTags' },
@@ -172,6 +176,7 @@ const CASES: BadInput[] = [
   // registryType, shared by every method, and what only one type of registry takes
   { what: 'registryType in capitals', method: 'describeRepositories', params: { registryType: 'PUBLIC' }, param: 'registryType' },
   { what: 'registryType as a boolean', method: 'pullImage', params: { registryType: true }, param: 'registryType' },
+  { what: 'a scan check of a public registry, which scans nothing', method: 'checkImageScan', params: { registryType: 'public' }, param: 'registryType' },
   { what: 'registryIds with a public registry', method: 'getEcrLogin', params: { registryType: 'public', registryIds: '123456789012' }, param: 'registryIds' },
   { what: 'IMMUTABLE tags for a public repository', method: 'pushImgaeToRepo', params: { registryType: 'public', createRepository: true, imageTagMutability: 'IMMUTABLE' }, param: 'imageTagMutability' },
   { what: 'KMS encryption for a public repository', method: 'pushImgaeToRepo', params: { registryType: 'public', encryptionType: 'KMS', kmsKey: 'alias/app' }, param: 'encryptionType' },
@@ -193,6 +198,25 @@ const CASES: BadInput[] = [
   { what: 'source digest too short', method: 'tagImage', params: { imageName: 'app@sha256:abc' }, param: 'imageName' },
   { what: 'repoName missing for tagImage', method: 'tagImage', params: { repoName: undefined }, param: 'repoName' },
   { what: 'registry id of letters for tagImage', method: 'tagImage', params: { registryId: 'abcdefghijkl' }, param: 'registryId' },
+
+  // checkImageScan
+  { what: 'registry id of 11 digits for checkImageScan', method: 'checkImageScan', params: { registryId: '12345678901' }, param: 'registryId' },
+  { what: 'repoName missing for checkImageScan', method: 'checkImageScan', params: { repoName: undefined }, param: 'repoName' },
+  { what: 'image missing for checkImageScan', method: 'checkImageScan', params: { imageName: '' }, param: 'imageName' },
+  { what: 'image tag starting with a dash', method: 'checkImageScan', params: { imageName: '-rc' }, param: 'imageName' },
+  { what: 'image digest too short', method: 'checkImageScan', params: { imageName: 'app@sha256:abc' }, param: 'imageName' },
+  { what: 'a severity ECR does not have', method: 'checkImageScan', params: { failOnSeverity: 'SEVERE' }, param: 'failOnSeverity' },
+  { what: 'a severity in lower case', method: 'checkImageScan', params: { failOnSeverity: 'high' }, param: 'failOnSeverity' },
+  { what: 'a severity as an array', method: 'checkImageScan', params: { failOnSeverity: ['HIGH'] }, param: 'failOnSeverity' },
+  { what: 'an ignore entry with a made-up day', method: 'checkImageScan', params: { ignoreFindings: 'CVE-2024-1 until 2026-02-30' }, param: 'ignoreFindings' },
+  { what: 'an ignore entry with two names', method: 'checkImageScan', params: { ignoreFindings: 'CVE-2024-1 CVE-2024-2' }, param: 'ignoreFindings' },
+  { what: 'an ignore entry with a word for a day', method: 'checkImageScan', params: { ignoreFindings: 'CVE-2024-1 until friday' }, param: 'ignoreFindings' },
+  { what: 'ignore entries as numbers', method: 'checkImageScan', params: { ignoreFindings: [2024] }, param: 'ignoreFindings' },
+  { what: 'startScan neither true nor false', method: 'checkImageScan', params: { startScan: 'sometimes' }, param: 'startScan' },
+  { what: 'a scan timeout over an hour', method: 'checkImageScan', params: { scanTimeoutSeconds: '3601' }, param: 'scanTimeoutSeconds' },
+  { what: 'a scan timeout of zero', method: 'checkImageScan', params: { scanTimeoutSeconds: '0' }, param: 'scanTimeoutSeconds' },
+  { what: 'a scan timeout with a unit', method: 'checkImageScan', params: { scanTimeoutSeconds: '15m' }, param: 'scanTimeoutSeconds' },
+  { what: 'a scan timeout as a number', method: 'checkImageScan', params: { scanTimeoutSeconds: 60 }, param: 'scanTimeoutSeconds' },
 ];
 
 function paramsFor(testCase: BadInput): Record<string, unknown> {
@@ -253,8 +277,8 @@ describe('bad input gets a clear error naming the parameter', () => {
     expect(message).not.toMatch(/TypeError|Unexpected error|\[object Object\]|undefined|\n/);
     expect(output).not.toMatch(/\bat .+:\d+:\d+\)?$/m); // no stack trace in the activity log
     // Params that can be judged alone are judged before anything is called; only what needs the
-    // registry host (is this reference into another repository?) waits.
-    const needsHost = /another repository/.test(testCase.what);
+    // registry host (is this reference into another repository? does the name fit?) waits.
+    const needsHost = /another repository|registry host/.test(testCase.what);
     expect(ecr.endpoint.calls.length - before).toBe(needsHost ? 1 : 0);
   });
 
@@ -299,6 +323,24 @@ describe('bad input gets a clear error naming the parameter', () => {
       const { error } = await captureOutput(() => exported.pullImage(action, settings));
       expect((error as Error).message).toContain(expected);
       expect((error as Error).message).not.toMatch(/TypeError|Unexpected error/);
+    }
+  });
+
+  it("refuses a repoName too long for docker with AWS's own registry host before any call (the host known from the region)", async () => {
+    // AWS's endpoint, not the stand-in: the built plugin must know the host without asking. A
+    // proxy that is not there catches any call it would make anyway.
+    const saved = { endpoint: process.env.AWS_ENDPOINT_URL_ECR, proxy: process.env.HTTPS_PROXY };
+    delete process.env.AWS_ENDPOINT_URL_ECR;
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:9';
+    try {
+      // 211 + "/" + "<account>.dkr.ecr.eu-west-2.amazonaws.com" (44) is 256.
+      const params = { ...VALID.pushImgaeToRepo, region: 'eu-west-2', repoName: 'r'.repeat(211), createRepository: true };
+      const { error } = await captureOutput(() => plugin.run('pushImgaeToRepo', params));
+      expect((error as Error).message).toMatch(/^Parameter "repoName": "r{80}… \(211 characters\)" is too long for docker with the registry host <account-id>\.dkr\.ecr\.eu-west-2\.amazonaws\.com: .* at most 210 here/);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_ECR = saved.endpoint;
+      if (saved.proxy === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = saved.proxy;
     }
   });
 

@@ -25,8 +25,8 @@ import type { DockerStandIn } from '../../devkit/docker-stand-in';
 
 jest.setTimeout(60_000);
 
-type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage';
-const METHODS: Method[] = ['describeRepositories', 'getEcrLogin', 'pushImgaeToRepo', 'pullImage'];
+type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'checkImageScan';
+const METHODS: Method[] = ['describeRepositories', 'getEcrLogin', 'pushImgaeToRepo', 'pullImage', 'checkImageScan'];
 const REDACTED = '[REDACTED]';
 const WRONG_SECRET = 'wrong/Secret+Key/that/must/never/show/1234';
 /** A password with every character that trips naive redaction (regex and replacement syntax) and colons. */
@@ -65,6 +65,7 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
     ...keys(),
     ...(method === 'pushImgaeToRepo' ? { repoName: 'team/app', imageName: 'app:1.0' } : {}),
     ...(method === 'pullImage' ? { repoName: 'team/app', imageName: '1.0' } : {}),
+    ...(method === 'checkImageScan' ? { repoName: 'team/app', imageName: '1.0', failOnSeverity: 'NONE' } : {}),
   });
 
   async function run(method: Method, params: Record<string, unknown>, settings: Record<string, unknown> = {}) {
@@ -77,6 +78,9 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
     ecr = await startLocalEcr({ accounts: 1 });
     ecr.endpoint.setPassword(ecr.accountIds[0], TRICKY_PASSWORD);
     process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+    // checkImageScan's image, with findings to report.
+    ecr.endpoint.createRepositories(['team/app']);
+    ecr.endpoint.scans.set({ repositoryName: 'team/app', digest: `sha256:${'f'.repeat(64)}`, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'HIGH', package: 'openssl', version: '3.0.1' }] }] });
     leaky = await installLeakyDocker();
     emptyBin = await fs.mkdtemp(path.join(os.tmpdir(), 'no-docker-'));
     plugin = loadPlugin();
@@ -156,6 +160,7 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
     ['pushImgaeToRepo', { repoName: LOCAL_KEYS.secretAccessKey }, 'repoName'],
     ['pullImage', { imageName: `app@sha256:${token}` }, 'imageName'],
     ['pullImage', { region: token }, 'region'],
+    ['checkImageScan', { ignoreFindings: `CVE-1 until ${token}` }, 'ignoreFindings'],
   ] as const)('%s with a secret pasted into a param: the error quotes it hidden', async (method, bad, param) => {
     const { error, visible } = await run(method, { ...baseParams(method), ...bad });
     expect((error as Error).message).toMatch(new RegExp(`^Parameter "${param}": `));
