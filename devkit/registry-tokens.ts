@@ -14,7 +14,8 @@
 import execa from 'execa';
 import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -44,6 +45,8 @@ export interface RegistryTokenAuth {
 }
 
 export interface TokenIssuer {
+  /** Who may have which token; until set, nobody may have any. */
+  policy: TokenPolicy;
   /** Path of the realm on the server that serves it ('/token'). */
   readonly realmPath: string;
   /** The registry's settings, once the realm's origin is known. */
@@ -84,7 +87,10 @@ function basicCredentials(req: IncomingMessage): { user: string; password: strin
   return colon < 0 ? 'malformed' : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-export async function startTokenIssuer(policy: TokenPolicy, realmPath = '/token'): Promise<TokenIssuer> {
+/** Until a policy is set: no login is right and no token grants anything. */
+const NOBODY: TokenPolicy = { authenticate: () => false, grant: () => [] };
+
+export async function startTokenIssuer(policy: TokenPolicy = NOBODY, realmPath = '/token'): Promise<TokenIssuer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kdk-tokens-'));
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
@@ -121,7 +127,8 @@ export async function startTokenIssuer(policy: TokenPolicy, realmPath = '/token'
     res.end(text);
   };
 
-  return {
+  const issuer: TokenIssuer = {
+    policy,
     realmPath,
     registryAuth: (origin, service) => ({ realm: `${origin}${realmPath}`, service, issuer: ISSUER, rootCertBundle: certFile }),
     mint,
@@ -132,19 +139,42 @@ export async function startTokenIssuer(policy: TokenPolicy, realmPath = '/token'
       const service = url.searchParams.get('service') ?? '';
       const scopes = url.searchParams.getAll('scope');
       const credentials = basicCredentials(req);
-      if (credentials === 'malformed' || (credentials !== undefined && !policy.authenticate(credentials.user, credentials.password))) {
+      if (credentials === 'malformed' || (credentials !== undefined && !issuer.policy.authenticate(credentials.user, credentials.password))) {
         requests.push({ requester: 'refused', scopes, granted: [] });
         json(res, 401, { errors: [{ code: 'DENIED', message: 'Your authorization token is invalid.' }] });
         return;
       }
       const requester: TokenRequester = credentials === undefined ? undefined : { user: credentials.user };
       const requested = scopes.map(parseScope).filter((access): access is Access => access !== undefined);
-      const granted = policy.grant(requester, requested);
+      const granted = issuer.policy.grant(requester, requested);
       requests.push({ requester, scopes, granted });
       const token = mint(service, granted, requester?.user);
       json(res, 200, { token, access_token: token, expires_in: TOKEN_LIFETIME_SECONDS, issued_at: new Date().toISOString() });
     },
     requests,
     dispose: () => fs.rm(dir, { recursive: true, force: true }),
+  };
+  return issuer;
+}
+
+/** A token realm of its own: an HTTP server on 127.0.0.1 that answers `issuer`'s realm requests (and 404 to anything else). */
+export async function startTokenRealm(issuer: TokenIssuer): Promise<{ origin: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (issuer.claims(req)) issuer.answer(req, res);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  server.unref();
+  server.on('connection', (socket) => socket.unref());
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

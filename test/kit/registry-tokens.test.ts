@@ -6,13 +6,11 @@
  */
 import execa from 'execa';
 import { promises as fs } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { makeImage, removeImage } from '../../devkit/images';
 import type { Registry } from '../../devkit/registry';
-import { parseScope, startTokenIssuer, type TokenIssuer } from '../../devkit/registry-tokens';
+import { parseScope, startTokenIssuer, startTokenRealm, type TokenIssuer } from '../../devkit/registry-tokens';
 import { describeWithDocker } from '../support/e2e-environment';
 
 jest.setTimeout(90_000);
@@ -29,7 +27,7 @@ describe('token scopes', () => {
 
 describeWithDocker('a registry that trusts the kit token service', (e2e) => {
   let issuer: TokenIssuer;
-  let realm: Server;
+  let realm: { origin: string; close(): Promise<void> };
   let registry: Registry;
   let config: string;
   let env: NodeJS.ProcessEnv;
@@ -41,11 +39,8 @@ describeWithDocker('a registry that trusts the kit token service', (e2e) => {
       authenticate: (user, password) => user === 'AWS' && password === PASSWORD,
       grant: (requester, requested) => requested.map((access) => ({ ...access, actions: access.actions.filter((a) => a === 'pull' || (requester !== undefined && a === 'push')) })),
     });
-    realm = createServer((req, res) => (issuer.claims(req) ? issuer.answer(req, res) : res.writeHead(404).end()));
-    await new Promise<void>((resolve) => realm.listen(0, '127.0.0.1', resolve));
-    realm.unref();
-    const origin = `http://127.0.0.1:${(realm.address() as AddressInfo).port}`;
-    registry = await e2e().startRegistry({ password: 'unused', tokenAuth: issuer.registryAuth(origin, 'kit-public') });
+    realm = await startTokenRealm(issuer);
+    registry = await e2e().startRegistry({ password: 'unused', tokenAuth: issuer.registryAuth(realm.origin, 'kit-public') });
     config = await fs.mkdtemp(path.join(os.tmpdir(), 'kcfg-'));
     env = { ...process.env, ...e2e().env, DOCKER_CONFIG: config };
     reference = `${registry.host}/alias/team/app:1.0`;
@@ -55,7 +50,7 @@ describeWithDocker('a registry that trusts the kit token service', (e2e) => {
   afterAll(async () => {
     await removeImage(e2e().env, reference);
     await fs.rm(config, { recursive: true, force: true });
-    realm.close();
+    await realm.close();
     await issuer.dispose();
   });
 
