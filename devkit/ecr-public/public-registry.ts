@@ -5,7 +5,7 @@
  * pull from an existing repository, only a user logged in with the current password may push to
  * one, and a wrong password is refused, as public.ecr.aws refuses a stale login.
  */
-import { ServiceError, type Json } from '../aws/json-protocol';
+import { optionalString, ServiceError, type Json } from '../aws/json-protocol';
 import { RepositoryStore, validateRepositoryName, type ResourceTag } from '../ecr/registries';
 import type { ManifestRegistry } from '../ecr/manifest-store';
 import type { Access, TokenIssuer, TokenPolicy } from '../registry-tokens';
@@ -80,9 +80,9 @@ export class PublicRegistry {
 
   /** The input's registryId, which must be this registry's when given. */
   checkRegistryId(input: Json): void {
-    const registryId = input.registryId;
-    if (registryId === undefined || registryId === null || registryId === this.registryId) return;
-    throw new ServiceError('RegistryNotFoundException', `The registry with id '${String(registryId)}' does not exist`);
+    const registryId = optionalString(input, 'registryId');
+    if (registryId === undefined || registryId === this.registryId) return;
+    throw new ServiceError('RegistryNotFoundException', `The registry with id '${registryId}' does not exist`);
   }
 
   /** A new repository, or ECR Public's refusal of a name that is taken or malformed. */
