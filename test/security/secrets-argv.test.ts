@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../../devkit/images';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
+import { LOCAL_KEYS, LOCAL_PUBLIC_ALIAS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { watchForSecrets, type SecretWatchReport } from '../support/processes';
 import { agentEnvironment, startAgentAction, type AgentOutcome, type AgentProcess } from '../../devkit/agent-process';
 import { buildStandIns, makeGate, type Gate, type StandInBin } from '../../devkit/stand-ins';
@@ -31,30 +31,32 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
   const token = sessionToken();
   const tag = `t${process.pid}`;
   const localImage = `sec-argv/app:${tag}`;
-  let target: string;
+  const targets: string[] = [];
 
   beforeAll(async () => {
-    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
+    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options), publicRegistry: true });
+    ecr.publicRegistry?.state.add('sec/argv');
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-argv-'));
     bin = await buildStandIns({ docker: true });
-    // Big enough that docker push and pull run for a while (compressing and sending 16 MB).
-    await makeImage(e2e().env, localImage, 16 * 1024 * 1024);
-    target = `${ecr.registries[0].host}/sec/argv:${tag}`;
   });
 
   afterAll(async () => {
     await removeImage(e2e().env, localImage);
-    await removeImage(e2e().env, target);
+    for (const target of targets) await removeImage(e2e().env, target);
     await ecr.stop();
     for (const gate of gates) await gate.remove();
     await bin.remove();
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it('push and pull: no password, token, secret key or session token on any command line', async () => {
+  it.each([['private'], ['public']])('push and pull (registryType %s): no password, token, secret key or session token on any command line', async (registryType) => {
+    const target = registryType === 'public' ? `${ecr.publicRegistry?.state.host ?? ''}/${LOCAL_PUBLIC_ALIAS}/sec/argv:${tag}` : `${ecr.registries[0].host}/sec/argv:${tag}`;
+    targets.push(target);
+    // Big enough that docker push and pull run for a while (compressing and sending 16 MB).
+    await makeImage(e2e().env, localImage, 16 * 1024 * 1024);
     // The password is known only to the endpoint and the registry: learn it the way a user would.
     const env = agentEnvironment({ ...e2e().env, ...ecr.env, TMPDIR: tmp });
-    const params = { ...LOCAL_KEYS, sessionToken: token, region: LOCAL_REGION, repoName: 'sec/argv' };
+    const params = { ...LOCAL_KEYS, sessionToken: token, region: LOCAL_REGION, repoName: 'sec/argv', registryType };
     const login = await startAgentAction({ method: 'getEcrLogin', params }, env).finished;
     const password = (login.result as { authorizationData: Array<{ decodedToken: { password: string } }> }).authorizationData[0]
       .decodedToken.password;

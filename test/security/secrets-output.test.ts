@@ -75,9 +75,11 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
 
   beforeAll(async () => {
     restoreEnv = isolateAwsEnvironment();
-    ecr = await startLocalEcr({ accounts: 1 });
+    ecr = await startLocalEcr({ accounts: 1, publicRegistry: true });
     ecr.endpoint.setPassword(ecr.accountIds[0], TRICKY_PASSWORD);
+    ecr.publicRegistry?.state.setPassword(TRICKY_PASSWORD);
     process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+    process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
     // checkImageScan's image, with findings to report.
     ecr.endpoint.createRepositories(['team/app']);
     ecr.endpoint.scans.set({ repositoryName: 'team/app', digest: `sha256:${'f'.repeat(64)}`, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'HIGH', package: 'openssl', version: '3.0.1' }] }] });
@@ -122,6 +124,23 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
     }
     // The call carried the session token: it was used, not dropped.
     expect(ecr.endpoint.calls.at(-1)?.sessionToken).toBe(token);
+  });
+
+  // registryType public: the same token shape through ECR Public's API (checkImageScan refuses public before any call).
+  it.each(METHODS.filter((m) => m !== 'checkImageScan'))('%s with registryType public succeeds with a session token and shows no secret', async (method) => {
+    useLeakyDocker('');
+    const { error, result, output, visible } = await run(method, { ...baseParams(method), registryType: 'public' });
+    expect(error).toBeUndefined();
+    expect(result).toBeDefined();
+    expect(leakedSecrets(visible, secrets)).toEqual([]);
+    if (method === 'pushImgaeToRepo' || method === 'pullImage') expect(output).toContain(`password=${REDACTED} again ${REDACTED} auth=${REDACTED}`);
+    expect(ecr.endpoint.publicCalls.at(-1)?.sessionToken).toBe(token);
+  });
+
+  it.each(METHODS.filter((m) => m !== 'checkImageScan'))('%s with registryType public and a wrong secret key: the AWS error shows, the key does not', async (method) => {
+    const { error, visible } = await run(method, { ...baseParams(method), registryType: 'public', secretAccessKey: WRONG_SECRET });
+    expect((error as Error).message).toMatch(/^ECR Public \w+ failed: InvalidSignatureException/);
+    expect(leakedSecrets(visible, secrets)).toEqual([]);
   });
 
   it('getEcrLogin returns the password only in its documented fields', async () => {
