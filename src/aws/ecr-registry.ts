@@ -151,7 +151,8 @@ class EcrRegistry implements RegistryApi {
           imageTag: tag,
         }),
       );
-      return { outcome: 'stored', digest: response.image?.imageId?.imageDigest };
+      const imageId = response.image?.imageId;
+      return { outcome: 'stored', digest: imageId?.imageDigest, tag: imageId?.imageTag };
     } catch (error) {
       const name = (error as { name?: unknown })?.name;
       if (name === 'ImageAlreadyExistsException') return { outcome: 'already-exists' };

@@ -27,8 +27,8 @@ const DEFAULT_STALL_MS = 15 * 60 * 1000;
  * waits (for tests); the defaults are as documented.
  */
 export function readTransferOptions(params: ParamReader, env: NodeJS.ProcessEnv = process.env): TransferOptions {
-  const attempts = wholeNumber(params, 'transferAttempts', 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
-  const minutes = wholeNumber(params, 'transferTimeLimit', 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
+  const attempts = wholeNumber('transferAttempts', params.stringOrSetting('transferAttempts'), 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
+  const minutes = wholeNumber('transferTimeLimit', params.stringOrSetting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
   const timeLimitMs = minutes * 60_000;
   return {
     retry: { attempts, baseDelayMs: positive(env.KAHOLO_ECR_RETRY_BASE_MS) ?? DEFAULT_BASE_DELAY_MS },
@@ -37,8 +37,17 @@ export function readTransferOptions(params: ParamReader, env: NodeJS.ProcessEnv 
   };
 }
 
-function wholeNumber(params: ParamReader, name: string, min: number, max: number): number | undefined {
-  const text = params.stringOrSetting(name);
+/**
+ * How long an action that writes tags without a transfer (tagImage) waits for
+ * another action on the agent writing one of them, such as a push: what the
+ * plugin setting `transferTimeLimit` allows a push, default 60 minutes.
+ */
+export function readTagLockWaitMs(params: ParamReader): number {
+  const minutes = wholeNumber('transferTimeLimit', params.setting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES);
+  return (minutes ?? DEFAULT_TIME_LIMIT_MINUTES) * 60_000;
+}
+
+function wholeNumber(name: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) {

@@ -23,8 +23,8 @@ export interface StoredManifest {
 
 /** What the registry answered to a manifest put under a tag; the caller settles what it means. */
 export type PutManifestAnswer =
-  /** Taken; `digest` is the digest the answer carried, if it carried one. */
-  | { outcome: 'stored'; digest?: string }
+  /** Taken; `digest` and `tag` are what the answer's image id carried, if it carried one. */
+  | { outcome: 'stored'; digest?: string; tag?: string }
   /** Refused as already there: the registry says the tag already names a manifest (this one, it claims). */
   | { outcome: 'already-exists' }
   /** Refused: the tag names another image and the repository's tags are immutable. */
