@@ -14,6 +14,7 @@ import { captureOutput } from '../support/capture-output';
 import { FAKE_DIGEST, installFakeDocker, type FakeDocker } from '../../devkit/docker-stand-in';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
 import { readManifest, REPO_ROOT } from '../../devkit/agent';
+import { formatManifest, readSharedParams, withSharedParams } from '../../scripts/lib/manifest-params';
 
 const root = REPO_ROOT;
 const manifest = readManifest();
@@ -46,6 +47,19 @@ describe('config.json', () => {
     expect(param.learnUrl).toMatch(/^https:\/\/docs\.(aws\.amazon|docker)\.com\//);
     if (param.type === 'autocomplete') expect(param).toMatchObject({ autocompleteType: 'function' });
     expect(param.required ?? false).toBe(['repoName', 'imageName', 'tags'].includes(param.name));
+  });
+
+  it('declares the params methods share from one definition (npm run config:sync writes them)', () => {
+    const text = fs.readFileSync(path.join(root, 'config.json'), 'utf8');
+    expect(formatManifest(withSharedParams(JSON.parse(text)))).toBe(text);
+    const shared = readSharedParams();
+    for (const method of manifest.methods) {
+      expect(method.params.slice(0, shared.everyMethod.length)).toEqual(shared.everyMethod);
+    }
+    // A copy edited by hand is what the check finds.
+    const edited = JSON.parse(text) as typeof manifest;
+    edited.methods[1].params[0] = { ...edited.methods[1].params[0], description: 'edited by hand' };
+    expect(withSharedParams(edited).methods[1].params[0]).toEqual(shared.everyMethod[0]);
   });
 
   it('names only exports that exist, and the source exports nothing else', () => {
