@@ -226,11 +226,14 @@ describeWithDocker('repositories and tags without a second upload (local ECR API
     expect(first.tags).toEqual(['1.0', 'stable']);
 
     const second = await push({ repoName: 'locked/app', imageName: 'local/locked:2.0', additionalTags: 'stable' });
+    const pushed = await digestOf('locked/app', '2.0');
+    expect(pushed).not.toBe(first.digest);
+    // One line: the refusal, then that the image was pushed, its digest, and which tags are in place.
     expect(failed(second).message).toBe(
-      'Parameter "additionalTags": tag "stable" already names another image in repository "locked/app", whose tags are immutable; choose another tag',
+      'Parameter "additionalTags": tag "stable" already names another image in repository "locked/app", whose tags are immutable; choose another tag. ' +
+        `The image itself was pushed to "locked/app" with digest ${pushed}; tags in place (verified): "2.0"; not in place: "stable"`,
     );
     expect(await digestOf('locked/app', 'stable')).toBe(first.digest);
-    expect(await digestOf('locked/app', '2.0')).not.toBe(first.digest);
   });
 
   test('tagImage on a single-platform image, by tag and by digest; a missing source names imageName', async () => {
@@ -242,7 +245,16 @@ describeWithDocker('repositories and tags without a second upload (local ECR API
     expect(byTag).toEqual({ image: `${registry().host}/promote/app:rc`, digest: pushed.digest, registry: registry().host, tags: ['rc', 'prod', '1.4'] });
     const byDigest = succeeded(await tagImage({ repoName: 'promote/app', imageName: `promote/app@${pushed.digest}`, tags: ['pinned'] }));
     expect(byDigest).toEqual({ image: `${registry().host}/promote/app@${pushed.digest}`, digest: pushed.digest, registry: registry().host, tags: ['pinned'] });
-    for (const tag of ['prod', '1.4', 'pinned']) expect(await digestOf('promote/app', tag)).toBe(pushed.digest);
+    // A digest alone, as the ECR console and the push's result write it, and with the "@" of a reference.
+    for (const [imageName, tag] of [[pushed.digest, 'console'], [`@${pushed.digest}`, 'at']]) {
+      const alone = succeeded(await tagImage({ repoName: 'promote/app', imageName, tags: tag }));
+      expect(alone).toEqual({ image: `${registry().host}/promote/app@${pushed.digest}`, digest: pushed.digest, registry: registry().host, tags: [tag] });
+    }
+    for (const tag of ['prod', '1.4', 'pinned', 'console', 'at']) expect(await digestOf('promote/app', tag)).toBe(pushed.digest);
+    // Pull reads it the same way.
+    const pulled = succeeded(await runAction<Pushed>(stack().plugin, 'pullImage', { ...UNSET_CONNECTION, repoName: 'promote/app', imageName: pushed.digest }, SETTINGS));
+    expect(pulled).toEqual({ image: `${registry().host}/promote/app@${pushed.digest}`, digest: pushed.digest, registry: registry().host });
+    await removeImage(stack().dockerEnv(), `${registry().host}/promote/app@${pushed.digest}`);
     const rcBody = (await registryManifest(registry(), password(), 'promote/app', 'rc')).body;
     expect((await registryManifest(registry(), password(), 'promote/app', 'prod')).body).toBe(rcBody);
 

@@ -121,7 +121,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     await hold.reached('push');
     await between();
     const second = b();
-    await second.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
+    await second.waitForOutput(/Waiting for another action on this agent that/, 60_000);
     await hold.release('push');
     return [await first.finished, await second.finished];
   }
