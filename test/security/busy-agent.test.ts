@@ -43,6 +43,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
 
   beforeAll(async () => {
     ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
+    ecr.endpoint.createRepositories([repoName]); // what tagImage looks up (docker push needs none)
     host = ecr.registries[0].host;
     ecr.endpoint.setPassword(ecr.accountIds[0], password);
     await ecr.registries[0].setPassword(password);
@@ -73,7 +74,13 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     return made;
   }
 
-  function start(method: 'pushImgaeToRepo' | 'pullImage', imageName: string, holds?: Gate, engine: Record<string, string> = e2e().env): AgentProcess {
+  function start(
+    method: 'pushImgaeToRepo' | 'pullImage' | 'tagImage',
+    imageName: string,
+    holds?: Gate,
+    engine: Record<string, string> = e2e().env,
+    extra: Record<string, string> = {},
+  ): AgentProcess {
     const env = agentEnvironment({
       ...engine,
       ...ecr.env,
@@ -85,7 +92,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
       ...(holds?.env ?? {}),
     });
     if (!('DOCKER_HOST' in engine)) delete env.DOCKER_HOST;
-    return startAgentAction({ method, params: { ...LOCAL_KEYS, region: LOCAL_REGION, repoName, imageName } }, env);
+    return startAgentAction({ method, params: { ...LOCAL_KEYS, region: LOCAL_REGION, repoName, imageName, ...extra } }, env);
   }
 
   function succeeded(outcome: AgentOutcome): Pushed {
@@ -195,6 +202,25 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     expect(await registryConfig(rb.digest)).toBe(idY);
     expect(await registryConfig(run)).toBe(idY); // the later push holds the tag, as in a sequential run
     expect(await localId(target())).toBeUndefined();
+  });
+
+  it('a tagImage of a tag a push is writing waits for the push, then writes it: the tag ends on tagImage\'s image', async () => {
+    const base = `base-${run}`;
+    succeeded(await start('pushImgaeToRepo', imageY, undefined, e2e().env, { additionalTags: base }).finished);
+    expect(await registryConfig(base)).toBe(idY);
+
+    const hold = await gate(['push']);
+    const push = start('pushImgaeToRepo', imageX, hold); // X to the tag, held before its docker push
+    await hold.reached('push');
+    const tag = start('tagImage', base, undefined, e2e().env, { tags: run }); // Y to the same tag
+    await tag.waitForOutput(new RegExp(`Waiting for another action on this agent that writes the tag ${host.replace(/\./g, '\\.')}/${repoName}:${run} `), 60_000);
+    await hold.release('push');
+    const [pushed, tagged] = [succeeded(await push.finished), (await tag.finished) as AgentOutcome];
+
+    expect(await registryConfig(pushed.digest)).toBe(idX);
+    expect(tagged.error).toBeUndefined();
+    expect(tagged.result).toMatchObject({ tags: [base, run] });
+    expect(await registryConfig(run)).toBe(idY); // the push, then the tagImage, as in a sequential run
   });
 
   it('a name another program re-points during the push: an error, never a success, and that name is left alone', async () => {
