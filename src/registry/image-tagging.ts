@@ -44,7 +44,7 @@ export async function tagImageInRepository(
   try {
     const references = tags.map((tag) => tagReference(registry, target.repoName, tag));
     return await withRegistryLocks({ references, waitMs, log, interruption }, async () => {
-      const stored = await getImage(target, source, `${shown(image.text)} is not in repository ${quote(target.repoName)}`, 'imageName');
+      const stored = await getImage(target, source, interruption, `${shown(image.text)} is not in repository ${quote(target.repoName)}`, 'imageName');
       const placed: string[] = [];
       try {
         await putTags(target, stored, tags, 'tags', placed, log, interruption);
@@ -80,7 +80,7 @@ export async function tagPushedImage(
   const placed = [pushedTag];
   try {
     if (tags.length > 1) {
-      const stored = await getImage(target, { digest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
+      const stored = await getImage(target, { digest: pushed.digest }, interruption, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
       await putTags(target, stored, tags.slice(1), 'additionalTags', placed, log, interruption);
     }
     return placed;
@@ -109,10 +109,17 @@ function sourceImageId(image: ImageRequest): ImageId {
 }
 
 /** The manifest of one image; a missing one becomes `missing`, naming `param` if given. */
-async function getImage({ registry, repoName }: RepositoryTarget, image: ImageId, missing: string, param?: string): Promise<StoredManifest> {
+async function getImage(
+  { registry, repoName }: RepositoryTarget,
+  image: ImageId,
+  interruption: Interruption,
+  missing: string,
+  param?: string,
+): Promise<StoredManifest> {
   try {
-    return await registry.getManifest(repoName, image);
+    return await registry.getManifest(repoName, image, interruption.signal);
   } catch (error) {
+    interruption.check(); // an interrupt abandons the call: say that, not how the call ended
     if (!(error instanceof MissingImageError)) throw error;
     throw param !== undefined ? new ParamError(param, `${missing} (${error.reason})`) : new PluginError(`${missing} (${error.reason})`);
   }
@@ -130,7 +137,7 @@ async function putTags(
 ): Promise<void> {
   for (const tag of tags) {
     interruption.check();
-    await putTag(target, stored, tag, param, log);
+    await putTag(target, stored, tag, param, log, interruption);
     placed.push(tag);
   }
 }
@@ -143,19 +150,20 @@ async function putTags(
  * tag; "immutable") is settled by reading the tag back. A tag that names
  * another image and was refused is an immutable tag, an error naming it.
  */
-async function putTag(target: RepositoryTarget, stored: StoredManifest, tag: string, param: string, log: ActivityLog): Promise<void> {
+async function putTag(target: RepositoryTarget, stored: StoredManifest, tag: string, param: string, log: ActivityLog, interruption: Interruption): Promise<void> {
   const { registry, repoName } = target;
   let answer: PutManifestAnswer;
   try {
-    answer = await registry.putManifest(repoName, stored, tag);
+    answer = await registry.putManifest(repoName, stored, tag, interruption.signal);
   } catch (error) {
+    interruption.check();
     throw new PluginError(`Tag ${quote(tag)}: ${messageOf(error)}`);
   }
   if (answer.outcome === 'stored' && answer.digest === stored.digest && (answer.tag === undefined || answer.tag === tag)) {
     log.info(`Tagged ${repoName}@${stored.digest} as ${tag}`);
     return;
   }
-  const named = await digestOfTag(target, tag);
+  const named = await digestOfTag(target, tag, interruption);
   if (named === stored.digest) {
     log.info(
       answer.outcome === 'stored'
@@ -187,10 +195,11 @@ function answered(answer: PutManifestAnswer, tag: string): string {
 }
 
 /** The digest `tag` names in the repository now; undefined when it names nothing. */
-async function digestOfTag({ registry, repoName }: RepositoryTarget, tag: string): Promise<string | undefined> {
+async function digestOfTag({ registry, repoName }: RepositoryTarget, tag: string, interruption: Interruption): Promise<string | undefined> {
   try {
-    return (await registry.getManifest(repoName, { tag })).digest;
+    return (await registry.getManifest(repoName, { tag }, interruption.signal)).digest;
   } catch (error) {
+    interruption.check();
     if (error instanceof MissingImageError) return undefined;
     throw new PluginError(`Tag ${quote(tag)}: could not read it back after PutImage: ${messageOf(error)}`);
   }

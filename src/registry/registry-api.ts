@@ -61,10 +61,10 @@ export interface RegistryApi {
   authorize(registryIds: string[]): Promise<RegistryAuthorization[]>;
   /** Creates the repository unless it exists; true when this call created it. */
   createRepository(repoName: string, settings: RepositorySettings): Promise<boolean>;
-  /** The manifest of an image; a missing image is a `MissingImageError` (errors.ts). */
-  getManifest(repoName: string, image: ImageId): Promise<StoredManifest>;
-  /** Puts `manifest` under `tag`, reporting what the registry answered. */
-  putManifest(repoName: string, manifest: StoredManifest, tag: string): Promise<PutManifestAnswer>;
+  /** The manifest of an image; a missing image is a `MissingImageError` (errors.ts). `signal` abandons the call. */
+  getManifest(repoName: string, image: ImageId, signal?: AbortSignal): Promise<StoredManifest>;
+  /** Puts `manifest` under `tag`, reporting what the registry answered. `signal` abandons the call. */
+  putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer>;
   /** Closes the connections the API keeps for reuse. */
   close(): void;
 }

@@ -215,7 +215,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     const tag = start('tagImage', base, undefined, e2e().env, { tags: run }); // Y to the same tag
     await tag.waitForOutput(new RegExp(`Waiting for another action on this agent that writes the tag ${host.replace(/\./g, '\\.')}/${repoName}:${run} `), 60_000);
     await hold.release('push');
-    const [pushed, tagged] = [succeeded(await push.finished), (await tag.finished) as AgentOutcome];
+    const [pushed, tagged] = [succeeded(await push.finished), await tag.finished];
 
     expect(await registryConfig(pushed.digest)).toBe(idX);
     expect(tagged.error).toBeUndefined();
