@@ -22,7 +22,7 @@ export interface AgentOutcome {
   output: string;
   /** Set when the method resolved. */
   result?: unknown;
-  /** The thrown error's message, when the method rejected. */
+  /** The thrown error as the agent shows it (String(error)), when the method rejected. */
   error?: string;
   /** False when the process ended before reporting (killed by a signal, crashed). */
   reported: boolean;

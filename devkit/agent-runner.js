@@ -10,7 +10,8 @@
  * reads one request as JSON on stdin (`{ method } | { autocomplete, query }`, with `params` and
  * `settings`), so secrets are never in argv or the environment; the activity log goes to stdout
  * and stderr; the outcome goes as one JSON object to file descriptor 3 when it is open:
- * `{ ok: true, result }` or `{ ok: false, error }`, with the process's peak RSS in KiB.
+ * `{ ok: true, result }` or `{ ok: false, error }` (the error as the agent shows it, String(error)),
+ * with the process's peak RSS in KiB.
  * Plain JavaScript so that node starts it without a loader (the benchmark times its cold start);
  * tsconfig's checkJs type-checks it and ESLint lints it like the rest.
  */
@@ -107,7 +108,8 @@ function runOnce(root) {
   call.then(
     (result) => report({ ok: true, result }, request),
     (/** @type {unknown} */ error) => {
-      report({ ok: false, error: error instanceof Error ? error.message : String(error) }, request);
+      // What the agent shows of a failed action: String(error), that is error.toString().
+      report({ ok: false, error: String(error) }, request);
       process.exitCode = 1;
     },
   );

@@ -12,7 +12,7 @@
  * answer with an HTML page, as a broken proxy or load balancer would.
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -452,9 +452,9 @@ function stsErrorXml(requestId: string, error: StsError): string {
   );
 }
 
-/** What a broken proxy or load balancer sends instead of the service's answer. */
+/** What a broken proxy, load balancer or captive portal sends instead of the service's answer (on any status, 200 too). */
 function htmlPage(status: number): string {
-  const title = `${status} ${status === 403 ? 'Forbidden' : status === 502 ? 'Bad Gateway' : 'Error'}`;
+  const title = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
   return (
     `<!DOCTYPE html>\n<html>\n<head><title>${title}</title>\n<style>body { font-family: sans-serif; }</style></head>\n` +
     `<body>\n<h1>${title}</h1>\n<p>Blocked\u0000 by the network policy of this site. ` +

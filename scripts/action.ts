@@ -147,8 +147,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${json(result)}\n`);
     return 0;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    note(`✖ ${target.name} failed: ${message}`);
+    // As the agent shows a failed action: String(error).
+    note(`✖ ${target.name} failed: ${String(error)}`);
     return 1;
   } finally {
     await stack?.stop();

@@ -56,6 +56,18 @@ const keepApart = (root: string, outModule: string, apart: (target: string, kind
 
 const sourceFile = (root: string, module: string): string => path.join(root, 'src', `${module}.ts`);
 
+/**
+ * The proxy libraries log through `debug`, which DEBUG=* on the agent would switch on, printing
+ * their requests' headers (the proxy's login among them) past the plugin's redaction: in the
+ * bundles it is a stand-in that prints nothing (src/aws/silent-debug.ts).
+ */
+const silentDebug = (root: string): Plugin => ({
+  name: 'silent-debug',
+  setup(build) {
+    build.onResolve({ filter: /^debug$/ }, () => ({ path: sourceFile(root, 'aws/silent-debug') }));
+  },
+});
+
 /** How esbuild bundles for the agent. */
 const BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
@@ -88,7 +100,7 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
         outfile: path.join(outDir, `${bundle}.js`),
         allowOverwrite: true,
         metafile: true,
-        plugins: [keepApart(root, bundle, (target) => target !== bundle && bundles.includes(target)), lazyCredentialChain(root)],
+        plugins: [keepApart(root, bundle, (target) => target !== bundle && bundles.includes(target)), lazyCredentialChain(root), silentDebug(root)],
       }),
     ),
   );

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 /**
  * Errors the user can act on. The message is what Kaholo shows, so it names
  * the parameter or the part that failed and says what was expected.
@@ -6,6 +8,11 @@ export class PluginError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PluginError';
+  }
+
+  /** The Kaholo agent shows a failed action as String(error): the message alone, without "PluginError: ". */
+  override toString(): string {
+    return this.message;
   }
 }
 
@@ -50,9 +57,33 @@ export function escapeControl(text: string): string {
   });
 }
 
-/** Escaped, then cut to `limit` characters with a note of how long it really was. */
+/** What hides an action's secrets (src/redact.ts). */
+interface SecretFilter {
+  redact(text: string): string;
+}
+
+/**
+ * The running action's secrets, for the text that enters its messages from elsewhere. Redaction
+ * happens there, where an echoed value or another program's text enters a message, and not over
+ * the finished sentence: a secret that is also a word (an external id "role") must hide in foreign
+ * text without rewriting the plugin's own words (`Parameter "roleArn"`). This module is one file
+ * for the whole plugin (scripts/build.ts), so every bundle sees the same store.
+ */
+const secrets = new AsyncLocalStorage<SecretFilter>();
+
+/** Runs an action's body with its secrets known to every message it builds. */
+export function withSecretsHidden<T>(filter: SecretFilter, body: () => T): T {
+  return secrets.run(filter, body);
+}
+
+/** Text from outside the plugin (an echoed value, an SDK's or docker's message) with the running action's secrets hidden. */
+export function foreign(text: string): string {
+  return secrets.getStore()?.redact(text) ?? text;
+}
+
+/** Secrets hidden, escaped, then cut to `limit` characters with a note of how long it really was. */
 export function shorten(text: string, limit = ECHO_LIMIT): string {
-  const escaped = escapeControl(text);
+  const escaped = escapeControl(foreign(text));
   if (escaped.length <= limit) return escaped;
   return `${escaped.slice(0, limit)}… (${text.length} characters)`;
 }
@@ -62,13 +93,41 @@ export function quote(value: string): string {
   return `"${shorten(value)}"`;
 }
 
+/** What went wrong on the way to AWS (told apart by src/transport-faults.ts, which marks the error). */
+export type TransportFault =
+  /** No connection (or no tunnel through the proxy) within the connection timeout. */
+  | 'connect-timeout'
+  /** Connected and sent, then no answer (or a stalled one) within the request timeout. */
+  | 'unanswered'
+  /** The connection was reset or closed before the answer came (ECONNRESET, EPIPE, "socket hang up"). */
+  | 'reset'
+  /** Nothing listens there (ECONNREFUSED). */
+  | 'refused'
+  /** The host name does not resolve. */
+  | 'unresolved'
+  /** The proxy closed the connection before answering CONNECT. */
+  | 'proxy-closed'
+  /** The proxy answered CONNECT with another status than 200 (407, 403, 5xx). */
+  | 'proxy-refused';
+
+export interface FaultMark {
+  kind: TransportFault;
+  /** For 'proxy-refused': the status and reason the proxy gave. */
+  status?: number;
+  statusText?: string;
+}
+
+/** Where a failed request's error carries its FaultMark. */
+export const TRANSPORT_FAULT = Symbol.for('kaholo-plugin-ecr.transport-fault');
+
 interface AwsLikeError {
   name?: unknown;
   message?: unknown;
   code?: unknown;
   cause?: { code?: unknown };
-  $metadata?: { requestId?: unknown; httpStatusCode?: unknown };
+  $metadata?: { requestId?: unknown; httpStatusCode?: unknown; attempts?: unknown };
   $response?: { statusCode?: unknown; body?: unknown };
+  [TRANSPORT_FAULT]?: FaultMark;
 }
 
 /** What an AWS SDK error is about, for messages that name a service and its endpoint. */
@@ -78,32 +137,36 @@ export interface AwsCallContext {
   operation: string;
   /** The origin of the last request sent, such as "https://api.ecr.eu-west-2.amazonaws.com". */
   endpoint?: string;
+  /** The proxy that request went through, if any (host and port, and the variable that named it). */
+  proxy?: { address: string; variable: string };
   /** What bounds one request, for the "did not answer" line. */
   timeouts?: { connectMs: number; requestMs: number };
 }
 
 /** Turns an AWS SDK error into one line with its name, message and request id. */
-export function describeAwsError({ service, operation, endpoint, timeouts }: AwsCallContext, error: unknown): PluginError {
+export function describeAwsError(context: AwsCallContext, error: unknown): PluginError {
   if (error instanceof PluginError) return error;
+  const { service, operation } = context;
   const call = `${service} ${operation}`;
   const e = (typeof error === 'object' && error !== null ? error : {}) as AwsLikeError;
-  const name = typeof e.name === 'string' && e.name !== 'Error' ? e.name : undefined;
+  const name = typeof e.name === 'string' && e.name !== 'Error' ? foreign(e.name) : undefined;
   const message = firstLine(typeof e.message === 'string' ? e.message : String(error));
-  const requestId = typeof e.$metadata?.requestId === 'string' ? e.$metadata.requestId : undefined;
-  const where = `the ${service} endpoint${endpoint ? ` ${endpoint}` : ''}`;
+  const requestId = typeof e.$metadata?.requestId === 'string' ? foreign(e.$metadata.requestId) : undefined;
+  const transport = transportProblem(context, e, message);
+  if (transport) return new PluginError(`${call} failed: ${transport}`);
+  const notAws = notAwsAnswer(context, e);
+  if (notAws) return new PluginError(`${call} failed: ${notAws}`);
+  if (name === 'CredentialsProviderError' && /^Invalid response from STS/.test(message)) {
+    // The role provider's word for an answer without credentials: the keys were there, the answer was not.
+    return new PluginError(`${call} failed: ${endpointWhere(context)} answered without temporary credentials; is it really STS?`);
+  }
   if (name === 'CredentialsProviderError') {
     return new PluginError(
       `${call} failed: no AWS credentials found. Set "accessKeyId" and "secretAccessKey" ` +
         `(in the action or the plugin settings), or give the agent a role or profile. (${shorten(message, 200)})`,
     );
   }
-  const unanswered = timeoutProblem(e, message, where, timeouts);
-  if (unanswered) return new PluginError(`${call} failed: ${unanswered}`);
-  const notJson = notJsonAnswer(e, where);
-  if (notJson) return new PluginError(`${call} failed: ${notJson}`);
-  const network = networkProblem(e.code ?? e.cause?.code, where);
   const parts = [`${call} failed: ${name ? `${name}: ` : ''}${shorten(message, 300)}`];
-  if (network) parts.push(network);
   if (requestId) parts.push(`(request id: ${requestId})`);
   return new PluginError(parts.join(' '));
 }
@@ -113,24 +176,75 @@ export function seconds(ms: number): string {
   return String(Math.round(ms / 100) / 10);
 }
 
-/** The SDK's timeouts all carry the name TimeoutError; say which bound was hit, and where. */
-function timeoutProblem(
-  e: AwsLikeError,
-  message: string,
-  where: string,
-  timeouts: AwsCallContext['timeouts'],
-): string | undefined {
-  if (e.name !== 'TimeoutError') return undefined;
-  if (/establish a connection/.test(message)) {
-    const bound = timeouts ? ` within ${seconds(timeouts.connectMs)} s` : '';
-    return `${where} did not accept a connection${bound} (connection timeout); check the agent's network, proxy and firewall.`;
+/** "the ECR endpoint https://…". */
+function endpointName({ service, endpoint }: AwsCallContext): string {
+  return `the ${service} endpoint${endpoint ? ` ${endpoint}` : ''}`;
+}
+
+/** "the proxy proxy.example.com:3128 (HTTPS_PROXY)": never its credentials. */
+function proxyName(proxy: { address: string; variable: string }): string {
+  return `the proxy ${proxy.address} (${proxy.variable})`;
+}
+
+/** The endpoint as a message names it, with the proxy in between if there is one. */
+function endpointWhere(context: AwsCallContext): string {
+  return context.proxy ? `${endpointName(context)} through ${proxyName(context.proxy)}` : endpointName(context);
+}
+
+/** ", 3 attempts" when the SDK tried more than once. */
+function attemptsNote(e: AwsLikeError): string {
+  const attempts = e.$metadata?.attempts;
+  return typeof attempts === 'number' && attempts > 1 ? `, ${attempts} attempts` : '';
+}
+
+/**
+ * A request that got no answer from AWS: said for what really happened (src/transport-faults.ts),
+ * naming the endpoint, the proxy and the bound that was hit.
+ */
+function transportProblem(context: AwsCallContext, e: AwsLikeError, message: string): string | undefined {
+  const fault = e[TRANSPORT_FAULT];
+  if (fault === undefined) return undefined;
+  const { timeouts, proxy } = context;
+  const where = endpointWhere(context);
+  const tried = attemptsNote(e);
+  const check = proxy ? `check the proxy and the agent's network` : `check the agent's network, proxy and firewall`;
+  const detail = `(${shorten(message, 80)})`;
+  switch (fault.kind) {
+    case 'connect-timeout': {
+      const bound = timeouts ? ` within ${seconds(timeouts.connectMs)} s` : '';
+      const what = proxy ? `no connection to ${where}` : `${where} did not accept a connection`;
+      return `${what}${bound} (connection timeout)${tried}; ${check}.`;
+    }
+    case 'unanswered': {
+      const bound = timeouts ? ` within ${seconds(timeouts.requestMs)} s` : '';
+      return `${where} did not answer${bound} (request timeout)${tried}; it accepted the connection but sent no answer: check the endpoint, proxy or VPC endpoint in between.`;
+    }
+    case 'reset': {
+      const how = /socket hang up|EPIPE/i.test(message) ? 'closed' : 'reset';
+      return `the connection to ${where} was ${how} before an answer ${detail}${tried}; ${check}.`;
+    }
+    case 'refused':
+      return proxy
+        ? `${proxyName(proxy)} refused the connection ${detail}${tried}; check that it runs there.`
+        : `${where} refused the connection ${detail}${tried}; it could not be reached from the agent.`;
+    case 'unresolved':
+      return proxy
+        ? `the host of ${proxyName(proxy)} does not resolve ${detail}; check ${proxy.variable} and the agent's DNS.`
+        : `${where} does not resolve ${detail}: check "region" (is it a real AWS region?) and the agent's DNS.`;
+    case 'proxy-closed':
+      return `${proxy ? proxyName(proxy) : 'the proxy'} closed the connection before it opened a tunnel to ${endpointName(context)}${tried}; check the proxy.`;
+    case 'proxy-refused': {
+      const status = `HTTP ${fault.status ?? '?'}${fault.statusText ? ` ${shorten(fault.statusText, 80)}` : ''}`;
+      const advice = fault.status === 407 ? `check the user and password in ${proxy?.variable ?? 'the proxy variable'}` : 'check the proxy and its rules';
+      return `${proxy ? proxyName(proxy) : 'the proxy'} refused a tunnel to ${endpointName(context)}: ${status}${tried}; ${advice}.`;
+    }
+    default:
+      return undefined;
   }
-  const bound = timeouts ? ` within ${seconds(timeouts.requestMs)} s` : '';
-  return `${where} did not answer${bound} (request timeout); it accepted the connection but sent no answer: check the endpoint, proxy or VPC endpoint in between.`;
 }
 
 /** An answer that is not the service's own (a proxy's or load balancer's HTML page): its status and a short excerpt. */
-function notJsonAnswer(e: AwsLikeError, where: string): string | undefined {
+function notAwsAnswer(context: AwsCallContext, e: AwsLikeError): string | undefined {
   const status = e.$response?.statusCode ?? e.$metadata?.httpStatusCode;
   const body = e.$response?.body;
   const notAws = e.name === 'NotAnAwsAnswer' || /Deserialization error/.test(String(e.message));
@@ -141,21 +255,11 @@ function notJsonAnswer(e: AwsLikeError, where: string): string | undefined {
     .replace(/\s+/g, ' ')
     .trim();
   const excerpt = text === '' ? 'an empty body' : quote(text);
-  return `${where} answered HTTP ${status} with something that is not an AWS answer: ${excerpt}. Is a proxy or firewall in between?`;
-}
-
-function networkProblem(code: unknown, where: string): string | undefined {
-  switch (code) {
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `— ${where} does not resolve: check "region" (is it a real AWS region?) and the agent's DNS.`;
-    case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'ETIMEDOUT':
-      return `— ${where} could not be reached from the agent.`;
-    default:
-      return undefined;
+  const where = endpointWhere(context);
+  if (status === 407 && context.proxy) {
+    return `${proxyName(context.proxy)} asks for a login (HTTP 407) on the way to ${endpointName(context)}: ${excerpt}; check the user and password in ${context.proxy.variable}.`;
   }
+  return `${where} answered HTTP ${status} with something that is not an AWS answer: ${excerpt}${attemptsNote(e)}. Is a proxy or firewall in between?`;
 }
 
 function firstLine(text: string): string {

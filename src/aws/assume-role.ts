@@ -7,7 +7,7 @@
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { AwsTransport } from './aws-http';
 import type { RoleRequest, StaticCredentials } from '../params/connection';
-import { describeAwsError, ParamError } from '../errors';
+import { describeAwsError, foreign, ParamError } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
 
 type RoleProvider = ReturnType<typeof fromTemporaryCredentials>;
@@ -43,10 +43,10 @@ export function roleCredentials(
       const sent = role.externalId !== undefined ? 'an external id was sent' : 'no external id was sent';
       const { requestHandler } = sts;
       const cause = describeAwsError(
-        { service: 'STS', operation: 'AssumeRole', endpoint: requestHandler.lastEndpoint, timeouts: requestHandler.timeouts },
+        { service: 'STS', operation: 'AssumeRole', endpoint: requestHandler.lastEndpoint, proxy: requestHandler.lastProxy, timeouts: requestHandler.timeouts },
         error,
       );
-      throw new ParamError('roleArn', `could not assume ${role.roleArn} (${sent}): ${cause.message}`);
+      throw new ParamError('roleArn', `could not assume ${foreign(role.roleArn)} (${sent}): ${cause.message}`);
     }
   };
 }

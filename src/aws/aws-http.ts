@@ -9,6 +9,7 @@ import type { Agent } from 'node:http';
 import { finished, type Readable } from 'node:stream';
 import { PluginError } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
+import { faultOf, isRetriedFault, markFault } from './transport-faults';
 
 /** A few seconds: an endpoint that does not accept a connection by then is not there. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -58,9 +59,12 @@ export function unansweredCallBoundMs(timeouts: AwsTimeouts): number {
 }
 
 /**
- * The SDK's standard retries, except after a request that got no answer in
- * the whole request timeout: an endpoint that held one request that long
- * will not answer the next sooner, and retrying would triple the wait.
+ * The SDK's standard retries, with two corrections. A request that got no
+ * answer in the whole request timeout is not retried: an endpoint that held
+ * one request that long will not answer the next sooner, and retrying would
+ * triple the wait. A connection that was reset or closed, a connection
+ * timeout and a proxy that dropped or failed a tunnel are retried like a
+ * refused connection, whatever the SDK's classification of the error.
  */
 export class RetryUnlessUnanswered extends StandardRetryStrategy {
   constructor() {
@@ -68,16 +72,25 @@ export class RetryUnlessUnanswered extends StandardRetryStrategy {
   }
 
   override refreshRetryTokenForRetry(...args: Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>): ReturnType<StandardRetryStrategy['refreshRetryTokenForRetry']> {
-    const [, errorInfo] = args;
-    if (isUnanswered(errorInfo.error)) return Promise.reject(new Error('no retry after a request timeout'));
+    const [token, errorInfo] = args;
+    const fault = faultOf(errorInfo.error);
+    if (fault?.kind === 'unanswered') return Promise.reject(new Error('no retry after a request timeout'));
+    if (isRetriedFault(fault)) return super.refreshRetryTokenForRetry(token, { ...errorInfo, errorType: 'TRANSIENT' });
     return super.refreshRetryTokenForRetry(...args);
   }
 }
 
-/** A timeout after the connection was made: the request or the socket waited in vain. */
-export function isUnanswered(error: unknown): boolean {
-  const e = error as { name?: unknown; message?: unknown } | undefined;
-  return e?.name === 'TimeoutError' && typeof e.message === 'string' && !/establish a connection/.test(e.message);
+/** The proxy a request goes through, as errors name it: host and port (never its credentials), and the variable that set it. */
+export interface ProxyRoute {
+  /** Such as "proxy.example.com:3128". */
+  address: string;
+  /** Such as "HTTPS_PROXY". */
+  variable: string;
+}
+
+/** An agent that decides, per endpoint, whether a request goes through a proxy, and which. */
+export interface RoutingAgent extends Agent {
+  proxyFor(protocol: string, hostname: string, port: number): ProxyRoute | undefined;
 }
 
 /**
@@ -87,10 +100,12 @@ export function isUnanswered(error: unknown): boolean {
 export class AwsRequestHandler extends NodeHttpHandler {
   /** Such as "https://api.ecr.eu-west-2.amazonaws.com" or "http://127.0.0.1:4566". */
   lastEndpoint: string | undefined;
+  /** The proxy the last request went through, if any. */
+  lastProxy: ProxyRoute | undefined;
 
   constructor(
     readonly timeouts: AwsTimeouts,
-    agent: Agent | undefined,
+    private readonly routing: RoutingAgent | undefined,
   ) {
     super({
       connectionTimeout: timeouts.connectMs,
@@ -99,7 +114,7 @@ export class AwsRequestHandler extends NodeHttpHandler {
       throwOnRequestTimeout: true,
       // A stalled answer (headers sent, body never finished) ends too.
       socketTimeout: timeouts.requestMs,
-      ...(agent ? { httpAgent: agent, httpsAgent: agent } : {}),
+      ...(routing ? { httpAgent: routing, httpsAgent: routing } : {}),
     });
   }
 
@@ -107,11 +122,18 @@ export class AwsRequestHandler extends NodeHttpHandler {
     const [request] = args;
     const port = request.port !== undefined ? `:${request.port}` : '';
     this.lastEndpoint = `${request.protocol}//${request.hostname}${port}`;
-    const result = await super.handle(...args);
+    this.lastProxy = this.routing?.proxyFor(request.protocol, request.hostname, request.port ?? (request.protocol === 'https:' ? 443 : 80));
+    let result: Awaited<ReturnType<NodeHttpHandler['handle']>>;
+    try {
+      result = await super.handle(...args);
+    } catch (error) {
+      throw markFault(error);
+    }
     const { statusCode, headers } = result.response;
     const body: unknown = result.response.body;
-    if (statusCode >= 300 && !AWS_CONTENT_TYPE.test(headers['content-type'] ?? '')) {
-      // A proxy's or load balancer's page, not AWS's error: keep its status and the start of its text.
+    if (!AWS_CONTENT_TYPE.test(headers['content-type'] ?? '')) {
+      // A proxy's, load balancer's or captive portal's page, on any status (200 too), not AWS's
+      // answer: keep its status and the start of its text, rather than let the SDK read it as one.
       throw Object.assign(new Error(`HTTP ${statusCode} that is not an AWS answer`), {
         name: NOT_AN_AWS_ANSWER,
         $metadata: { httpStatusCode: statusCode },
@@ -184,7 +206,7 @@ export interface AwsTransport {
  */
 export async function createTransport(redactor: Redactor, env: NodeJS.ProcessEnv = process.env): Promise<AwsTransport> {
   const timeouts = awsTimeouts(env);
-  let agent: Agent | undefined;
+  let agent: RoutingAgent | undefined;
   if (PROXY_VARIABLES.some((name) => env[name])) {
     const { proxyAgentFromEnv } = await import('./proxy-agent');
     agent = proxyAgentFromEnv(redactor, timeouts.connectMs, env);

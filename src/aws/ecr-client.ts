@@ -52,7 +52,7 @@ export function closeEcrClient(client: ECRClient): void {
 /** What an error of an ECR call names: the operation, the endpoint it went to, the timeouts. */
 export function ecrCall(client: ECRClient, operation: string): AwsCallContext {
   const handler = handlers.get(client);
-  return { service: 'ECR', operation, endpoint: handler?.lastEndpoint, timeouts: handler?.timeouts };
+  return { service: 'ECR', operation, endpoint: handler?.lastEndpoint, proxy: handler?.lastProxy, timeouts: handler?.timeouts };
 }
 
 /** Fails early, with the parameter's name, when no region can be found anywhere. */

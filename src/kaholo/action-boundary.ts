@@ -1,5 +1,5 @@
 import { ActivityLog } from './activity-log';
-import { oneLine, PluginError } from '../errors';
+import { oneLine, PluginError, withSecretsHidden } from '../errors';
 import type { KaholoAction, KaholoMethod, KaholoSettings } from './contract';
 import { ParamReader } from './param-reader';
 import { Redactor } from './redactor';
@@ -14,18 +14,23 @@ export interface ActionContext {
 
 /**
  * Wraps a method body as the agent calls it. Whatever the body throws becomes
- * an Error whose message is one clear line with every known secret hidden;
- * nothing else (stack, SDK internals) reaches the user.
+ * an Error whose message is one clear line; nothing else (stack, SDK
+ * internals) reaches the user. Secrets are hidden where foreign text enters a
+ * message (quote(), shorten(), the AWS error descriptions, docker's output:
+ * src/errors.ts), so that a secret that is also a word never rewrites the
+ * plugin's own; the activity log hides them in every line.
  */
 export function kaholoMethod(body: (context: ActionContext) => Promise<unknown>): KaholoMethod {
   return async (action: KaholoAction, settings: KaholoSettings) => {
     const redactor = new Redactor();
     try {
-      addVaultValues(redactor, action, settings);
-      const params = ParamReader.from(action, settings);
-      return await body({ params, log: new ActivityLog(redactor), redactor });
+      return await withSecretsHidden(redactor, () => {
+        addVaultValues(redactor, action, settings);
+        const params = ParamReader.from(action, settings);
+        return body({ params, log: new ActivityLog(redactor), redactor });
+      });
     } catch (error) {
-      throw new PluginError(oneLine(redactor.redact(messageOf(error))));
+      throw new PluginError(oneLine(messageOf(error, redactor)));
     }
   };
 }
@@ -49,8 +54,9 @@ function secretText(value: unknown): string | undefined {
   return typeof text === 'string' ? text.trim() : undefined;
 }
 
-function messageOf(error: unknown): string {
+/** A PluginError's message was built by the plugin (its foreign parts hidden as they entered); any other error is foreign whole. */
+function messageOf(error: unknown, redactor: Redactor): string {
   if (error instanceof PluginError) return error.message;
-  if (error instanceof Error) return `Unexpected error: ${error.name}: ${error.message}`;
-  return `Unexpected error: ${String(error)}`;
+  if (error instanceof Error) return `Unexpected error: ${redactor.redact(`${error.name}: ${error.message}`)}`;
+  return `Unexpected error: ${redactor.redact(String(error))}`;
 }

@@ -214,7 +214,7 @@ describe('the plugin zip', () => {
     const notices = await fs.readFile(path.join(plugin, NOTICES_FILE), 'utf8');
     const listed = listedPackages(notices);
     // What the agent's actions run: the SDK, the credential providers (roles), the proxy agents, the lock, execa.
-    for (const name of ['@aws-sdk/client-ecr', '@aws-sdk/credential-providers', '@smithy/node-http-handler', 'https-proxy-agent', 'http-proxy-agent', 'proxy-from-env', 'proper-lockfile', 'execa']) {
+    for (const name of ['@aws-sdk/client-ecr', '@aws-sdk/credential-providers', '@smithy/node-http-handler', 'https-proxy-agent', 'http-proxy-agent', 'proper-lockfile', 'execa']) {
       const version = (await readJson<{ version: string }>(path.join(REPO_ROOT, 'node_modules', name, 'package.json'))).version;
       expect(listed).toContain(`${name} ${version}`);
     }

@@ -6,13 +6,13 @@
  * credentials from the proxy URL, and those never show. Without any proxy variable, the plugin loads
  * no proxy code at all. Behind an https front (as real AWS is), HTTPS_PROXY tunnels with CONNECT.
  */
-import * as net from 'node:net';
 import path from 'node:path';
 import { CONNECT_TIMEOUT_VARIABLE } from '../../src/aws/aws-http';
 import { REPO_ROOT } from '../../devkit/agent';
 import { LOCAL_ROLES } from '../../devkit/local-ecr';
 import { describeWithTinyproxy } from '../support/e2e-environment';
 import { startTinyproxy, type Tinyproxy } from '../../devkit/proxy';
+import { startFaultProxy, type FaultProxy } from '../../devkit/fault-proxy';
 import { startTlsFront, type TlsFront } from '../../devkit/tls-front';
 import { agentEnvironment, runAgentAction } from '../../devkit/agent-process';
 import { E2E_TEST_TIMEOUT_MS, VAULT_KEYS, expectNoSecrets, failed, runAction, succeeded, useLocalStack } from './helpers';
@@ -131,7 +131,7 @@ describeWithTinyproxy('AWS calls through the agent\'s proxy (real tinyproxy, loc
     const run = await runAction(stack().plugin, 'describeRepositories', PARAMS);
     const { message } = failed(run);
     // tinyproxy answers wrong credentials with 401 and its own HTML page (407 is for none at all).
-    expect(message).toMatch(new RegExp(`^ECR DescribeRepositories failed: the ECR endpoint ${endpointUrl()} answered HTTP 401 with something that is not an AWS answer: ".*"\\. Is a proxy or firewall in between\\?$`));
+    expect(message).toMatch(new RegExp(`^ECR DescribeRepositories failed: the ECR endpoint ${endpointUrl()} through the proxy 127\\.0\\.0\\.1:${authProxy.port} \\(HTTP_PROXY\\) answered HTTP 401 with something that is not an AWS answer: ".*"\\. Is a proxy or firewall in between\\?$`));
     expect(`${message}\n${run.output}`).not.toContain(wrong);
     expectNoSecrets(stack(), message, run.output);
   });
@@ -191,30 +191,115 @@ describeWithTinyproxy('https endpoints through HTTPS_PROXY: CONNECT tunnels (rea
     expect(await newRequests(before)).toEqual([]);
   });
 
-  test('a proxy that accepts and never answers CONNECT: the connection timeout ends each attempt, retried, then one line', async () => {
-    // A "proxy" that takes connections and says nothing, counting them.
-    const sockets = new Set<net.Socket>();
-    let accepted = 0;
-    const silent = net.createServer((socket) => {
-      accepted += 1;
-      sockets.add(socket);
-      socket.on('error', () => undefined);
+  test('NO_PROXY read as curl reads it: a name with a leading dot covers the name itself, in any case', async () => {
+    const before = (await proxy.requests()).length;
+    for (const noProxy of ['.localhost', 'LOCALHOST.', 'example.com localhost']) {
+      const outcome = await runWith('getEcrLogin', PARAMS, { HTTPS_PROXY: proxy.url, NO_PROXY: noProxy });
+      expect(outcome.error).toBeUndefined();
+    }
+    expect(await newRequests(before)).toEqual([]);
+  });
+
+  describe('proxies that fail (a small proxy of the kit that misbehaves on purpose: devkit/fault-proxy.ts)', () => {
+    let faulty: FaultProxy;
+
+    beforeAll(async () => {
+      faulty = await startFaultProxy();
     });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (silent.address() as net.AddressInfo).port;
+
+    afterEach(() => {
+      faulty.setFault(undefined);
+      faulty.requests.length = 0;
+      faulty.users.length = 0;
+    });
+
+    afterAll(async () => {
+      await faulty?.close();
+    });
+
+    const connects = (): string[] => faulty.requests.filter((line) => line.startsWith('CONNECT '));
+    const proxyName = (variable: string): string => `the proxy 127.0.0.1:${faulty.port} (${variable})`;
+
+    test('no answer to CONNECT: each attempt ends at the connection timeout, retried, then one line naming the proxy, the endpoint and the timeout', async () => {
+      // 2 s or more: the SDK then starts its own connection timer a second late, racing the tunnel's.
+      faulty.setFault({ mode: 'silent' });
       const started = Date.now();
-      const outcome = await runWith('describeRepositories', PARAMS, { HTTPS_PROXY: `http://127.0.0.1:${port}`, [CONNECT_TIMEOUT_VARIABLE]: '500' });
+      const outcome = await runWith('describeRepositories', PARAMS, { HTTPS_PROXY: faulty.url, [CONNECT_TIMEOUT_VARIABLE]: '2000' });
       const elapsed = Date.now() - started;
       expect(outcome.error).toBe(
-        `ECR DescribeRepositories failed: the ECR endpoint ${front.url} did not accept a connection within 0.5 s (connection timeout); ` +
-          "check the agent's network, proxy and firewall.",
+        `ECR DescribeRepositories failed: no connection to the ECR endpoint ${front.url} through ${proxyName('HTTPS_PROXY')} within 2 s (connection timeout), 3 attempts; ` +
+          "check the proxy and the agent's network.",
       );
-      expect(accepted).toBe(3); // the SDK's three attempts
-      expect(elapsed).toBeLessThan(10_000);
-    } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
-    }
+      expect(connects()).toHaveLength(3); // the SDK's three attempts
+      expect(elapsed).toBeLessThan(15_000);
+    });
+
+    test('a proxy that closes the connection on CONNECT: retried, then one line naming it', async () => {
+      faulty.setFault({ mode: 'close' });
+      const outcome = await runWith('getEcrLogin', PARAMS, { HTTPS_PROXY: faulty.url });
+      expect(outcome.error).toBe(
+        `ECR GetAuthorizationToken failed: ${proxyName('HTTPS_PROXY')} closed the connection before it opened a tunnel to the ECR endpoint ${front.url}, 3 attempts; check the proxy.`,
+      );
+      expect(connects()).toHaveLength(3);
+    });
+
+    test('a proxy that answers CONNECT with a 502 once: retried, and the call succeeds through it', async () => {
+      faulty.setFault({ mode: 'status', status: 502, times: 1 });
+      const outcome = await runWith('getEcrLogin', PARAMS, { HTTPS_PROXY: faulty.url });
+      expect(outcome.error).toBeUndefined();
+      expect(connects()).toEqual([`CONNECT localhost:${front.port}`, `CONNECT localhost:${front.port}`]);
+    });
+
+    test('a proxy that answers CONNECT with 503 every time: three attempts, then the status, naming the proxy', async () => {
+      faulty.setFault({ mode: 'status', status: 503 });
+      const outcome = await runWith('describeRepositories', { ...PARAMS, roleArn: LOCAL_ROLES.push }, { HTTPS_PROXY: faulty.url });
+      expect(outcome.error).toBe(
+        `Parameter "roleArn": could not assume ${LOCAL_ROLES.push} (no external id was sent): STS AssumeRole failed: ` +
+          `${proxyName('HTTPS_PROXY')} refused a tunnel to the STS endpoint ${front.url}: HTTP 503 Service Unavailable, 3 attempts; check the proxy and its rules.`,
+      );
+      expect(connects()).toHaveLength(3);
+    });
+
+    test('407 to CONNECT, with a page that names the user: not retried; neither the user nor the password anywhere', async () => {
+      faulty.setFault({ mode: 'status', status: 407 });
+      const outcome = await runWith('getEcrLogin', PARAMS, { HTTPS_PROXY: `http://${AUTH.user}:${AUTH.password}@127.0.0.1:${faulty.port}` });
+      expect(outcome.error).toBe(
+        `ECR GetAuthorizationToken failed: ${proxyName('HTTPS_PROXY')} refused a tunnel to the ECR endpoint ${front.url}: HTTP 407 Proxy Authentication Required; ` +
+          'check the user and password in HTTPS_PROXY.',
+      );
+      expect(faulty.users).toEqual([AUTH.user]); // the login was sent
+      expect(connects()).toHaveLength(1);
+      for (const secret of [AUTH.user, AUTH.password]) expect(`${outcome.error}\n${outcome.output}`).not.toContain(secret);
+    });
+
+    test('a proxy for a plain-http endpoint that hangs up: retried, then the connection said closed, naming the proxy', async () => {
+      faulty.setFault({ mode: 'close' });
+      const outcome = await runWith('describeRepositories', PARAMS, { HTTP_PROXY: faulty.url, AWS_ENDPOINT_URL_ECR: stack().ecr.endpoint.url });
+      expect(outcome.error).toBe(
+        `ECR DescribeRepositories failed: the connection to the ECR endpoint ${stack().ecr.endpoint.url} through ${proxyName('HTTP_PROXY')} ` +
+          "was closed before an answer (socket hang up), 3 attempts; check the proxy and the agent's network.",
+      );
+      expect(faulty.requests).toEqual(Array(3).fill(`POST ${stack().ecr.endpoint.url}/`));
+    });
+
+    test('a proxy for a plain-http endpoint that answers 407 with a page naming the user: the proxy named, the user not', async () => {
+      faulty.setFault({ mode: 'status', status: 407 });
+      const outcome = await runWith('getEcrLogin', PARAMS, { HTTP_PROXY: `http://${AUTH.user}:${AUTH.password}@127.0.0.1:${faulty.port}`, AWS_ENDPOINT_URL_ECR: stack().ecr.endpoint.url });
+      expect(outcome.error).toBe(
+        `ECR GetAuthorizationToken failed: ${proxyName('HTTP_PROXY')} asks for a login (HTTP 407) on the way to the ECR endpoint ${stack().ecr.endpoint.url}: ` +
+          '"Access denied for [REDACTED]."; check the user and password in HTTP_PROXY.',
+      );
+      for (const secret of [AUTH.user, AUTH.password]) expect(`${outcome.error}\n${outcome.output}`).not.toContain(secret);
+    });
+
+    test.each([
+      ['a "%" in the password', `http://${AUTH.user}:50%off@127.0.0.1:3128`],
+      ['a "%" in the user', 'http://us%er:pw@127.0.0.1:3128'],
+    ])('%s: an error naming the variable, never its value', async (_what, value) => {
+      const outcome = await runWith('getEcrLogin', PARAMS, { https_proxy: value });
+      expect(outcome.error).toBe(
+        'The agent\'s https_proxy has a user or password that cannot be decoded: write "%" in it as "%25" (and "@", ":", "/" as "%40", "%3A", "%2F")',
+      );
+    });
   });
 });

@@ -14,6 +14,7 @@ import {
   unansweredCallBoundMs,
 } from '../../src/aws/aws-http';
 import { describeAwsError, escapeControl, oneLine, quote, shorten } from '../../src/errors';
+import { markFault } from '../../src/aws/transport-faults';
 
 describe('AWS timeouts', () => {
   it('defaults to a few seconds to connect and a minute per request', () => {
@@ -48,6 +49,16 @@ describe('RetryUnlessUnanswered', () => {
     const token = await strategy.acquireInitialRetryToken('ecr');
     const unanswered = timeout('@smithy/node-http-handler - [ERROR] a request has exceeded the configured 60000 ms requestTimeout.');
     await expect(strategy.refreshRetryTokenForRetry(token, { errorType: 'TRANSIENT', error: unanswered })).rejects.toThrow('no retry');
+  });
+
+  it('retries a reset or closed connection, which the SDK also names TimeoutError, like a refused one', async () => {
+    const strategy = new RetryUnlessUnanswered();
+    for (const [message, code] of [['socket hang up', 'ECONNRESET'], ['read ECONNRESET', 'ECONNRESET'], ['write EPIPE', 'EPIPE']]) {
+      const token = await strategy.acquireInitialRetryToken('ecr');
+      const reset = Object.assign(new Error(message), { name: 'TimeoutError', code }) as RetryErrorInfo['error'];
+      const next = await strategy.refreshRetryTokenForRetry(token, { errorType: 'CLIENT_ERROR', error: reset });
+      expect(next.getRetryCount()).toBe(1);
+    }
   });
 
   it('retries a connection timeout and a throttling error, as the SDK does', async () => {
@@ -149,8 +160,18 @@ describe('error text', () => {
     );
   });
 
+  it('an STS answer without credentials is said as such, not as credentials missing on the agent', () => {
+    const error = Object.assign(new Error('Invalid response from STS.assumeRole call with role arn:aws:iam::123456789012:role/ecr-push'), { name: 'CredentialsProviderError' });
+    expect(describeAwsError({ service: 'STS', operation: 'AssumeRole', endpoint: 'https://sts.eu-west-2.amazonaws.com' }, error).message).toBe(
+      'STS AssumeRole failed: the STS endpoint https://sts.eu-west-2.amazonaws.com answered without temporary credentials; is it really STS?',
+    );
+  });
+
   it('a connection timeout names the endpoint and the bound', () => {
-    const error = Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 5000 ms.'), { name: 'TimeoutError' });
+    // As the request handler passes it on: marked with what happened (src/aws/transport-faults.ts).
+    const error = markFault(
+      Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 5000 ms.'), { name: 'TimeoutError' }),
+    );
     expect(describeAwsError({ service: 'STS', operation: 'AssumeRole', endpoint: 'https://sts.eu-west-2.amazonaws.com', timeouts: { connectMs: 5_000, requestMs: 60_000 } }, error).message).toBe(
       'STS AssumeRole failed: the STS endpoint https://sts.eu-west-2.amazonaws.com did not accept a connection within 5 s (connection timeout); ' +
         "check the agent's network, proxy and firewall.",

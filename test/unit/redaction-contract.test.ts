@@ -80,3 +80,42 @@ describe('every vault param and setting of config.json is redacted', () => {
     }
   });
 });
+
+/**
+ * A vault value may be any text, a common word too, even a word of the plugin's own messages. It is
+ * hidden wherever foreign text carries it (an echoed value, an SDK message), while the plugin's own
+ * words stay as they are: an error still names its parameter.
+ */
+describe('a vault value that is also a word of the plugin\'s messages', () => {
+  const handler = (name: string) => (app as Record<string, unknown>)[name] as (action: unknown, settings: unknown) => Promise<unknown>;
+  const errorOf = async (name: string, params: Record<string, unknown>, settings: Record<string, unknown> = {}): Promise<{ message: string; output: string }> => {
+    const { error, output } = await captureOutput(() => handler(name)({ method: { name }, params }, settings));
+    expect(error).toBeInstanceOf(Error);
+    return { message: (error as Error).message, output };
+  };
+
+  beforeEach(() => ecrMock.reset());
+
+  it('roleExternalId "role": the error still names "roleArn" and "roleExternalId"', async () => {
+    const { message } = await errorOf('describeRepositories', { region: 'eu-west-2', roleExternalId: 'role' });
+    expect(message).toBe('Parameter "roleArn": is required when "roleExternalId" is set: the ARN of the role to assume');
+  });
+
+  it('a secret key "failed" and a session token "region": the plugin\'s words stay, the same words in ECR\'s message and in an echoed value are hidden', async () => {
+    const keys = { accessKeyId: 'AKIAVAULTWORDS0000001', secretAccessKey: 'failed', sessionToken: 'region' };
+    ecrMock.on(DescribeRepositoriesCommand).rejects(Object.assign(new Error('the call failed in region eu-west-2'), { name: 'AccessDeniedException' }));
+    const { message } = await errorOf('describeRepositories', { ...keys, region: 'eu-west-2' });
+    expect(message).toBe('ECR DescribeRepositories failed: AccessDeniedException: the call [REDACTED] in [REDACTED] eu-west-2');
+
+    const echoed = await errorOf('describeRepositories', { ...keys, region: 'moon failed' });
+    expect(echoed.message).toBe('Parameter "region": "moon [REDACTED]" is not an AWS region code; expected one such as "us-east-1" or "eu-west-2"');
+  });
+
+  it('a settings external id "Parameter" and a session token "Repositories": the plugin\'s words stay; the SDK\'s echo of them is hidden', async () => {
+    const params = { accessKeyId: 'AKIAVAULTWORDS0000002', secretAccessKey: 'vault-secret-words-0002', sessionToken: 'Repositories', region: 'eu-west-2', repositoryNames: 'team/app' };
+    ecrMock.on(DescribeRepositoriesCommand).rejects(Object.assign(new Error('Parameter repositoryNames: Repositories team/app not found'), { name: 'RepositoryNotFoundException' }));
+    const { message, output } = await errorOf('describeRepositories', params, { roleExternalId: 'Parameter' });
+    expect(message).toBe('ECR DescribeRepositories failed: RepositoryNotFoundException: [REDACTED] repositoryNames: [REDACTED] team/app not found');
+    expect(output).not.toMatch(/Parameter|Repositories/);
+  });
+});
