@@ -1,6 +1,6 @@
 import { Interruption } from '../agent/interruption';
 import { planPull, type ImageRequest } from '../docker/transfer-plan';
-import { MissingImageError, ParamError, PluginError, quote } from '../errors';
+import { foreign, MissingImageError, ParamError, PluginError, quote, shorten } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';
 import type { ImageId, PutManifestAnswer, StoredManifest } from './registry-api';
@@ -177,7 +177,7 @@ async function putTag(target: RepositoryTarget, stored: StoredManifest, tag: str
   }
   throw new PluginError(
     `Tag ${quote(tag)} is not in place: ECR PutImage ${answered(answer, tag)}, but reading the tag back (BatchGetImage) found ` +
-      `${named === undefined ? 'no such tag' : `it names ${named}, not ${stored.digest}`}`,
+      `${named === undefined ? 'no such tag' : `it names ${shorten(named)}, not ${shorten(stored.digest)}`}`,
   );
 }
 
@@ -186,7 +186,7 @@ function answered(answer: PutManifestAnswer, tag: string): string {
   switch (answer.outcome) {
     case 'stored':
       if (answer.digest === undefined) return 'answered without the image it stored';
-      return answer.tag !== undefined && answer.tag !== tag ? `answered ${answer.digest} under tag ${quote(answer.tag)}` : `answered ${answer.digest}`;
+      return answer.tag !== undefined && answer.tag !== tag ? `answered ${shorten(answer.digest)} under tag ${quote(answer.tag)}` : `answered ${shorten(answer.digest)}`;
     case 'already-exists':
       return 'answered that the image already exists';
     case 'tag-immutable':
@@ -207,8 +207,8 @@ async function digestOfTag({ registry, repoName }: RepositoryTarget, tag: string
 
 function messageOf(error: unknown): string {
   if (error instanceof PluginError) return error.message;
-  if (error instanceof Error) return `Unexpected error: ${error.name}: ${error.message}`;
-  return `Unexpected error: ${String(error)}`;
+  if (error instanceof Error) return `Unexpected error: ${foreign(`${error.name}: ${error.message}`)}`;
+  return `Unexpected error: ${foreign(String(error))}`;
 }
 
 function listed(tags: string[]): string {
