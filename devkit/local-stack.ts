@@ -8,7 +8,9 @@ import execa from 'execa';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { dockerAvailability, ensureDockerEngine, type DockerEngine } from './docker-engine';
+import type { ScanFindingSpec } from './ecr-endpoint';
 import { makeImage, removeImage } from './images';
 import { startLocalEcr, type LocalEcr } from './local-ecr';
 import { registryAvailability, startRegistry } from './registry';
@@ -133,3 +135,25 @@ export function useLocalEndpoint(stack: LocalStack): void {
 
 /** The repositories the demo and `--local` create, in the default registry. */
 export const LOCAL_REPOSITORIES = ['demo/app', 'demo/worker', 'team/api'];
+
+/** What the demo and `--local` put in an image's scan: three findings, as basic scanning reports them. */
+export const LOCAL_SCAN_FINDINGS: ScanFindingSpec[] = [
+  { name: 'CVE-2024-0001', severity: 'HIGH', package: 'openssl', version: '3.0.13', uri: 'https://cve.example/CVE-2024-0001', score: 7.5 },
+  { name: 'CVE-2024-0002', severity: 'MEDIUM', package: 'zlib', version: '1.2.13', uri: 'https://cve.example/CVE-2024-0002', score: 5.3 },
+  { name: 'CVE-2024-0003', severity: 'LOW', package: 'bash', version: '5.2.15', uri: 'https://cve.example/CVE-2024-0003' },
+];
+
+/**
+ * Gives an image of `repository` (by its digest, or a new one named by `tag`) a completed basic
+ * scan with LOCAL_SCAN_FINDINGS in the stack's ECR stand-in; returns the digest.
+ */
+export function seedScan(stack: LocalStack, repository: string, image: { digest?: string; tag?: string }): string {
+  const digest = image.digest ?? `sha256:${randomBytes(32).toString('hex')}`;
+  stack.ecr.endpoint.scans.set({
+    repositoryName: repository,
+    digest,
+    ...(image.tag !== undefined ? { tags: [image.tag] } : {}),
+    scan: [{ status: 'COMPLETE', scanType: 'BASIC', findings: LOCAL_SCAN_FINDINGS }],
+  });
+  return digest;
+}

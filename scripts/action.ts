@@ -12,7 +12,7 @@
 import { loadPlugin, readManifest, REPO_ROOT, type Manifest, type ParamDeclaration } from '../devkit/agent';
 import { LOCAL_KEYS, LOCAL_REGION } from '../devkit/local-ecr';
 import { describeValue, parseActionArgs, UsageError, type Invocation, type Source } from '../devkit/action-args';
-import { LOCAL_REPOSITORIES, makeLocalImage, seedRegistry, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
+import { LOCAL_REPOSITORIES, LOCAL_SCAN_FINDINGS, makeLocalImage, seedRegistry, seedScan, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
 import { removeImage } from '../devkit/images';
 import { ensureBuilt } from './build';
 import { bold, json, withStdoutOnStderr } from '../devkit/printing';
@@ -61,6 +61,7 @@ async function startLocal(invocation: Invocation): Promise<LocalStack> {
   note(`local: ECR endpoint ${stack.ecr.endpoint.url}, registry ${stack.ecr.registries[0]?.host ?? '(none: tokens point nowhere)'}`);
   note(`local: repositories ${LOCAL_REPOSITORIES.join(', ')} in registry ${stack.ecr.endpoint.defaultRegistryId}`);
   if (needsDocker && !stack.engine) note(`local: no Docker engine (${stack.dockerSkipped ?? 'unknown reason'}): ${invocation.target.name} will fail`);
+  if (invocation.target.name === 'checkImageScan') giveScanToCheck(stack, repoName, params.imageName);
   if (stack.engine) {
     note(`local: Docker engine at ${stack.engine.env.DOCKER_HOST}${stack.engine.started ? ' (a private one, started for this call)' : ''}`);
     await giveImageToWorkWith(stack, invocation.target.name, repoName, params.imageName);
@@ -85,6 +86,16 @@ async function giveImageToWorkWith(stack: LocalStack, method: string, repoName: 
     const reference = await seedRegistry(stack, repoName, tag);
     note(`local: put ${reference} (1 MiB) in the local registry for this pull; removed from the engine at the end`);
   }
+}
+
+/** --local with checkImageScan: the image imageName names gets a completed scan with a few findings. */
+function giveScanToCheck(stack: LocalStack, repoName: string, imageName: unknown): void {
+  if (typeof imageName !== 'string' || imageName === '' || repoName === '') return;
+  const digest = /@(sha256:[a-f0-9]{64})$/.exec(imageName)?.[1];
+  const tag = digest !== undefined ? undefined : /^[^:/@]+$/.test(imageName) ? imageName : (/:([^:/@]+)$/.exec(imageName)?.[1] ?? 'latest');
+  const scanned = seedScan(stack, repoName, { digest, tag });
+  const severities = LOCAL_SCAN_FINDINGS.map((finding) => finding.severity).join(', ');
+  note(`local: gave ${repoName}${tag !== undefined ? `:${tag}` : ''} (${scanned.slice(0, 19)}…) a completed basic scan with ${LOCAL_SCAN_FINDINGS.length} findings (${severities})`);
 }
 
 async function removePulled(stack: LocalStack, result: unknown): Promise<void> {

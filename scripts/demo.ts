@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the plugin's five methods, run on this machine the way the Kaholo agent runs
+ * `npm run demo`: the plugin's six methods, run on this machine the way the Kaholo agent runs
  * them (config.json's `main` loaded with require(), `exports[method]({ method, params }, settings)`),
  * against a local stand-in for AWS: the local ECR API endpoint, a real registry behind its tokens,
  * and a Docker engine (the running one, or a private dockerd started for the demo when none runs
@@ -9,10 +9,12 @@
  *   2. getEcrLogin           a token for the local registry (password masked in this printout)
  *   3. pushImgaeToRepo       a ~1 MB image the demo makes
  *   4. pullImage             the same image back, after removing it locally; digests compared
- *   5. tagImage              the pushed image promoted to a second tag in the registry (no Docker)
+ *   5. checkImageScan        the pushed image's scan (set in the stand-in) judged: the gate for 6
+ *   6. tagImage              the pushed image promoted to a second tag in the registry (no Docker),
+ *                            only because it passed the gate
  *
  * Without Docker (no engine and none can be started, or no docker-registry) it runs 1 and 2 and
- * says why it skipped 3 to 5; `--no-docker` does that on purpose. Everything it starts listens on
+ * says why it skipped 3 to 6; `--no-docker` does that on purpose. Everything it starts listens on
  * 127.0.0.1 and is stopped at the end, its temporary directories removed. AWS_ENDPOINT_URL_ECR is
  * set in this process only; the user's ~/.docker/config.json is never written (checked at the end).
  */
@@ -23,7 +25,7 @@ import path from 'node:path';
 import execa from 'execa';
 import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../devkit/agent';
 import { makeImage, removeImage } from '../devkit/images';
-import { LOCAL_REPOSITORIES, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
+import { LOCAL_REPOSITORIES, seedScan, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
 import { parseCommandLine, UsageError } from '../devkit/cli-args';
 import { bold, dim, indent, json, maskVault, seconds, withPrefixedOutput } from '../devkit/printing';
 import { ensureBuilt } from './build';
@@ -32,7 +34,7 @@ const IMAGE_BYTES = 1024 * 1024;
 const LOCAL_IMAGE = 'kaholo-demo/app:1.0.0';
 const PUSH_REPO = 'demo/app';
 const TAG = '1.0.0';
-const STEPS = 5;
+const STEPS = 6;
 const PROMOTED_TAG = 'stable';
 
 /** Set on Ctrl-C (SIGINT) or SIGTERM: the step under way finishes or fails, and no further step starts. */
@@ -138,7 +140,7 @@ function describeEnvironment(stack: LocalStack): void {
 
 async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() => Promise<void>>): Promise<void> {
   const { manifest } = plugin;
-  say(bold(`${manifest.viewName} plugin ${manifest.version}: a local run of all four methods, as the Kaholo agent runs them`));
+  say(bold(`${manifest.viewName} plugin ${manifest.version}: a local run of its methods, as the Kaholo agent runs them`));
   say(dim(`${path.join(REPO_ROOT, manifest.main)} is loaded with require(); each method is called as exports[method]({ method, params }, settings).`));
   say();
 
@@ -168,7 +170,7 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
 
   if (!stack.engine || stack.ecr.registries.length === 0) {
     say();
-    say(bold(`━━ 3/${STEPS} pushImgaeToRepo, 4/${STEPS} pullImage and 5/${STEPS} tagImage: SKIPPED ━━`));
+    say(bold(`━━ 3/${STEPS} pushImgaeToRepo, 4/${STEPS} pullImage, 5/${STEPS} checkImageScan and 6/${STEPS} tagImage: SKIPPED ━━`));
     say(`  Why: ${stack.dockerSkipped ?? 'no registry'}.`);
     say('  They need the docker CLI and a Docker engine (a running one, or root with dockerd to start a');
     say('  private one), docker-registry and htpasswd: apt-get install docker.io docker-registry apache2-utils');
@@ -215,8 +217,20 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
   if (local?.id === imageId) say(`  ✔ the pulled image has the id of the image made locally (${imageId.slice(0, 19)}…): same content`);
   else say(`  ! the pulled image id is ${local?.id ?? 'unknown'}, the image made locally was ${imageId}`);
 
-  // Promotion: one more tag for the image already in the registry, through the ECR API only.
-  const tagged = (await runStep(plugin, 5, 'tagImage', { repoName: PUSH_REPO, imageName: TAG, tags: PROMOTED_TAG }, settings)) as {
+  // The gate: ECR's scan of the pushed image (here the stand-in's, set as a scan on push would leave
+  // it), judged at HIGH; the one HIGH finding is accepted for a month with an ignore entry.
+  say();
+  const digest = seedScan(stack, PUSH_REPO, { digest: pushed.digest, tag: TAG });
+  say(dim(`The ECR stand-in now holds a completed basic scan of ${PUSH_REPO}@${digest.slice(0, 19)}… with three findings (HIGH, MEDIUM, LOW)`));
+  const until = new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  const scanned = (await runStep(plugin, 5, 'checkImageScan', { repoName: PUSH_REPO, imageName: TAG, failOnSeverity: 'HIGH', ignoreFindings: `CVE-2024-0001 until ${until}` }, settings)) as {
+    digest: string;
+    passed: boolean;
+  };
+  if (!scanned.passed || scanned.digest !== pushed.digest) throw new Error(`checkImageScan gave ${JSON.stringify(scanned)}; expected the pushed digest, passed`);
+
+  // Promotion, because the gate passed: one more tag for the image already in the registry, through the ECR API only.
+  const tagged = (await runStep(plugin, 6, 'tagImage', { repoName: PUSH_REPO, imageName: TAG, tags: PROMOTED_TAG }, settings)) as {
     digest: string;
     tags: string[];
   };

@@ -13,5 +13,6 @@ export { getEcrLogin } from './methods/get-ecr-login';
 export { pushImgaeToRepo } from './methods/push-image';
 export { pullImage } from './methods/pull-image';
 export { tagImage } from './methods/tag-image';
+export { checkImageScan } from './methods/check-image-scan';
 
 export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));

@@ -32,6 +32,14 @@ export class MissingImageError extends PluginError {
   }
 }
 
+/** The registry holds no scan of the image: an answer, not a failure of the call. */
+export class MissingScanError extends PluginError {
+  constructor(readonly reason: string) {
+    super(`no scan of the image (${reason})`);
+    this.name = 'MissingScanError';
+  }
+}
+
 /** How much of a value an error echoes: enough to recognise it, never a wall of text. */
 export const ECHO_LIMIT = 80;
 /** The longest message an action ends with; longer ones are cut (a last guard, after the echoes are short). */

@@ -16,6 +16,7 @@ import type { Interruption } from './interruption';
  * releases it (and proper-lockfile's exit hook does, should the process end
  * some other way). Two kinds share this: an engine's image names
  * (transfer-lock.ts) and names in a registry (registry-lock.ts).
+ * KAHOLO_ECR_LOCK_STALE_MS shortens STALE_MS, for tests only (DEVELOPMENT.md).
  */
 const STALE_MS = Number(process.env.KAHOLO_ECR_LOCK_STALE_MS) || 10_000;
 const POLL_MS = 100;

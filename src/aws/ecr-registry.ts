@@ -28,6 +28,7 @@ import {
   type StoredManifest,
 } from '../registry/registry-api';
 import { closeEcrClient, createEcrClient, ecrCall, resolveRegion } from './ecr-client';
+import { EcrImageScans } from './ecr-scans';
 
 /** ECR's page size limit; the fewest round trips for "all repositories". */
 const MAX_PAGE_SIZE = 1000;
@@ -50,11 +51,15 @@ export async function openEcrRegistry(connection: AwsConnection, registryId: str
 }
 
 class EcrRegistry implements RegistryApi {
+  readonly scans: EcrImageScans;
+
   constructor(
     private readonly client: ECRClient,
     private readonly registryId: string | undefined,
     readonly region: string,
-  ) {}
+  ) {
+    this.scans = new EcrImageScans(client, registryId);
+  }
 
   async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
     const { client, registryId } = this;

@@ -1,5 +1,6 @@
 import { ParamError, quote } from '../errors';
 import { formatImageReference, isBareWord, isValidTag, parseImageReference, type ImageReference } from '../params/image-reference';
+import type { ImageId } from '../registry/registry-api';
 
 /**
  * `imageName` as parsed once, before any call: a bare word (which may read as
@@ -84,6 +85,18 @@ export function planPull(image: ImageRequest, repoName: string, host: string): s
   checkSameRepository(ref, repoName, host);
   const target = { domain: host, path: repoName };
   return formatImageReference(ref.digest !== undefined ? { ...target, digest: ref.digest } : { ...target, tag: ref.tag ?? 'latest' });
+}
+
+/**
+ * The image in the repository that `imageName`, parsed as a pull parses it,
+ * names for the registry's API: a bare word is a tag; a digest alone is that
+ * digest; a reference gives its digest, else its tag (none: latest).
+ */
+export function repositoryImageId(image: ImageRequest): ImageId {
+  if (image.kind === 'word') return { tag: image.text };
+  if (image.kind === 'digest') return { digest: image.digest };
+  const { ref } = image;
+  return ref.digest !== undefined ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' };
 }
 
 /** A full reference into this very registry must not quietly go to another repository. */

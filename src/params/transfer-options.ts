@@ -23,15 +23,16 @@ const DEFAULT_STALL_MS = 15 * 60 * 1000;
 
 /**
  * Reads `transferAttempts` and `transferTimeLimit`, each from the action or
- * else the plugin setting of the same name. The environment may shorten the
- * waits (for tests); the defaults are as documented.
+ * else the plugin setting of the same name. KAHOLO_ECR_STALL_MS shortens the
+ * stall bound, for tests only (DEVELOPMENT.md lists such knobs); otherwise the
+ * defaults are as documented.
  */
 export function readTransferOptions(params: ParamReader, env: NodeJS.ProcessEnv = process.env): TransferOptions {
   const attempts = wholeNumber('transferAttempts', params.stringOrSetting('transferAttempts'), 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
   const minutes = wholeNumber('transferTimeLimit', params.stringOrSetting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
   const timeLimitMs = minutes * 60_000;
   return {
-    retry: { attempts, baseDelayMs: positive(env.KAHOLO_ECR_RETRY_BASE_MS) ?? DEFAULT_BASE_DELAY_MS },
+    retry: { attempts, baseDelayMs: DEFAULT_BASE_DELAY_MS },
     timeLimitMs,
     stallMs: Math.min(positive(env.KAHOLO_ECR_STALL_MS) ?? DEFAULT_STALL_MS, timeLimitMs),
   };

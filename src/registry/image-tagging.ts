@@ -1,5 +1,5 @@
 import { Interruption } from '../agent/interruption';
-import { planPull, type ImageRequest } from '../docker/transfer-plan';
+import { planPull, repositoryImageId, type ImageRequest } from '../docker/transfer-plan';
 import { foreign, MissingImageError, ParamError, PluginError, quote, shorten } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';
@@ -37,7 +37,7 @@ export async function tagImageInRepository(
 ): Promise<TaggedImage> {
   const registry = await registryHost(target);
   const reference = planPull(image, target.repoName, registry);
-  const source = sourceImageId(image);
+  const source = repositoryImageId(image);
   // Only an action that gets this far loads the lock (and proper-lockfile).
   const { tagReference, withRegistryLocks } = await import('../agent/registry-lock');
   const interruption = Interruption.catch();
@@ -98,14 +98,6 @@ async function registryHost({ registry, repoName }: RepositoryTarget): Promise<s
   const uri = repository?.repositoryUri;
   if (typeof uri !== 'string') throw new PluginError(`ECR DescribeRepositories returned no URI for repository ${quote(repoName)}`);
   return uri.slice(0, uri.length - repoName.length - 1);
-}
-
-/** The image named: a bare word is a tag; a digest is itself; a reference gives its digest, else its tag (none: latest). */
-function sourceImageId(image: ImageRequest): ImageId {
-  if (image.kind === 'word') return { tag: image.text };
-  if (image.kind === 'digest') return { digest: image.digest };
-  const { ref } = image;
-  return ref.digest !== undefined ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' };
 }
 
 /** The manifest of one image; a missing one becomes `missing`, naming `param` if given. */

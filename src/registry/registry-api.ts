@@ -8,6 +8,7 @@
  * action is done with it.
  */
 import type { RepositorySettings } from '../params/repository-settings';
+import type { ImageScanApi } from './image-scans';
 
 /** An image in a repository: by tag, or by its manifest's digest. */
 export type ImageId = { tag: string; digest?: undefined } | { digest: string; tag?: undefined };
@@ -65,6 +66,8 @@ export interface RegistryApi {
   getManifest(repoName: string, image: ImageId, signal?: AbortSignal): Promise<StoredManifest>;
   /** Puts `manifest` under `tag`, reporting what the registry answered. `signal` abandons the call. */
   putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer>;
+  /** The registry's image scanning; absent where the registry has none. */
+  readonly scans?: ImageScanApi;
   /** Closes the connections the API keeps for reuse. */
   close(): void;
 }

@@ -24,6 +24,7 @@ import { filesMentioning, leftoversSince, takeSnapshot, type Snapshot } from '..
 import { startLocalEcr, LOCAL_KEYS, LOCAL_REGION, type LocalEcr } from '../../devkit/local-ecr';
 import type { Registry } from '../../devkit/registry';
 import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
+import { MANIFEST_MEDIA_TYPES } from '../../src/registry/media-types';
 
 /** Pushes and pulls of 1 MB images take well under a second; this bounds a slow CI machine. */
 export const E2E_TEST_TIMEOUT_MS = 60_000;
@@ -266,12 +267,7 @@ export async function hasImage(env: NodeJS.ProcessEnv, reference: string): Promi
   return result.exitCode === 0;
 }
 
-const MANIFEST_TYPES = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-].join(', ');
+const MANIFEST_TYPES = MANIFEST_MEDIA_TYPES.join(', ');
 
 /** The registry's own answer for a manifest (HTTP API, basic auth): its digest and body. */
 export function registryManifest(registry: Registry, password: string, repository: string, reference: string): Promise<{ status: number; digest?: string; body: string }> {

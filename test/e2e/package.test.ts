@@ -243,7 +243,7 @@ describe('the plugin zip', () => {
   }, BUILD_TIMEOUT_MS);
 
   test(
-    'runs listRegions, describeRepositories (also with a role) and getEcrLogin from the unpacked zip',
+    'runs listRegions, describeRepositories (also with a role), getEcrLogin and checkImageScan from the unpacked zip',
     async () => {
       endpoint = await startLocalEcr();
       endpoint.endpoint.createRepositories(['zip/app', 'zip/worker']);
@@ -277,6 +277,13 @@ describe('the plugin zip', () => {
       const data = (login.result as { authorizationData: Array<{ decodedToken: { user: string; password: string; host: string } }> }).authorizationData;
       expect(data).toHaveLength(1);
       expect(data[0]?.decodedToken).toMatchObject({ user: 'AWS', password: endpoint.passwords[0] });
+
+      // checkImageScan loads the scan code (dist/scan/) when it runs.
+      const digest = `sha256:${'5'.repeat(64)}`;
+      endpoint.endpoint.scans.set({ repositoryName: 'zip/app', digest, tags: ['1.0.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'LOW' }] }] });
+      const scanned = await run({ method: 'checkImageScan', params: { repoName: 'zip/app', imageName: '1.0.0' }, settings });
+      expect(scanned.result).toMatchObject({ digest, status: 'COMPLETE', counts: { LOW: 1 }, passed: true });
+      expect(scanned.modules).toEqual(expect.arrayContaining([path.join(plugin, 'dist', 'scan', 'scan-check.js'), path.join(plugin, 'dist', 'scan', 'scan-wait.js')]));
     },
     ACTION_TIMEOUT_MS,
   );

@@ -15,6 +15,7 @@ import { makeImage, removeImage } from '../../devkit/images';
 import { LOCAL_KEYS, LOCAL_REGION } from '../../devkit/local-ecr';
 import type { Registry } from '../../devkit/registry';
 import { agentEnvironment, startAgentAction } from '../../devkit/agent-process';
+import { OCI_INDEX, OCI_MANIFEST } from '../../src/registry/media-types';
 import { E2E_TEST_TIMEOUT_MS, SETTINGS, UNSET_CONNECTION, expectNoSecrets, failed, registryManifest, runAction, succeeded, useLocalStack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
@@ -22,8 +23,6 @@ jest.setTimeout(E2E_TEST_TIMEOUT_MS);
 type Pushed = { image: string; digest: string; registry: string; tags: string[] };
 
 const SMALL = 64 * 1024;
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 /** How often a text occurs. */
 const count = (text: string, part: string): number => text.split(part).length - 1;

@@ -5,23 +5,29 @@
 import {
   CreateRepositoryCommand,
   DeleteRepositoryCommand,
+  DescribeImageScanFindingsCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   type ECRClientConfig,
   ECRServiceException,
   GetAuthorizationTokenCommand,
+  ImageNotFoundException,
   InvalidParameterException,
+  LimitExceededException,
   BatchGetImageCommand,
   ListTagsForResourceCommand,
   PutImageCommand,
   RepositoryAlreadyExistsException,
   RepositoryNotFoundException,
+  ScanNotFoundException,
   ServerException,
+  StartImageScanCommand,
+  paginateDescribeImageScanFindings,
   paginateDescribeRepositories,
 } from '@aws-sdk/client-ecr';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { type EcrEndpoint, startEcrEndpoint } from '../../devkit/ecr-endpoint';
+import { type EcrEndpoint, type ScanFindingSpec, startEcrEndpoint } from '../../devkit/ecr-endpoint';
 
 const ACCESS_KEY_ID = 'AKIALOCALTEST0000001';
 const SECRET_ACCESS_KEY = 'local/secret+key=with-symbols';
@@ -511,5 +517,134 @@ describe('repository settings and images', () => {
     await first;
     expect((await second).name).toBe('RepositoryAlreadyExistsException');
     expect(answered).toEqual(['first']);
+  });
+});
+
+describe('image scans', () => {
+  const DIGEST = `sha256:${'a'.repeat(64)}`;
+  const OTHER_DIGEST = `sha256:${'b'.repeat(64)}`;
+  const findings = (count: number, severity = 'HIGH'): ScanFindingSpec[] =>
+    Array.from({ length: count }, (_, i) => ({ name: `CVE-2024-${String(i).padStart(4, '0')}`, severity, package: 'openssl', version: '3.0.1', uri: `https://cve.example/${i}` }));
+  const read = (imageId: { imageTag?: string; imageDigest?: string }, extra: { maxResults?: number; nextToken?: string } = {}) =>
+    client().send(new DescribeImageScanFindingsCommand({ repositoryName: 'scan/app', imageId, ...extra }));
+
+  beforeEach(() => endpoint.createRepositories(['scan/app']));
+
+  it('answers a basic scan in ECR’s shape, every page of it, with the SDK’s paginator', async () => {
+    endpoint.scans.set({ repositoryName: 'scan/app', digest: DIGEST, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [...findings(240), ...findings(10, 'LOW')] }] });
+    const first = await read({ imageTag: '1.0' });
+    expect(first.imageId).toEqual({ imageDigest: DIGEST, imageTag: '1.0' });
+    expect(first.imageScanStatus).toEqual({ status: 'COMPLETE', description: 'The scan was completed successfully.' });
+    expect(first.imageScanFindings?.findings).toHaveLength(100); // ECR's default page
+    expect(first.imageScanFindings?.enhancedFindings).toBeUndefined();
+    expect(first.imageScanFindings?.findingSeverityCounts).toEqual({ HIGH: 240, LOW: 10 });
+    expect(first.imageScanFindings?.imageScanCompletedAt).toBeInstanceOf(Date);
+    expect(first.imageScanFindings?.findings?.[0]).toEqual({
+      name: 'CVE-2024-0000',
+      description: 'CVE-2024-0000 in openssl.',
+      uri: 'https://cve.example/0',
+      severity: 'HIGH',
+      attributes: [{ key: 'package_version', value: '3.0.1' }, { key: 'package_name', value: 'openssl' }],
+    });
+    const pages = [];
+    for await (const page of paginateDescribeImageScanFindings({ client: client(), pageSize: 1000 }, { repositoryName: 'scan/app', imageId: { imageDigest: DIGEST } })) pages.push(page);
+    expect(pages).toHaveLength(1);
+    const small = [];
+    for await (const page of paginateDescribeImageScanFindings({ client: client(), pageSize: 30 }, { repositoryName: 'scan/app', imageId: { imageDigest: DIGEST } })) small.push(page);
+    expect(small.map((p) => p.imageScanFindings?.findings?.length)).toEqual([30, 30, 30, 30, 30, 30, 30, 30, 10]);
+    expect(small.flatMap((p) => p.imageScanFindings?.findings ?? []).map((f) => f.name)).toEqual([...findings(240), ...findings(10)].map((f) => f.name));
+  });
+
+  it('answers an enhanced scan with enhancedFindings, as Amazon Inspector’s findings', async () => {
+    endpoint.scans.set({
+      repositoryName: 'scan/app',
+      digest: DIGEST,
+      tags: ['1.0'],
+      scan: [{ status: 'ACTIVE', scanType: 'ENHANCED', findings: [{ name: 'CVE-2022-49043', severity: 'HIGH', package: 'libxml2', version: '2.9.14', fixedIn: '2.9.14-u2', uri: 'https://cve.example/x', score: 8.1 }] }],
+    });
+    const answer = await read({ imageDigest: DIGEST });
+    expect(answer.imageScanStatus).toEqual({ status: 'ACTIVE', description: 'Continuous scan is selected for image.' });
+    expect(answer.imageScanFindings?.findings).toBeUndefined();
+    const [finding] = answer.imageScanFindings?.enhancedFindings ?? [];
+    expect(finding).toMatchObject({
+      title: 'CVE-2022-49043 - libxml2',
+      severity: 'HIGH',
+      score: 8.1,
+      type: 'PACKAGE_VULNERABILITY',
+      fixAvailable: 'YES',
+      packageVulnerabilityDetails: { vulnerabilityId: 'CVE-2022-49043', sourceUrl: 'https://cve.example/x', vulnerablePackages: [{ name: 'libxml2', version: '2.9.14', fixedInVersion: '2.9.14-u2' }] },
+    });
+    expect(finding.findingArn).toMatch(/^arn:aws:inspector2:us-east-1:111111111111:finding\/[0-9a-f]{32}$/);
+    expect(finding.firstObservedAt).toBeInstanceOf(Date);
+    expect(answer.imageScanFindings?.findingSeverityCounts).toEqual({ HIGH: 1 });
+  });
+
+  it('answers each read with the next answer, the last one staying; pages of one read come from its answer', async () => {
+    endpoint.scans.set({
+      repositoryName: 'scan/app',
+      digest: DIGEST,
+      scan: [
+        { status: 'PENDING' },
+        { status: 'ACTIVE', scanType: 'ENHANCED' },
+        { status: 'ACTIVE', scanType: 'ENHANCED', findings: findings(3) },
+        { status: 'ACTIVE', scanType: 'ENHANCED', findings: findings(5) },
+      ],
+    });
+    const id = { imageDigest: DIGEST };
+    const pending = await read(id);
+    expect(pending.imageScanStatus?.status).toBe('PENDING');
+    expect(pending.imageScanFindings).toBeUndefined();
+    // An enhanced scan whose findings are not there yet: no counts, no completion time.
+    const early = await read(id);
+    expect(early.imageScanStatus?.status).toBe('ACTIVE');
+    expect(early.imageScanFindings).toEqual({ findings: [] });
+    const firstPage = await read(id, { maxResults: 2 });
+    expect(firstPage.imageScanFindings?.enhancedFindings).toHaveLength(2);
+    const next = await read(id, { maxResults: 2 });
+    expect(next.imageScanFindings?.findingSeverityCounts).toEqual({ HIGH: 5 });
+    // The first read's next page still comes from its answer (3 findings), not from the newer one.
+    const rest = await read(id, { maxResults: 2, nextToken: firstPage.nextToken });
+    expect(rest.imageScanFindings?.enhancedFindings).toHaveLength(1);
+    expect(rest.nextToken).toBeUndefined();
+    const last = await read(id);
+    expect(last.imageScanFindings?.findingSeverityCounts).toEqual({ HIGH: 5 }); // the last answer stays
+    expect(endpoint.scans.readTimes('scan/app', DIGEST)).toHaveLength(5); // a next page is not a read
+  });
+
+  it.each(['FAILED', 'UNSUPPORTED_IMAGE', 'SCAN_ELIGIBILITY_EXPIRED', 'FINDINGS_UNAVAILABLE', 'IN_PROGRESS'])('answers %s with its status alone', async (status) => {
+    endpoint.scans.set({ repositoryName: 'scan/app', digest: DIGEST, scan: [{ status, description: `about ${status}` }] });
+    const answer = await read({ imageDigest: DIGEST });
+    expect(answer.imageScanStatus).toEqual({ status, description: `about ${status}` });
+    expect(answer.imageScanFindings).toBeUndefined();
+  });
+
+  it('refuses what ECR refuses: no scan, no such image or repository, a tag of another digest, a bad page size', async () => {
+    endpoint.scans.set({ repositoryName: 'scan/app', digest: DIGEST, tags: ['1.0'], scan: [] });
+    endpoint.scans.set({ repositoryName: 'scan/app', digest: OTHER_DIGEST, tags: ['2.0'], scan: [{ status: 'COMPLETE', findings: [] }] });
+    expect(await rejection(read({ imageTag: '1.0' }))).toBeInstanceOf(ScanNotFoundException);
+    expect(await rejection(read({ imageTag: 'nope' }))).toBeInstanceOf(ImageNotFoundException);
+    expect(await rejection(read({ imageTag: '2.0', imageDigest: DIGEST }))).toBeInstanceOf(ImageNotFoundException);
+    expect(await rejection(read({}))).toBeInstanceOf(InvalidParameterException);
+    expect(await rejection(read({ imageTag: '2.0' }, { maxResults: 1001 }))).toBeInstanceOf(InvalidParameterException);
+    expect(await rejection(read({ imageTag: '2.0' }, { nextToken: 'bogus' }))).toBeInstanceOf(InvalidParameterException);
+    const missing = await rejection(client().send(new DescribeImageScanFindingsCommand({ repositoryName: 'no/repo', imageId: { imageTag: '1.0' } })));
+    expect(missing).toBeInstanceOf(RepositoryNotFoundException);
+    // A tag moved to another image names that one from then on.
+    endpoint.scans.set({ repositoryName: 'scan/app', digest: OTHER_DIGEST, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [] }] });
+    expect((await read({ imageTag: '1.0' })).imageId?.imageDigest).toBe(OTHER_DIGEST);
+  });
+
+  it('StartImageScan starts a basic scan of an image that has none, once', async () => {
+    endpoint.scans.set({ repositoryName: 'scan/app', digest: DIGEST, tags: ['1.0'], scan: [] });
+    const started = await client().send(new StartImageScanCommand({ repositoryName: 'scan/app', imageId: { imageTag: '1.0' } }));
+    expect(started).toMatchObject({ repositoryName: 'scan/app', registryId: DEFAULT_ID, imageId: { imageDigest: DIGEST, imageTag: '1.0' }, imageScanStatus: { status: 'IN_PROGRESS' } });
+    expect(endpoint.scans.starts('scan/app', DIGEST)).toBe(1);
+    expect((await read({ imageDigest: DIGEST })).imageScanStatus?.status).toBe('IN_PROGRESS');
+    const done = await read({ imageDigest: DIGEST });
+    expect(done.imageScanStatus?.status).toBe('COMPLETE');
+    expect(done.imageScanFindings).toMatchObject({ findings: [], findingSeverityCounts: {} });
+    const again = await rejection(client().send(new StartImageScanCommand({ repositoryName: 'scan/app', imageId: { imageDigest: DIGEST } })));
+    expect(again).toBeInstanceOf(LimitExceededException);
+    expect(await rejection(client().send(new StartImageScanCommand({ repositoryName: 'scan/app', imageId: { imageTag: 'nope' } })))).toBeInstanceOf(ImageNotFoundException);
   });
 });

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { httpStatus, type Registry } from '../../devkit/registry';
 import { makeImage, removeImage } from '../../devkit/images';
+import { DOCKER_MANIFEST } from '../../src/registry/media-types';
 
 jest.setTimeout(60_000);
 
@@ -28,7 +29,7 @@ function manifestStatus(registry: Registry, password: string, repository: string
   const url = new URL(`${registry.url}/v2/${repository}/manifests/${tag}`);
   url.username = registry.user;
   url.password = password;
-  return httpStatus(url.toString(), { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+  return httpStatus(url.toString(), { headers: { Accept: DOCKER_MANIFEST } });
 }
 
 describeWithDocker('test harness (real Docker engine and registry)', (e2e) => {

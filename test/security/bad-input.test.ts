@@ -13,7 +13,7 @@ import { isolateAwsEnvironment } from '../../devkit/aws-env';
 import { loadPlugin, readManifest, REPO_ROOT, type LoadedPlugin } from '../../devkit/agent';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
-type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'tagImage';
+type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'tagImage' | 'checkImageScan';
 
 interface BadInput {
   what: string;
@@ -32,6 +32,7 @@ const VALID: Record<Method, Record<string, unknown>> = {
   pushImgaeToRepo: { ...KEYS, repoName: 'team/app', imageName: 'app:1.0' },
   pullImage: { ...KEYS, repoName: 'team/app', imageName: '1.0' },
   tagImage: { ...KEYS, repoName: 'team/app', imageName: 'rc', tags: 'prod' },
+  checkImageScan: { ...KEYS, repoName: 'team/app', imageName: '1.0', failOnSeverity: 'HIGH', ignoreFindings: 'CVE-2024-1', startScan: 'false', scanTimeoutSeconds: '60' },
 };
 /** What the local endpoint's proxyEndpoint (with no registry behind it) turns into. */
 const LOCAL_HOST = '127.0.0.1:9';
@@ -180,6 +181,25 @@ const CASES: BadInput[] = [
   { what: 'source digest too short', method: 'tagImage', params: { imageName: 'app@sha256:abc' }, param: 'imageName' },
   { what: 'repoName missing for tagImage', method: 'tagImage', params: { repoName: undefined }, param: 'repoName' },
   { what: 'registry id of letters for tagImage', method: 'tagImage', params: { registryId: 'abcdefghijkl' }, param: 'registryId' },
+
+  // checkImageScan
+  { what: 'registry id of 11 digits for checkImageScan', method: 'checkImageScan', params: { registryId: '12345678901' }, param: 'registryId' },
+  { what: 'repoName missing for checkImageScan', method: 'checkImageScan', params: { repoName: undefined }, param: 'repoName' },
+  { what: 'image missing for checkImageScan', method: 'checkImageScan', params: { imageName: '' }, param: 'imageName' },
+  { what: 'image tag starting with a dash', method: 'checkImageScan', params: { imageName: '-rc' }, param: 'imageName' },
+  { what: 'image digest too short', method: 'checkImageScan', params: { imageName: 'app@sha256:abc' }, param: 'imageName' },
+  { what: 'a severity ECR does not have', method: 'checkImageScan', params: { failOnSeverity: 'SEVERE' }, param: 'failOnSeverity' },
+  { what: 'a severity in lower case', method: 'checkImageScan', params: { failOnSeverity: 'high' }, param: 'failOnSeverity' },
+  { what: 'a severity as an array', method: 'checkImageScan', params: { failOnSeverity: ['HIGH'] }, param: 'failOnSeverity' },
+  { what: 'an ignore entry with a made-up day', method: 'checkImageScan', params: { ignoreFindings: 'CVE-2024-1 until 2026-02-30' }, param: 'ignoreFindings' },
+  { what: 'an ignore entry with two names', method: 'checkImageScan', params: { ignoreFindings: 'CVE-2024-1 CVE-2024-2' }, param: 'ignoreFindings' },
+  { what: 'an ignore entry with a word for a day', method: 'checkImageScan', params: { ignoreFindings: 'CVE-2024-1 until friday' }, param: 'ignoreFindings' },
+  { what: 'ignore entries as numbers', method: 'checkImageScan', params: { ignoreFindings: [2024] }, param: 'ignoreFindings' },
+  { what: 'startScan neither true nor false', method: 'checkImageScan', params: { startScan: 'sometimes' }, param: 'startScan' },
+  { what: 'a scan timeout over an hour', method: 'checkImageScan', params: { scanTimeoutSeconds: '3601' }, param: 'scanTimeoutSeconds' },
+  { what: 'a scan timeout of zero', method: 'checkImageScan', params: { scanTimeoutSeconds: '0' }, param: 'scanTimeoutSeconds' },
+  { what: 'a scan timeout with a unit', method: 'checkImageScan', params: { scanTimeoutSeconds: '15m' }, param: 'scanTimeoutSeconds' },
+  { what: 'a scan timeout as a number', method: 'checkImageScan', params: { scanTimeoutSeconds: 60 }, param: 'scanTimeoutSeconds' },
 ];
 
 function paramsFor(testCase: BadInput): Record<string, unknown> {

@@ -16,6 +16,7 @@ import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { buildStandIns, makeGate, type Gate, type StandInBin } from '../../devkit/stand-ins';
 import { agentEnvironment, startAgentAction, type AgentOutcome, type AgentProcess } from '../../devkit/agent-process';
+import { DOCKER_MANIFEST, OCI_MANIFEST } from '../../src/registry/media-types';
 
 jest.setTimeout(120_000);
 
@@ -105,7 +106,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     const response = await fetch(`http://${host}/v2/${repoName}/manifests/${reference}`, {
       headers: {
         Authorization: `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`,
-        Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json',
+        Accept: `${DOCKER_MANIFEST}, ${OCI_MANIFEST}`,
       },
       signal: AbortSignal.timeout(10_000),
     });

@@ -26,6 +26,7 @@ import { httpStatus } from '../../devkit/registry';
 import { agentEnvironment, startAgentAction, type AgentProcess } from '../../devkit/agent-process';
 import { registrySecrets } from './support/secrets';
 import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
+import { DOCKER_MANIFEST } from '../../src/registry/media-types';
 
 jest.setTimeout(120_000);
 
@@ -256,7 +257,7 @@ describeWithDocker('isolation of concurrent actions', (e2e) => {
         const url = new URL(`http://${hosts[account]}/v2/${repo}/manifests/${imageTag}`);
         url.username = 'AWS';
         url.password = passwords[account];
-        return httpStatus(url.toString(), { headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
+        return httpStatus(url.toString(), { headers: { Accept: DOCKER_MANIFEST } });
       };
       expect(await status(job.account)).toBe(200);
       expect(await status(1 - job.account)).toBe(404);

@@ -73,6 +73,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   pushImgaeToRepo: { repoName: 'team/app', imageName: 'app:1.0' },
   pullImage: { repoName: 'team/app', imageName: '1.0' },
   tagImage: { repoName: 'team/app', imageName: '1.0', tags: 'prod' },
+  checkImageScan: { repoName: 'team/app', imageName: '1.0', failOnSeverity: 'NONE', scanTimeoutSeconds: '1' },
 };
 /** The params of each method that each payload goes into (the others keep their valid values). */
 const ATTACKED: Record<string, string[]> = {
@@ -82,6 +83,7 @@ const ATTACKED: Record<string, string[]> = {
   // sessionToken is only ever an HTTP header: a value without whitespace is accepted, and must reach no process.
   getEcrLogin: ['registryIds', 'sessionToken'],
   tagImage: ['imageName', 'tags', 'repoName', 'registryId'],
+  checkImageScan: ['imageName', 'repoName', 'registryId', 'failOnSeverity', 'scanTimeoutSeconds'],
 };
 const TARGETS = METHODS.flatMap((method) => (ATTACKED[method] ?? []).map((param) => ({ method, param, base: VALID[method] ?? {} })));
 
@@ -127,7 +129,7 @@ describe('no shell', () => {
   it('the plugin source never asks for a shell', async () => {
     const dir = path.join(REPO_ROOT, 'src');
     const files = (await fs.readdir(dir, { recursive: true })).filter((file) => file.endsWith('.ts'));
-    expect(files).toContain(path.join('docker', 'docker-cli.ts')); // the folders are searched
+    expect(files).toEqual(expect.arrayContaining([path.join('docker', 'docker-cli.ts'), path.join('scan', 'scan-wait.ts')])); // the folders are searched
     for (const file of files) {
       const text = await fs.readFile(path.join(dir, file), 'utf8');
       expect({ file, shellOption: /\bshell\s*:/.test(text) }).toEqual({ file, shellOption: false });
@@ -207,7 +209,7 @@ describe('no shell', () => {
     spawned.length = 0;
     const before = (await docker.calls()).length;
     process.env.DEVKIT_DOCKER_LOCAL_IMAGES = 'app:1.0';
-    // Every method, whatever its outcome here (tagImage finds no registry behind the endpoint): what it starts is what counts.
+    // Every method, whatever its outcome here (tagImage finds no registry behind the endpoint, checkImageScan no scan): what it starts is what counts.
     const errors: Record<string, unknown> = {};
     for (const method of METHODS) errors[method] = (await captureOutput(() => plugin.run(method, { ...KEYS, ...VALID[method] }))).error;
     expect({ push: errors.pushImgaeToRepo, pull: errors.pullImage }).toEqual({ push: undefined, pull: undefined });

@@ -41,7 +41,8 @@ describeWithDocker('no secret in any process argv while each method runs', (e2e)
 
   beforeAll(async () => {
     ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
-    ecr.endpoint.createRepositories(['sec/argv']); // for tagImage (docker push needs none)
+    ecr.endpoint.createRepositories(['sec/argv']); // for tagImage and checkImageScan (docker push needs none)
+    ecr.endpoint.scans.set({ repositoryName: 'sec/argv', digest: `sha256:${'f'.repeat(64)}`, tags: [tag], scan: [{ status: 'COMPLETE', findings: [] }] });
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-argv-'));
     bin = await buildStandIns({ docker: true });
     // Big enough that docker push and pull run for a while (compressing and sending 16 MB).
@@ -65,6 +66,7 @@ describeWithDocker('no secret in any process argv while each method runs', (e2e)
     getEcrLogin: { params: {}, docker: [] },
     pullImage: { params: { imageName: tag }, docker: ['login', 'pull'] },
     tagImage: { params: { imageName: tag, tags: `${tag}-prod` }, docker: [] },
+    checkImageScan: { params: { imageName: tag, failOnSeverity: 'NONE' }, docker: [] },
   });
 
   it('has a run for every method config.json declares, and for no other', () => {

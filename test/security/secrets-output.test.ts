@@ -14,6 +14,7 @@
  * runs it, and checks that nothing was left behind.
  */
 import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,7 @@ const INPUTS: Record<Method, Record<string, unknown>> = {
   pushImgaeToRepo: { repoName: 'team/app', imageName: 'app:1.0' },
   pullImage: { repoName: 'team/app', imageName: '1.0' },
   tagImage: { repoName: 'team/app', imageName: '1.0', tags: 'prod' },
+  checkImageScan: { repoName: 'team/app', imageName: '1.0', failOnSeverity: 'NONE' },
 };
 /** A method's inputs; one config.json declares without inputs here fails the test that asks. */
 function inputsOf(method: Method): Record<string, unknown> {
@@ -98,15 +100,17 @@ describeWithDocker('no secret in output (local endpoint and registry, stand-in d
     await ecr.registries[0].setPassword(TRICKY_PASSWORD);
     ecr.endpoint.setPassword(ecr.accountIds[0], TRICKY_PASSWORD);
     process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
-    // An image for tagImage to read: an index of no platforms needs no layers.
+    // An image for tagImage to read (an index of no platforms needs no layers), with a scan for checkImageScan to report.
     ecr.endpoint.createRepositories(['team/app']);
+    const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
     const client = new ECRClient({ region: LOCAL_REGION, credentials: LOCAL_KEYS, endpoint: ecr.endpoint.url });
     try {
-      const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
       await client.send(new PutImageCommand({ repositoryName: 'team/app', imageTag: '1.0', imageManifest: index, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }));
     } finally {
       client.destroy();
     }
+    const digest = `sha256:${createHash('sha256').update(index).digest('hex')}`;
+    ecr.endpoint.scans.set({ repositoryName: 'team/app', digest, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'HIGH', package: 'openssl', version: '3.0.1' }] }] });
     leaky = await installLeakyDocker();
     emptyBin = await fs.mkdtemp(path.join(os.tmpdir(), 'no-docker-'));
     plugin = loadPlugin();
@@ -193,6 +197,7 @@ describeWithDocker('no secret in output (local endpoint and registry, stand-in d
     ['pullImage', { region: token }, 'region'],
     ['tagImage', { imageName: `sha256:${token}` }, 'imageName'],
     ['tagImage', { tags: `prod\n${token}` }, 'tags'],
+    ['checkImageScan', { ignoreFindings: `CVE-1 until ${token}` }, 'ignoreFindings'],
   ];
 
   it('pastes a secret into a param of every method config.json declares', () => {

@@ -1,6 +1,7 @@
 import {
   BatchGetImageCommand,
   CreateRepositoryCommand,
+  DescribeImageScanFindingsCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
@@ -36,6 +37,7 @@ describe('config.json', () => {
       ['pushImgaeToRepo', 'Push Image To Repo'],
       ['pullImage', 'Pull Image From Repo'],
       ['tagImage', 'Tag Image In Repo'],
+      ['checkImageScan', 'Check Image Scan'],
     ]);
     expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'roleArn', 'roleExternalId', 'transferAttempts', 'transferTimeLimit']);
   });
@@ -84,6 +86,11 @@ describe('what each method reads is what config.json declares', () => {
     ecrMock.on(CreateRepositoryCommand).resolves({});
     ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageDigest: FAKE_DIGEST }, imageManifest: '{}' }] });
     ecrMock.on(PutImageCommand).resolves({});
+    ecrMock.on(DescribeImageScanFindingsCommand).resolves({
+      imageId: { imageDigest: FAKE_DIGEST },
+      imageScanStatus: { status: 'COMPLETE' },
+      imageScanFindings: { findings: [], imageScanCompletedAt: new Date(), findingSeverityCounts: {} },
+    });
     ecrMock.on(GetAuthorizationTokenCommand).resolves({
       authorizationData: [{ authorizationToken: Buffer.from('AWS:pw').toString('base64'), proxyEndpoint: 'https://r.example' }],
     });
@@ -113,6 +120,10 @@ describe('what each method reads is what config.json declares', () => {
     kmsKey: 'alias/app',
     repositoryTags: 'team=app',
     tags: 'prod',
+    failOnSeverity: 'HIGH',
+    ignoreFindings: 'CVE-2024-1234 until 2099-12-31',
+    startScan: 'true',
+    scanTimeoutSeconds: '60',
   };
 
   /** A params object that remembers every name the method asks for. */

@@ -16,6 +16,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import * as plugin from '../../src/app';
 import { ParamReader } from '../../src/kaholo/param-reader';
+import { MANIFEST_MEDIA_TYPES, OCI_INDEX } from '../../src/registry/media-types';
 import { readRepositorySettings, type RepositorySettings } from '../../src/params/repository-settings';
 import { captureOutput } from '../support/capture-output';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
@@ -26,7 +27,7 @@ const HOST = '123456789012.dkr.ecr.eu-west-2.amazonaws.com';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const OTHER = `sha256:${'cd'.repeat(32)}`;
 // Odd spacing and key order on purpose: only the very bytes keep the digest.
-const INDEX = '{"schemaVersion":2,  "mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}\n';
+const INDEX = `{"schemaVersion":2,  "mediaType":"${OCI_INDEX}","manifests":[]}\n`;
 
 const tagImage = (params: Record<string, unknown>) =>
   captureOutput(() => plugin.tagImage({ method: { name: 'tagImage' }, params: { ...KEYS, repoName: 'team/app', ...params } }, {}));
@@ -37,7 +38,7 @@ beforeEach(() => {
   restoreEnv = isolateAwsEnvironment();
   ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [{ repositoryName: 'team/app', repositoryUri: `${HOST}/team/app` }] });
   ecrMock.on(BatchGetImageCommand).resolves({
-    images: [{ imageId: { imageDigest: DIGEST, imageTag: 'rc' }, imageManifest: INDEX, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }],
+    images: [{ imageId: { imageDigest: DIGEST, imageTag: 'rc' }, imageManifest: INDEX, imageManifestMediaType: OCI_INDEX }],
     failures: [],
   });
 });
@@ -70,18 +71,13 @@ describe('tagImage', () => {
     expect(ecrMock.commandCalls(BatchGetImageCommand)[0].args[0].input).toEqual({
       repositoryName: 'team/app',
       imageIds: [{ imageTag: 'rc' }],
-      acceptedMediaTypes: [
-        'application/vnd.docker.distribution.manifest.v2+json',
-        'application/vnd.docker.distribution.manifest.list.v2+json',
-        'application/vnd.oci.image.manifest.v1+json',
-        'application/vnd.oci.image.index.v1+json',
-      ],
+      acceptedMediaTypes: [...MANIFEST_MEDIA_TYPES],
     });
     expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input)).toEqual(
       ['prod', '1.4'].map((imageTag) => ({
         repositoryName: 'team/app',
         imageManifest: INDEX,
-        imageManifestMediaType: 'application/vnd.oci.image.index.v1+json',
+        imageManifestMediaType: OCI_INDEX,
         imageDigest: DIGEST,
         imageTag,
       })),
