@@ -60,12 +60,14 @@ export interface AgentOptions {
   root?: string;
   /** Options for node before the runner (e.g. `--require` of a probe). */
   nodeArgs?: string[];
+  /** The node binary to run it with (default: this process's, e.g. the agent image's from agent-node.ts). */
+  node?: string;
 }
 
 /** Starts the action in a child node process with exactly `env` (nothing inherited). */
 export function startAgentAction(action: AgentAction, env: NodeJS.ProcessEnv, options: AgentOptions = {}): AgentProcess {
   const root = options.root ?? REPO_ROOT;
-  const child = execa(process.execPath, [...(options.nodeArgs ?? []), RUNNER, root], {
+  const child = execa(options.node ?? process.execPath, [...(options.nodeArgs ?? []), RUNNER, root], {
     env,
     extendEnv: false,
     cwd: path.resolve(root),

@@ -128,6 +128,16 @@ export interface FaultMark {
 /** Where a failed request's error carries its FaultMark. */
 export const TRANSPORT_FAULT = Symbol.for('kaholo-plugin-ecr.transport-fault');
 
+/**
+ * A message that quotes others' words (AWS's, docker's) may hold a value the
+ * action was given, whole: there each of `values` longer than ECHO_LIMIT is
+ * cut as shorten() cuts it, so no error echoes more of a value than that.
+ */
+export function shortenEchoes(message: string, values: Iterable<string>): string {
+  const long = [...new Set(values)].filter((value) => value.length > ECHO_LIMIT).sort((a, b) => b.length - a.length);
+  return long.reduce((text, value) => text.split(value).join(shorten(value)), message);
+}
+
 interface AwsLikeError {
   name?: unknown;
   message?: unknown;
@@ -186,7 +196,7 @@ export function seconds(ms: number): string {
 
 /** "the ECR endpoint https://…". */
 function endpointName({ service, endpoint }: AwsCallContext): string {
-  return `the ${service} endpoint${endpoint ? ` ${endpoint}` : ''}`;
+  return `the ${service} endpoint${endpoint ? ` ${shorten(endpoint)}` : ''}`;
 }
 
 /** "the proxy proxy.example.com:3128 (HTTPS_PROXY)": never its credentials. */

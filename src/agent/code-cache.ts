@@ -17,8 +17,19 @@ import type { LazyBundle } from './lazy-bundles';
  * this user's own is ignored. A cache is named after the bundle's content
  * hash and the Node.js version, and written whole, then renamed into place.
  * Works alike on Node.js 18, 20 and later (vm.Script's cachedData).
+ *
+ * V8 checks a cache's header (its version, flags and the source's length)
+ * but, in release builds, not its payload: a payload damaged on disk, or the
+ * cache of another bundle of the same length, would be run as compiled code
+ * and crash the process (SIGSEGV) in every action until the file went. So
+ * each file starts with a header of its own, the sha256 of the bundle it
+ * belongs to and of the payload, checked before V8 sees the payload; a file
+ * that fails it is removed, and written again when the process exits.
  */
 const CACHE_DIR = '.code-cache';
+const MAGIC = Buffer.from('KECC0001', 'latin1');
+const HASH_BYTES = 32;
+const HEADER_BYTES = MAGIC.length + 2 * HASH_BYTES;
 
 interface NodeModule {
   filename: string;
@@ -34,8 +45,8 @@ type ModuleInternals = typeof Module & {
 };
 const Loader = Module as ModuleInternals;
 
-/** Bundles whose cache this process writes when it exits (what ran by then is in it too). */
-const pending = new Map<string, vm.Script>();
+/** Bundles whose cache this process writes when it exits (what ran by then is in it too), with the hash of each bundle. */
+const pending = new Map<string, { script: vm.Script; bundleHash: Buffer }>();
 
 /** How a bundle was loaded: from its code cache, compiled (a cache follows at exit), or not here (already loaded, or no bundle). */
 export type CodeCacheUse = 'cached' | 'compiled' | 'skipped';
@@ -57,8 +68,9 @@ export function preloadWithCodeCache(bundle: LazyBundle, root = path.dirname(__d
   } catch {
     return 'skipped'; // not a built bundle: require() loads what there is
   }
-  const cacheFile = path.join(root, CACHE_DIR, `${name}-${createHash('sha256').update(source).digest('hex').slice(0, 20)}-${process.version}-${process.arch}.bin`);
-  const cachedData = readOwnFile(cacheFile);
+  const bundleHash = sha256(source);
+  const cacheFile = path.join(root, CACHE_DIR, `${name}-${bundleHash.toString('hex').slice(0, 20)}-${process.version}-${process.arch}.bin`);
+  const cachedData = checkedPayload(readOwnFile(cacheFile), bundleHash, cacheFile);
   const script = new vm.Script(Loader.wrap(source), { filename: file, cachedData });
   const loaded = new Loader(file, module);
   loaded.filename = file;
@@ -74,8 +86,30 @@ export function preloadWithCodeCache(bundle: LazyBundle, root = path.dirname(__d
   }
   if (cachedData !== undefined && script.cachedDataRejected !== true) return 'cached';
   if (pending.size === 0) process.once('exit', writePendingCaches);
-  pending.set(cacheFile, script);
+  pending.set(cacheFile, { script, bundleHash });
   return 'compiled';
+}
+
+function sha256(data: string | Buffer): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+/**
+ * The V8 payload of a cache file whose header says it belongs to this very
+ * bundle and whose payload is what was written; undefined otherwise. A file
+ * that fails the check is removed (rewritten at exit).
+ */
+function checkedPayload(file: Buffer | undefined, bundleHash: Buffer, cacheFile: string): Buffer | undefined {
+  if (file === undefined) return undefined;
+  const payload = file.subarray(HEADER_BYTES);
+  const sound =
+    file.length > HEADER_BYTES &&
+    file.subarray(0, MAGIC.length).equals(MAGIC) &&
+    file.subarray(MAGIC.length, MAGIC.length + HASH_BYTES).equals(bundleHash) &&
+    file.subarray(MAGIC.length + HASH_BYTES, HEADER_BYTES).equals(sha256(payload));
+  if (sound) return payload;
+  removeQuietly(cacheFile);
+  return undefined;
 }
 
 /** A file of this user's that only they may write, or undefined. */
@@ -96,11 +130,12 @@ function readOwnFile(file: string): Buffer | undefined {
 
 /** At exit, synchronously: the caches of the bundles loaded without one. Failures only mean no cache. */
 function writePendingCaches(): void {
-  for (const [file, script] of pending) {
+  for (const [file, { script, bundleHash }] of pending) {
     const partial = `${file}.${process.pid}.partial`;
     try {
+      const payload = script.createCachedData();
       mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-      writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
+      writeFileSync(partial, Buffer.concat([MAGIC, bundleHash, sha256(payload), payload]), { mode: 0o600 });
       renameSync(partial, file);
     } catch {
       // a read-only or foreign directory, or no directory at all: the next action compiles again

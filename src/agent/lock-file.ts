@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { ActivityLog } from '../kaholo/activity-log';
-import { PluginError } from '../errors';
+import { PluginError, shorten } from '../errors';
+import type { TimeLimit } from '../params/time-limit';
 import type { Interruption } from './interruption';
 
 /**
@@ -38,6 +39,8 @@ export interface LockKey {
 export interface LockWait {
   /** How long to wait for another holder at most. */
   waitMs: number;
+  /** The action's time limit, which ends the wait too when it comes first. */
+  limit?: TimeLimit;
   log: ActivityLog;
   interruption: Interruption;
 }
@@ -72,13 +75,14 @@ export async function clearStaleLocks(log: ActivityLog): Promise<void> {
 }
 
 /**
- * Takes the lock, waiting for another holder within `waitMs` (an interrupt
- * ends the wait), then fails saying for what. Returns its release, which
- * never throws (a failure is logged).
+ * Takes the lock, waiting for another holder within `waitMs` and the time
+ * limit (an interrupt ends the wait), then fails saying for what. Returns its
+ * release, which never throws (a failure is logged).
  */
-export async function acquireLock(lock: LockKey, { waitMs, log, interruption }: LockWait): Promise<() => Promise<void>> {
+export async function acquireLock(lock: LockKey, { waitMs, limit, log, interruption }: LockWait): Promise<() => Promise<void>> {
   const file = lockFilePath(lock);
-  const deadline = Date.now() + waitMs;
+  const ownDeadline = Date.now() + waitMs;
+  const remaining = (): number => Math.max(0, Math.min(ownDeadline - Date.now(), limit?.remainingMs() ?? Infinity));
   let announced = false;
   for (;;) {
     interruption.check();
@@ -94,19 +98,20 @@ export async function acquireLock(lock: LockKey, { waitMs, log, interruption }: 
       return () => release().catch((error: Error) => log.error(`Releasing the lock for ${lock.name} failed: ${error.message}`));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw new PluginError(`Could not take the lock ${file} for ${lock.name}: ${(error as Error).message}`);
+        throw new PluginError(`Could not take the lock ${file} for ${shorten(lock.name)}: ${(error as Error).message}`);
       }
     }
     if (!announced) {
-      log.info(`Waiting for another action on this agent that ${lock.holders} ${lock.name} (up to ${Math.round(waitMs / 1000)} s)`);
+      log.info(`Waiting for another action on this agent that ${lock.holders} ${lock.name} (up to ${Math.round(remaining() / 1000)} s)`);
       announced = true;
     }
-    if (Date.now() >= deadline) {
+    const left = remaining();
+    if (left === 0) {
       const where = lock.where !== undefined ? `${lock.where}, ` : '';
-      throw new PluginError(
-        `Waited ${Math.round(waitMs / 1000)} s for another action on this agent to finish with ${lock.name} (${where}lock ${file}); try again when it has finished`,
-      );
+      const what = `another action on this agent to finish with ${shorten(lock.name)} (${where}lock ${file})`;
+      if (limit !== undefined && limit.remainingMs() === 0) throw limit.exceeded(`it was still waiting for ${what}`);
+      throw new PluginError(`Waited ${Math.round(waitMs / 1000)} s for ${what}; try again when it has finished`);
     }
-    await interruption.sleep(POLL_MS + Math.floor(Math.random() * POLL_MS));
+    await interruption.sleep(Math.min(left, POLL_MS + Math.floor(Math.random() * POLL_MS)));
   }
 }

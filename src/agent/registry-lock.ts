@@ -1,5 +1,6 @@
 import type { ActivityLog } from '../kaholo/activity-log';
 import type { Interruption } from './interruption';
+import type { TimeLimit } from '../params/time-limit';
 import { acquireLock, lockFilePath, type LockKey } from './lock-file';
 
 /**
@@ -17,6 +18,8 @@ export interface RegistryLockRequest {
   references: string[];
   /** How long to wait for another holder of each at most. */
   waitMs: number;
+  /** The action's time limit, which ends a wait too when it comes first. */
+  limit?: TimeLimit;
   log: ActivityLog;
   interruption: Interruption;
 }

@@ -1,6 +1,8 @@
 import type { ActivityLog } from '../kaholo/activity-log';
+import { shorten } from '../errors';
 import type { Interruption } from './interruption';
 import { acquireLock, lockFilePath, type LockKey } from './lock-file';
+import type { TimeLimit } from '../params/time-limit';
 
 /**
  * One lock per Docker engine and image reference (lock-file.ts), shared by
@@ -14,12 +16,14 @@ export interface LockRequest {
   reference: string;
   /** How long to wait for another holder at most. */
   waitMs: number;
+  /** The action's time limit, which ends the wait too when it comes first. */
+  limit?: TimeLimit;
   log: ActivityLog;
   interruption: Interruption;
 }
 
 function engineLock(engine: string, reference: string): LockKey {
-  return { kind: 'engine', key: `${engine}\0${reference}`, name: reference, holders: 'pushes or pulls', where: `engine ${engine}` };
+  return { kind: 'engine', key: `${engine}\0${reference}`, name: reference, holders: 'pushes or pulls', where: `engine ${shorten(engine)}` };
 }
 
 /** Where the lock for (engine, reference) lives. */
@@ -27,7 +31,7 @@ export function lockPath(engine: string, reference: string): string {
   return lockFilePath(engineLock(engine, reference));
 }
 
-/** Runs `work` while holding the lock; waits for another holder within `waitMs`, then fails saying for what. */
+/** Runs `work` while holding the lock; waits for another holder within `waitMs` and the time limit, then fails saying for what. */
 export async function withTransferLock<T>(request: LockRequest, work: () => Promise<T>): Promise<T> {
   const release = await acquireLock(engineLock(request.engine, request.reference), request);
   try {

@@ -66,3 +66,26 @@ export async function resolveRegion(client: ECRClient): Promise<string> {
     );
   }
 }
+
+/** Stands for the 12 digits of an account id when the action names none: the length is what counts. */
+const SOME_ACCOUNT = '<account-id>';
+
+/**
+ * The registry host ECR will hand out, known before any call when the client
+ * calls AWS's own endpoint, `api.ecr.<region>.<domain>` (the SDK's rules
+ * give the domain: amazonaws.com, amazonaws.com.cn, …): the registry is then
+ * `<account>.dkr.ecr.<region>.<domain>`. Undefined when the endpoint is
+ * another (AWS_ENDPOINT_URL_ECR, FIPS, dual-stack): the token will tell.
+ */
+export async function expectedRegistryHost(client: ECRClient, region: string, registryId: string | undefined): Promise<string | undefined> {
+  const { config } = client;
+  try {
+    if (config.isCustomEndpoint || (!config.ignoreConfiguredEndpointUrls && (await config.serviceConfiguredEndpoint?.()) !== undefined)) return undefined;
+    const { url } = config.endpointProvider({ Region: region, UseFIPS: await config.useFipsEndpoint(), UseDualStack: await config.useDualstackEndpoint() });
+    const prefix = `api.ecr.${region}.`;
+    if (!url.hostname.startsWith(prefix)) return undefined;
+    return `${registryId ?? SOME_ACCOUNT}.dkr.ecr.${region}.${url.hostname.slice(prefix.length)}`;
+  } catch {
+    return undefined; // the SDK will say what is wrong with the region or endpoint when it is called
+  }
+}

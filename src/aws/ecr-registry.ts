@@ -13,7 +13,7 @@ import {
   type ECRClient,
   type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
-import { describeAwsError, MissingImageError, PluginError } from '../errors';
+import { describeAwsError, MissingImageError, PluginError, shorten } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
 import type { AwsConnection } from '../params/connection';
 import type { RepositorySettings } from '../params/repository-settings';
@@ -27,7 +27,7 @@ import {
   type RepositoryRecord,
   type StoredManifest,
 } from '../registry/registry-api';
-import { closeEcrClient, createEcrClient, ecrCall, resolveRegion } from './ecr-client';
+import { closeEcrClient, createEcrClient, ecrCall, expectedRegistryHost, resolveRegion } from './ecr-client';
 import { EcrImageScans } from './ecr-scans';
 
 /** ECR's page size limit; the fewest round trips for "all repositories". */
@@ -59,6 +59,10 @@ class EcrRegistry implements RegistryApi {
     readonly region: string,
   ) {
     this.scans = new EcrImageScans(client, registryId);
+  }
+
+  expectedHost(): Promise<string | undefined> {
+    return expectedRegistryHost(this.client, this.region, this.registryId);
   }
 
   async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
@@ -140,7 +144,7 @@ class EcrRegistry implements RegistryApi {
     const [found] = response.images ?? [];
     const digest = found?.imageId?.imageDigest;
     if (found?.imageManifest === undefined || digest === undefined) {
-      throw new PluginError(`ECR BatchGetImage returned no manifest for ${repoName}`);
+      throw new PluginError(`ECR BatchGetImage returned no manifest for ${shorten(repoName)}`);
     }
     return { digest, manifest: found.imageManifest, mediaType: found.imageManifestMediaType };
   }

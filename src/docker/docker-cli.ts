@@ -4,17 +4,18 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { ActivityLog } from '../kaholo/activity-log';
-import { PluginError, seconds } from '../errors';
+import { PluginError, quote, seconds, shorten } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
+import type { TimeLimit } from '../params/time-limit';
 
 export interface DockerRunOptions {
   /** Written to docker's stdin (the registry password for `login --password-stdin`). */
   input?: string;
   /** Stream docker's output to the activity log line by line as it comes. */
   stream?: boolean;
-  /** Upper bound for this command; docker is stopped when it is reached. */
+  /** Upper bound for this command; docker is stopped when it is reached (or sooner, at the runner's time limit). */
   timeoutMs: number;
-  /** Clean-up: runs even after the action was interrupted, and an interrupt does not stop it. */
+  /** Clean-up: runs even after the action was interrupted or its time limit came, and neither stops it. */
   afterInterrupt?: boolean;
   /** Stop the command when it prints nothing for this long (a transfer that makes no progress). */
   stallMs?: number;
@@ -33,10 +34,38 @@ export class DockerCommandError extends PluginError {
   }
 }
 
+export interface DockerCliOptions {
+  /** The program to run; default `docker` from PATH. */
+  executable?: string;
+  /** Work commands stop at this limit (clean-up commands do not). */
+  limit?: TimeLimit;
+}
+
+/**
+ * What docker never needs and must never hold: AWS credentials, and what
+ * leads to them (the container credential endpoint and its token, the web
+ * identity token file and its role). docker reaches ECR with the login the
+ * action gives it; the private config has no credential helper that could
+ * use them.
+ */
+export const AWS_CREDENTIAL_VARIABLES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_SECURITY_TOKEN',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN',
+  'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_ROLE_ARN',
+  'AWS_ROLE_SESSION_NAME',
+];
+
 /**
  * Runs the docker CLI from an argument array (never a shell) with a given
- * environment. An interrupt stops the work commands that run, never a
- * clean-up command. On Linux, docker runs under util-linux `setpriv
+ * environment, less AWS credentials. An interrupt, or the time limit, stops
+ * the work commands that run, never a clean-up command. On Linux, docker runs under util-linux `setpriv
  * --pdeathsig` when it is on PATH (it execs docker, so the pid and argv are
  * docker's; it costs about half a millisecond): the kernel sends docker
  * SIGTERM when the action's process dies, even by SIGKILL, so no docker
@@ -47,18 +76,28 @@ export class DockerCli {
   private interrupted = false;
   private readonly stoppedByInterrupt = new Set<execa.ExecaChildProcess>();
   private readonly launcher: string | undefined;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly executable: string;
+  private readonly limit: TimeLimit | undefined;
 
   constructor(
-    private readonly env: NodeJS.ProcessEnv,
+    env: NodeJS.ProcessEnv,
     private readonly redactor: Redactor,
     private readonly log: ActivityLog,
-    private readonly executable = 'docker',
+    options: DockerCliOptions = {},
   ) {
+    this.env = Object.fromEntries(Object.entries(env).filter(([name]) => !AWS_CREDENTIAL_VARIABLES.includes(name)));
+    this.executable = options.executable ?? 'docker';
+    this.limit = options.limit;
     this.launcher = process.platform === 'linux' ? findOnPath('setpriv', env.PATH) : undefined;
   }
 
   async run(args: string[], options: DockerRunOptions): Promise<DockerOutput> {
     if (this.interrupted && !options.afterInterrupt) throw new PluginError('The action was interrupted');
+    // A work command ends at the time limit when that comes before its own bound.
+    const limit = !options.afterInterrupt && this.limit !== undefined && this.limit.remainingMs() <= options.timeoutMs ? this.limit : undefined;
+    const timeoutMs = limit ? limit.remainingMs() : options.timeoutMs;
+    if (limit && timeoutMs === 0) throw limit.exceeded(`docker ${args[0]} was not started`);
     const [file, argv] = this.launcher
       ? [this.launcher, ['--pdeathsig', 'TERM', '--', this.executable, ...args]]
       : [this.executable, args];
@@ -75,7 +114,7 @@ export class DockerCli {
       stopped ??= why;
       child.kill('SIGTERM', { forceKillAfterTimeout: 5000 });
     };
-    const timer = setTimeout(stop('timeout'), options.timeoutMs);
+    const timer = setTimeout(stop('timeout'), timeoutMs);
     let stallTimer: NodeJS.Timeout | undefined;
     const progressed = (): void => {
       if (options.stallMs === undefined) return;
@@ -97,7 +136,8 @@ export class DockerCli {
       if (stopped === 'stall') {
         throw new PluginError(`docker ${args[0]} made no progress for ${seconds(options.stallMs ?? 0)} s and was stopped`);
       }
-      throw this.explain(args[0], error as execa.ExecaError, stopped === 'timeout' ? options.timeoutMs : undefined);
+      if (stopped === 'timeout' && limit) throw limit.exceeded(`docker ${args[0]} was stopped`);
+      throw this.explain(args[0], error as execa.ExecaError, stopped === 'timeout' ? timeoutMs : undefined);
     } finally {
       clearTimeout(timer);
       clearTimeout(stallTimer);
@@ -119,7 +159,7 @@ export class DockerCli {
     const launcherMissedDocker = this.launcher !== undefined && error.exitCode === 127 && /failed to execute/.test(stderr);
     if ((error as { code?: unknown }).code === 'ENOENT' || launcherMissedDocker) {
       return new PluginError(
-        `The docker CLI was not found on the agent (looked for "${this.executable}" on PATH). ` +
+        `The docker CLI was not found on the agent (looked for ${quote(this.executable)} on PATH). ` +
           'Push and pull need Docker installed where the Kaholo agent runs.',
       );
     }
@@ -127,7 +167,7 @@ export class DockerCli {
       return new PluginError(`docker ${command} did not finish within ${seconds(timedOutAfterMs)} s and was stopped`);
     }
     if (/Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i.test(stderr)) {
-      const where = this.env.DOCKER_HOST ? `at ${this.env.DOCKER_HOST}` : 'on its default socket';
+      const where = this.env.DOCKER_HOST ? `at ${shorten(this.env.DOCKER_HOST)}` : 'on its default socket';
       return new DockerCommandError(
         `The Docker engine does not answer ${where}: is the daemon running, and may the agent's user reach it? (${lastLines(stderr)})`,
         stderr,

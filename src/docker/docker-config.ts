@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PluginError } from '../errors';
+import { PluginError, quote } from '../errors';
 import { currentProcess, type ProcessIdentity } from '../agent/process-identity';
 
 /** A docker client configuration directory private to one action. */
@@ -84,7 +84,7 @@ async function makeTempDir(prefix: string): Promise<string> {
       ENOSPC: 'is full',
     };
     throw new PluginError(
-      `The temporary directory "${tmp}" ${what[code] ?? `cannot be used (${code})`}: set TMPDIR on the agent to a writable directory (or create it)`,
+      `The temporary directory ${quote(tmp)} ${what[code] ?? `cannot be used (${code})`}: set TMPDIR on the agent to a writable directory (or create it)`,
     );
   }
 }

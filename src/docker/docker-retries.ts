@@ -1,6 +1,7 @@
 import type { ActivityLog } from '../kaholo/activity-log';
 import { DockerCommandError } from './docker-cli';
 import type { Interruption } from '../agent/interruption';
+import type { TimeLimit } from '../params/time-limit';
 
 /** Said by docker when the registry or the network is briefly unavailable: worth another try. */
 const TRANSIENT: [RegExp, string][] = [
@@ -41,12 +42,14 @@ export function retryDelayMs(policy: RetryPolicy, retry: number): number {
 
 /**
  * Runs `attempt` up to `policy.attempts` times while it fails for a transient
- * reason, logging each retry with its reason and wait.
+ * reason, logging each retry with its reason and wait. With a time limit, a
+ * retry that could not start before the limit is not waited for: the limit's
+ * error says so, with the last failure.
  */
 export async function withRetries<T>(
   what: string,
   policy: RetryPolicy,
-  context: { log: ActivityLog; interruption: Interruption },
+  context: { log: ActivityLog; interruption: Interruption; limit?: TimeLimit },
   attempt: () => Promise<T>,
 ): Promise<T> {
   for (let tried = 1; ; tried++) {
@@ -56,6 +59,10 @@ export async function withRetries<T>(
       const reason = transientReason(error);
       if (reason === undefined || tried >= policy.attempts || context.interruption.interrupted) throw error;
       const wait = retryDelayMs(policy, tried);
+      if (context.limit !== undefined && wait >= context.limit.remainingMs()) {
+        const times = tried === 1 ? 'once' : `${tried} times`;
+        throw context.limit.exceeded(`${what} failed ${times} (${reason}) and the limit came before the next try (last: ${(error as Error).message})`);
+      }
       context.log.info(`${what} failed (${reason}); retrying in ${(wait / 1000).toFixed(1)} s (attempt ${tried + 1} of ${policy.attempts})`);
       await context.interruption.sleep(wait);
     }

@@ -1,7 +1,7 @@
 import { DockerCommandError } from './docker-cli';
 import type { RegistryLogin } from '../registry/registry-api';
 import { imageIdOf, lastLine, LOCAL_TIMEOUT_MS, restoreName } from './engine-names';
-import { ParamError, PluginError } from '../errors';
+import { ParamError, PluginError, quote, shorten } from '../errors';
 import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';
 import { withRetries } from './docker-retries';
 import { forgetAddedName, recordAddedName, type AddedName } from '../agent/added-names';
@@ -47,12 +47,13 @@ export async function pushImage<T>(
 ): Promise<T> {
   const { login, repoName, image, options, additionalTags } = request;
   const candidates = planPush(image, repoName, login.host);
-  return withRegistrySession(login, context, options.retry, async (session) => {
+  return withRegistrySession(login, context, options, async (session) => {
     const underTagLocks = (target: string, push: () => Promise<TransferResult>): Promise<T> =>
       withRegistryLocks(
         {
           references: [tagOf(target), ...additionalTags].map((tag) => tagReference(login.host, repoName, tag)),
-          waitMs: options.timeLimitMs,
+          waitMs: options.limit.ms,
+          limit: session.limit,
           log: session.log,
           interruption: session.interruption,
         },
@@ -64,7 +65,7 @@ export async function pushImage<T>(
       // candidate that is the target itself tells both what to push and what the name named.
       const [target] = targets;
       return underTagLocks(target, () =>
-        withTransferLock({ ...session, reference: target, waitMs: options.timeLimitMs }, async () => {
+        withTransferLock({ ...session, reference: target, waitMs: options.limit.ms }, async () => {
           const resolved = await resolveSource(session, candidates);
           const previousId = resolved.source === target ? resolved.imageId : await imageIdOf(session.docker, target);
           return pushLocked(request, session, resolved, previousId);
@@ -73,7 +74,7 @@ export async function pushImage<T>(
     }
     const resolved = await resolveSource(session, candidates);
     return underTagLocks(resolved.target, () =>
-      withTransferLock({ ...session, reference: resolved.target, waitMs: options.timeLimitMs }, async () =>
+      withTransferLock({ ...session, reference: resolved.target, waitMs: options.limit.ms }, async () =>
         pushLocked(request, session, resolved, await imageIdOf(session.docker, resolved.target)),
       ),
     );
@@ -103,9 +104,8 @@ async function pushLocked(
       log.info(`Tagged ${source} as ${target}`);
     }
     await session.loggedIn;
-    const deadline = Date.now() + options.timeLimitMs;
     const { stdout } = await withRetries('docker push', options.retry, session, () =>
-      docker.run(['push', target], { stream: true, ...transferLimits(options, deadline, 'push') }),
+      docker.run(['push', target], { stream: true, timeoutMs: options.limit.ms, stallMs: options.stallMs }),
     );
     // Done with the registry: the logout runs while the engine is asked about the digest.
     const loggedOut = session.logOut();
@@ -122,15 +122,14 @@ async function pushLocked(
 export async function pullImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
   const { login, repoName, image, options } = request;
   const reference = planPull(image, repoName, login.host);
-  return withRegistrySession(login, context, options.retry, (session) =>
-    withTransferLock({ ...session, reference, waitMs: options.timeLimitMs }, async () => {
+  return withRegistrySession(login, context, options, (session) =>
+    withTransferLock({ ...session, reference, waitMs: options.limit.ms }, async () => {
       await session.loggedIn;
       session.log.info(`Pulling ${reference}`);
-      const deadline = Date.now() + options.timeLimitMs;
       let stdout: string;
       try {
         ({ stdout } = await withRetries('docker pull', options.retry, session, () =>
-          session.docker.run(['pull', reference], { stream: true, ...transferLimits(options, deadline, 'pull') }),
+          session.docker.run(['pull', reference], { stream: true, timeoutMs: options.limit.ms, stallMs: options.stallMs }),
         ));
       } catch (error) {
         throw explainPullFailure(error, reference);
@@ -143,20 +142,13 @@ export async function pullImage(request: TransferRequest, context: SessionContex
   );
 }
 
-/** The time left for this attempt of a transfer, and how long it may go without output. */
-function transferLimits(options: TransferOptions, deadline: number, command: string): { timeoutMs: number; stallMs: number } {
-  const timeoutMs = deadline - Date.now();
-  if (timeoutMs <= 0) throw new PluginError(`docker ${command} did not finish within ${options.timeLimitMs / 60_000} min (the transfer time limit)`);
-  return { timeoutMs, stallMs: options.stallMs };
-}
-
 /** The first candidate that exists locally, with its image id; a clear error naming all of them otherwise. */
 async function resolveSource(session: RegistrySession, candidates: PushCandidate[]): Promise<PushCandidate & { imageId: string }> {
   for (const candidate of candidates) {
     const imageId = await imageIdOf(session.docker, candidate.source);
     if (imageId !== undefined) return { ...candidate, imageId };
   }
-  const names = candidates.map((c) => `"${c.source}"`).join(', ');
+  const names = candidates.map((c) => quote(c.source)).join(', ');
   throw new ParamError('imageName', `no such local image on the agent (looked for ${names}); build or pull it first`);
 }
 
@@ -171,11 +163,11 @@ async function checkPushedDigest(session: RegistrySession, stdout: string, image
   const ofRepository = known.filter((d) => d.startsWith(`${repository}@`)).map((d) => d.split('@')[1]);
   if (reported === undefined) {
     if (ofRepository.length === 1) return ofRepository[0];
-    throw new PluginError(`docker reported no digest for the push to ${repository}`);
+    throw new PluginError(`docker reported no digest for the push to ${shorten(repository)}`);
   }
   if (!ofRepository.includes(reported)) {
     throw new PluginError(
-      `docker pushed ${reported} to ${repository}, which is not the image ${imageId.slice(0, 19)} that "imageName" named when the action started: ` +
+      `docker pushed ${reported} to ${shorten(repository)}, which is not the image ${imageId.slice(0, 19)} that "imageName" named when the action started: ` +
         'something else re-tagged that name during the push; push again',
     );
   }
@@ -193,13 +185,13 @@ async function repoDigestsOf(session: RegistrySession, reference: string): Promi
 async function repoDigest(session: RegistrySession, reference: string, repository: string): Promise<string> {
   const digests = await repoDigestsOf(session, reference);
   const digest = (digests.find((d) => d.startsWith(`${repository}@`)) ?? digests[0])?.split('@')[1];
-  if (!digest) throw new PluginError(`docker reported no digest for ${reference}`);
+  if (!digest) throw new PluginError(`docker reported no digest for ${shorten(reference)}`);
   return digest;
 }
 
 function explainPullFailure(error: unknown, reference: string): unknown {
   if (error instanceof DockerCommandError && /manifest unknown|not found|does not exist/i.test(error.stderr)) {
-    return new PluginError(`${reference} is not in the registry: check "repoName" and "imageName" (${error.message})`);
+    return new PluginError(`${shorten(reference)} is not in the registry: check "repoName" and "imageName" (${error.message})`);
   }
   return error;
 }

@@ -3,11 +3,12 @@ import { DockerCli, DockerCommandError } from './docker-cli';
 import { agentDockerConfigDir, createPrivateDockerConfig } from './docker-config';
 import { engineEndpoint } from './engine-endpoint';
 import type { RegistryLogin } from '../registry/registry-api';
-import { PluginError } from '../errors';
+import { PluginError, shorten } from '../errors';
 import { Interruption } from '../agent/interruption';
 import { sweepOrphans } from '../agent/leftover-sweeper';
 import type { Redactor } from '../kaholo/redactor';
 import { withRetries, type RetryPolicy } from './docker-retries';
+import type { TimeLimit } from '../params/time-limit';
 
 const LOGIN_TIMEOUT_MS = 2 * 60 * 1000;
 
@@ -27,6 +28,8 @@ export interface RegistrySession {
   log: ActivityLog;
   interruption: Interruption;
   retry: RetryPolicy;
+  /** Where the work stops (the transfer's time limit); the clean-up runs on after it. */
+  limit: TimeLimit;
   /** Settles when the login has: the work awaits it before it talks to the registry. */
   loggedIn: Promise<void>;
   /** Logs out now (once; the session's end does it anyway): for work done with the registry early. */
@@ -41,12 +44,13 @@ export interface RegistrySession {
  * starts then too, so what it does in the engine alone (resolving, locking,
  * naming the image) overlaps the login, and it awaits `loggedIn` before it
  * reaches the registry. A failed login is the action's error, as if it had
- * come first.
+ * come first. Every docker command of the work, and every wait, stops at the
+ * time limit; logout and removing the config do not.
  */
 export async function withRegistrySession<T>(
   login: RegistryLogin,
   context: SessionContext,
-  retry: RetryPolicy,
+  { retry, limit }: { retry: RetryPolicy; limit: TimeLimit },
   work: (session: RegistrySession) => Promise<T>,
 ): Promise<T> {
   context.redactor.add(login.password);
@@ -54,10 +58,10 @@ export async function withRegistrySession<T>(
   const interruption = Interruption.catch();
   try {
     const config = await createPrivateDockerConfig(env);
-    const docker = new DockerCli({ ...env, DOCKER_CONFIG: config.dir }, context.redactor, context.log);
+    const docker = new DockerCli({ ...env, DOCKER_CONFIG: config.dir }, context.redactor, context.log, { limit });
     const stopListening = interruption.onInterrupt(() => docker.interrupt());
     const engine = engineEndpoint(env, agentDockerConfigDir(env), config.context);
-    const loggedIn = withRetries('docker login', retry, { log: context.log, interruption }, () =>
+    const loggedIn = withRetries('docker login', retry, { log: context.log, interruption, limit }, () =>
       docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
         input: login.password,
         timeoutMs: LOGIN_TIMEOUT_MS,
@@ -79,7 +83,7 @@ export async function withRegistrySession<T>(
             .catch((error: Error) => context.log.error(`docker logout failed (credentials are removed anyway): ${error.message}`)),
         () => undefined,
       ));
-    const session: RegistrySession = { docker, configDir: config.dir, engine, log: context.log, interruption, retry, loggedIn, logOut };
+    const session: RegistrySession = { docker, configDir: config.dir, engine, log: context.log, interruption, retry, limit, loggedIn, logOut };
     try {
       await sweepOrphans(session);
       const result = await work(session);
@@ -102,10 +106,10 @@ export async function withRegistrySession<T>(
 function explainLoginFailure(error: unknown, host: string): unknown {
   if (!(error instanceof DockerCommandError)) return error;
   if (/connection refused|no such host|i\/o timeout|network is unreachable|TLS handshake timeout/i.test(error.stderr)) {
-    return new PluginError(`The registry ${host} cannot be reached from the agent: ${error.message}`);
+    return new PluginError(`The registry ${shorten(host)} cannot be reached from the agent: ${error.message}`);
   }
   if (/unauthorized|401|denied/i.test(error.stderr)) {
-    return new PluginError(`The registry ${host} refused the login ECR authorized: ${error.message}`);
+    return new PluginError(`The registry ${shorten(host)} refused the login ECR authorized: ${error.message}`);
   }
   return error;
 }

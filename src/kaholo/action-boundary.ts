@@ -1,5 +1,5 @@
 import { ActivityLog } from './activity-log';
-import { oneLine, PluginError, withSecretsHidden } from '../errors';
+import { oneLine, PluginError, shortenEchoes, withSecretsHidden } from '../errors';
 import type { KaholoAction, KaholoMethod, KaholoSettings } from './contract';
 import { ParamReader } from './param-reader';
 import { Redactor } from './redactor';
@@ -30,9 +30,20 @@ export function kaholoMethod(body: (context: ActionContext) => Promise<unknown>)
         return body({ params, log: new ActivityLog(redactor), redactor });
       });
     } catch (error) {
-      throw new PluginError(oneLine(messageOf(error, redactor)));
+      throw new PluginError(oneLine(shortenEchoes(messageOf(error, redactor), givenValues(action, settings).filter((value) => !redactor.knows(value)))));
     }
   };
+}
+
+/** Every text the action was given (param and setting values, their list items, array items and autocomplete ids), as an error could echo it. */
+function givenValues(action: KaholoAction | undefined, settings: KaholoSettings | undefined): string[] {
+  const values = [action?.params, settings].flatMap((given: unknown): unknown[] => (typeof given === 'object' && given !== null ? Object.values(given) : []));
+  return values
+    .flatMap((value: unknown) => (Array.isArray(value) ? (value as unknown[]) : [value]))
+    .flatMap((value) => {
+      const text = secretText(value);
+      return text === undefined ? [] : [text, ...text.split(/[\n,]/).map((item) => item.trim())];
+    });
 }
 
 /** Every value config.json declares `vault`, in the action's params (its method's) and in the settings. */

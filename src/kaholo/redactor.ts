@@ -7,6 +7,11 @@ export class Redactor {
     if (secret && secret.length >= 4) this.secrets.add(secret);
   }
 
+  /** Whether `text` is one of the secrets (which are hidden, never shortened or shown in part). */
+  knows(text: string): boolean {
+    return this.secrets.has(text);
+  }
+
   redact(text: string): string {
     let result = text;
     // Longest first, so a secret that contains another is hidden whole.

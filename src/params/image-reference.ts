@@ -1,4 +1,4 @@
-import { ParamError, quote } from '../errors';
+import { ParamError, quote, shorten } from '../errors';
 
 /** A docker image reference split into its parts, as docker's reference grammar defines them. */
 export interface ImageReference {
@@ -68,6 +68,24 @@ export function parseImageReference(param: string, text: string): ImageReference
     }
   }
   return { domain, path: components.join('/'), tag, digest };
+}
+
+/**
+ * docker takes image names (`host/repository`, tag aside) of at most 255
+ * characters, so a repository name ECR accepts (up to 256) may still be too
+ * long for docker with the registry's host in front.
+ */
+export function checkNameWithHost(param: string, repoName: string, host: string): string {
+  const length = host.length + 1 + repoName.length;
+  if (length > MAX_NAME_LENGTH) {
+    throw new ParamError(
+      param,
+      `${quote(repoName)} is too long for docker with the registry host ${shorten(host)}: ` +
+        `"<host>/<repository>" would be ${length} characters and docker takes at most ${MAX_NAME_LENGTH}, ` +
+        `so at most ${Math.max(0, MAX_NAME_LENGTH - host.length - 1)} here; choose a shorter repository name`,
+    );
+  }
+  return repoName;
 }
 
 export function formatImageReference(ref: ImageReference): string {

@@ -2,12 +2,13 @@ import { ParamError } from '../errors';
 import { shown, type ParamReader } from '../kaholo/param-reader';
 // Type only: the retry code (and the docker runner it knows) loads when a transfer runs, not with the entry.
 import type { RetryPolicy } from '../docker/docker-retries';
+import { TimeLimit } from './time-limit';
 
 /** How hard and how long push and pull try. */
 export interface TransferOptions {
   retry: RetryPolicy;
-  /** Bound on a whole push or pull (all attempts), and on waiting for another action using the same name. */
-  timeLimitMs: number;
+  /** Bound on the whole push or pull (every attempt, and waiting for another action using the same name), from the action's start. */
+  limit: TimeLimit;
   /** A transfer that prints nothing for this long is stopped. */
   stallMs: number;
 }
@@ -20,21 +21,23 @@ const MAX_ATTEMPTS = 10;
 const MAX_TIME_LIMIT_MINUTES = 24 * 60;
 /** docker push and pull print a line per layer as it completes; a quarter of an hour without one is not progress. */
 const DEFAULT_STALL_MS = 15 * 60 * 1000;
+const MINUTE_MS = 60_000;
 
 /**
  * Reads `transferAttempts` and `transferTimeLimit`, each from the action or
- * else the plugin setting of the same name. KAHOLO_ECR_STALL_MS shortens the
- * stall bound, for tests only (DEVELOPMENT.md lists such knobs); otherwise the
- * defaults are as documented.
+ * else the plugin setting of the same name, when the action starts: the time
+ * limit counts from then. KAHOLO_ECR_STALL_MS shortens the stall bound and
+ * KAHOLO_ECR_TEST_MINUTE_MS a minute, for tests only (DEVELOPMENT.md lists such
+ * knobs); otherwise the defaults are as documented.
  */
-export function readTransferOptions(params: ParamReader, env: NodeJS.ProcessEnv = process.env): TransferOptions {
+export function readTransferOptions(params: ParamReader, work: 'push' | 'pull', env: NodeJS.ProcessEnv = process.env): TransferOptions {
   const attempts = wholeNumber('transferAttempts', params.stringOrSetting('transferAttempts'), 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
   const minutes = wholeNumber('transferTimeLimit', params.stringOrSetting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
-  const timeLimitMs = minutes * 60_000;
+  const limit = new TimeLimit(minutes, minutes * (positive(env.KAHOLO_ECR_TEST_MINUTE_MS) ?? MINUTE_MS), work);
   return {
     retry: { attempts, baseDelayMs: DEFAULT_BASE_DELAY_MS },
-    timeLimitMs,
-    stallMs: Math.min(positive(env.KAHOLO_ECR_STALL_MS) ?? DEFAULT_STALL_MS, timeLimitMs),
+    limit,
+    stallMs: Math.min(positive(env.KAHOLO_ECR_STALL_MS) ?? DEFAULT_STALL_MS, limit.ms),
   };
 }
 
@@ -45,7 +48,7 @@ export function readTransferOptions(params: ParamReader, env: NodeJS.ProcessEnv 
  */
 export function readTagLockWaitMs(params: ParamReader): number {
   const minutes = wholeNumber('transferTimeLimit', params.setting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES);
-  return (minutes ?? DEFAULT_TIME_LIMIT_MINUTES) * 60_000;
+  return (minutes ?? DEFAULT_TIME_LIMIT_MINUTES) * MINUTE_MS;
 }
 
 function wholeNumber(name: string, text: string | undefined, min: number, max: number): number | undefined {

@@ -56,6 +56,12 @@ export interface RegistryAuthorization {
 export interface RegistryApi {
   /** The region the API's calls go to (for the log). */
   readonly region: string;
+  /**
+   * The registry host the API will authorize for, when it is known before any
+   * call (from the region and the endpoint's rules); undefined when only
+   * `authorize` can tell.
+   */
+  expectedHost(): Promise<string | undefined>;
   /** Every repository (all pages), or only those named. */
   describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]>;
   /** Authorization for the given registries; none: the registry this API was opened for. */

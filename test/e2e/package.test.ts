@@ -14,18 +14,37 @@ import yauzl from 'yauzl';
 import { followRequires } from '../../scripts/lib/dist-graph';
 import { buildPackage, checkVersions, zipFileName, type PackageResult } from '../../scripts/lib/packaging';
 import { NOTICES_FILE } from '../../scripts/lib/third-party-notices';
-import { REPO_ROOT } from '../../devkit/agent';
+import { readManifest, REPO_ROOT } from '../../devkit/agent';
+import { AGENT_NODE_VERSION, findAgentNode } from '../../devkit/agent-node';
 import { runAgentAction, type AgentAction, type AgentOutcome } from '../../devkit/agent-process';
 import { withoutAwsSettings } from '../../devkit/aws-env';
 import { makeImage, removeImage } from '../../devkit/images';
 import { LOCAL_KEYS, LOCAL_REGION, LOCAL_ROLES, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
-import { describeWithDocker } from '../support/e2e-environment';
+import { describeWithDocker, isCi } from '../support/e2e-environment';
 import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
 
 const BUILD_TIMEOUT_MS = 120_000;
 const ACTION_TIMEOUT_MS = 60_000;
 /** Nothing listens on the discard port: an npm (or anything else) that tried a registry would fail. */
 const NO_REGISTRY = 'http://127.0.0.1:9/';
+/** Preloaded into one action: emits a warning of node's own once the action is done, which must still show. */
+const OWN_WARNING = path.join(__dirname, '..', 'support', 'bin', 'own-warning.js');
+
+/**
+ * The methods run from the zip under this Node and under the Kaholo agent image's own, 18.17.0
+ * (`npm run agent-node` fetches it; .ci/run does before `npm test`). Without it the run under it is
+ * skipped with a line, and under CI=true the file fails.
+ */
+const agentNode = findAgentNode();
+if (agentNode === undefined) {
+  const missing = `the agent image's Node ${AGENT_NODE_VERSION} is not here (npm run agent-node fetches it; .ci/run does)`;
+  if (isCi()) throw new Error(`package test: CI=true but ${missing}`);
+  process.stderr.write(`package test: skipped the methods' runs under Node ${AGENT_NODE_VERSION}: ${missing}\n`);
+}
+const RUNTIMES = [
+  { label: `this Node (${process.version})`, node: process.execPath, version: process.version },
+  ...(agentNode !== undefined ? [{ label: `the agent image's Node ${AGENT_NODE_VERSION}`, node: agentNode, version: `v${AGENT_NODE_VERSION}` }] : []),
+];
 
 interface PackageJson {
   name: string;
@@ -109,7 +128,6 @@ describe('the plugin zip', () => {
   let plugin: string;
   /** The agent's temporary directory: the plugin's private docker configs go here and must be gone after. */
   let agentTmp: string;
-  let endpoint: LocalEcr | undefined;
 
   beforeAll(async () => {
     work = await fs.realpath(await fs.mkdtemp(path.join(os.tmpdir(), 'plugin-zip-test-')));
@@ -123,31 +141,34 @@ describe('the plugin zip', () => {
   }, BUILD_TIMEOUT_MS);
 
   afterAll(async () => {
-    await endpoint?.stop();
     if (work) await fs.rm(work, { recursive: true, force: true });
   });
 
-  /** Only what an agent would have, plus the local endpoint: no NODE_PATH, no npm, no registry, nothing of this project. */
+  /** Only what an agent would have: no NODE_PATH, no npm, no registry, nothing of this project. */
   function agentEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     return {
       ...withoutAwsSettings({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: plugin, TMPDIR: agentTmp }),
       NODE_PATH: '',
       npm_config_registry: NO_REGISTRY,
       npm_config_offline: 'true',
-      ...(endpoint ? endpoint.env : {}),
       ...extra,
     };
   }
 
-  /** Runs an action from the unpacked zip in a fresh node; fails with its output when it fails. */
-  async function run(action: AgentAction, extra: Record<string, string> = {}): Promise<AgentOutcome> {
-    const outcome = await runAgentAction({ ...action, modules: true }, agentEnv(extra), { root: plugin });
+  /**
+   * Runs an action from the unpacked zip in a fresh node (`node`: which binary); fails with its
+   * output when it fails. Nothing it prints is a warning of node's, and everything it loads is in
+   * the unpacked directory (the runner aside, and `probes`, the files preloaded with --require).
+   */
+  async function run(action: AgentAction, extra: Record<string, string>, node: string, probes: string[] = []): Promise<AgentOutcome> {
+    const nodeArgs = probes.flatMap((probe) => ['--require', probe]);
+    const outcome = await runAgentAction({ ...action, modules: true }, agentEnv(extra), { root: plugin, node, nodeArgs });
     if (outcome.exitCode !== 0) throw new Error(`${action.method ?? action.autocomplete} failed from the zip (exit ${outcome.exitCode}): ${outcome.error ?? ''}\n${outcome.output}`);
-    // Everything it loaded came from the unpacked directory (the runner itself aside).
     const loaded = outcome.modules ?? [];
     expect(loaded.some((file) => file.startsWith(path.join(plugin, 'dist')))).toBe(true);
-    expect(loaded.filter((file) => !file.startsWith(`${plugin}${path.sep}`) && !file.endsWith('agent-runner.js'))).toEqual([]);
+    expect(loaded.filter((file) => !file.startsWith(`${plugin}${path.sep}`) && !file.endsWith('agent-runner.js') && !probes.includes(file))).toEqual([]);
     expect(outcome.output).not.toContain(LOCAL_KEYS.secretAccessKey);
+    if (probes.length === 0) expect(outcome.output).not.toMatch(/\(node:\d+\)|Warning/);
     return outcome;
   }
 
@@ -242,89 +263,111 @@ describe('the plugin zip', () => {
     expect(again.sha256).toBe(built.sha256);
   }, BUILD_TIMEOUT_MS);
 
-  test(
-    'runs listRegions, describeRepositories (also with a role), getEcrLogin and checkImageScan from the unpacked zip',
-    async () => {
-      endpoint = await startLocalEcr();
-      endpoint.endpoint.createRepositories(['zip/app', 'zip/worker']);
-      const regions = await run({ autocomplete: 'listRegions', query: 'lon', params: {} });
-      expect(regions.result).toEqual([{ id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' }]);
-      const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
-
-      const agent = await run({ method: 'describeRepositories', params: {}, settings });
-      const described = agent.result as { repositories: Array<{ repositoryName: string; registryId: string }> };
-      expect(described.repositories.map((r) => r.repositoryName).sort()).toEqual(['zip/app', 'zip/worker']);
-      expect(described.repositories.every((r) => r.registryId === endpoint?.endpoint.defaultRegistryId)).toBe(true);
-      expect(agent.output).toContain('Found 2 repositories'); // the activity log
-      // With keys, the SDK's default credential chain is never loaded.
-      const chain = path.join(plugin, 'dist', 'aws', 'credential-chain.js');
-      expect(agent.modules).not.toContain(chain);
-
-      // No keys at all: the default chain (its own bundle) finds them, here in the environment.
-      const viaChain = await run(
-        { method: 'describeRepositories', params: {}, settings: { region: LOCAL_REGION } },
-        { AWS_ACCESS_KEY_ID: LOCAL_KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_KEYS.secretAccessKey },
-      );
-      expect((viaChain.result as { repositories: unknown[] }).repositories).toHaveLength(2);
-      expect(viaChain.modules).toContain(chain);
-
-      // The role code (the SDK's credential providers, STS) runs from the bundle too.
-      const viaRole = await run({ method: 'describeRepositories', params: { roleArn: LOCAL_ROLES.push }, settings });
-      expect((viaRole.result as { repositories: unknown[] }).repositories).toHaveLength(2);
-      expect(endpoint.endpoint.assumeRoleCalls).toHaveLength(1);
-
-      const login = await run({ method: 'getEcrLogin', params: {}, settings });
-      const data = (login.result as { authorizationData: Array<{ decodedToken: { user: string; password: string; host: string } }> }).authorizationData;
-      expect(data).toHaveLength(1);
-      expect(data[0]?.decodedToken).toMatchObject({ user: 'AWS', password: endpoint.passwords[0] });
-
-      // checkImageScan loads the scan code (dist/scan/) when it runs.
-      const digest = `sha256:${'5'.repeat(64)}`;
-      endpoint.endpoint.scans.set({ repositoryName: 'zip/app', digest, tags: ['1.0.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'LOW' }] }] });
-      const scanned = await run({ method: 'checkImageScan', params: { repoName: 'zip/app', imageName: '1.0.0' }, settings });
-      expect(scanned.result).toMatchObject({ digest, status: 'COMPLETE', counts: { LOW: 1 }, passed: true });
-      expect(scanned.modules).toEqual(expect.arrayContaining([path.join(plugin, 'dist', 'scan', 'scan-check.js'), path.join(plugin, 'dist', 'scan', 'scan-wait.js')]));
-    },
-    ACTION_TIMEOUT_MS,
-  );
-
-  describeWithDocker('with a Docker engine and a registry', (e2e) => {
-    let registryEndpoint: LocalEcr | undefined;
-    let image: string | undefined;
-
-    afterAll(async () => {
-      if (image) await removeImage(e2e().env, image).catch(() => undefined);
-      await registryEndpoint?.stop();
-    });
-
+  describe.each(RUNTIMES)('run under $label', ({ node, version }) => {
     test(
-      'runs pushImgaeToRepo, pullImage and tagImage from the unpacked zip, and leaves nothing behind',
+      'runs listRegions, describeRepositories (also with a role), getEcrLogin and checkImageScan from the unpacked zip',
       async () => {
-        registryEndpoint = await startLocalEcr({ startRegistry: (options) => e2e().startRegistry(options) });
-        registryEndpoint.endpoint.createRepositories(['zip/app']);
-        const env = { ...registryEndpoint.env, ...e2e().env };
-        const name = `zip-app-${process.pid}:1.0.0`;
-        image = await makeImage(e2e().env, name, 64 * 1024);
-        const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
+        expect((await execa(node, ['--version'], { stdin: 'ignore' })).stdout.trim()).toBe(version);
+        const endpoint = await startLocalEcr();
+        try {
+          endpoint.endpoint.createRepositories(['zip/app', 'zip/worker']);
+          const regions = await run({ autocomplete: 'listRegions', query: 'lon', params: {} }, endpoint.env, node);
+          expect(regions.result).toEqual([{ id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' }]);
+          const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
 
-        const pushed = await run({ method: 'pushImgaeToRepo', params: { repoName: 'zip/app', imageName: name }, settings }, env);
-        const { digest, registry } = pushed.result as { digest: string; registry: string };
-        expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-        expect(registry).toBe(registryEndpoint.registries[0]?.host);
+          const agent = await run({ method: 'describeRepositories', params: {}, settings }, endpoint.env, node);
+          const described = agent.result as { repositories: Array<{ repositoryName: string; registryId: string }> };
+          expect(described.repositories.map((r) => r.repositoryName).sort()).toEqual(['zip/app', 'zip/worker']);
+          expect(described.repositories.every((r) => r.registryId === endpoint.endpoint.defaultRegistryId)).toBe(true);
+          expect(agent.output).toContain('Found 2 repositories'); // the activity log
+          // With keys, the SDK's default credential chain is never loaded.
+          const chain = path.join(plugin, 'dist', 'aws', 'credential-chain.js');
+          expect(agent.modules).not.toContain(chain);
 
-        const pulled = await run({ method: 'pullImage', params: { repoName: 'zip/app', imageName: '1.0.0' }, settings }, env);
-        expect(pulled.result).toMatchObject({ digest });
+          // No keys at all: the default chain (its own bundle) finds them, here in the environment.
+          const viaChain = await run(
+            { method: 'describeRepositories', params: {}, settings: { region: LOCAL_REGION } },
+            { ...endpoint.env, AWS_ACCESS_KEY_ID: LOCAL_KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_KEYS.secretAccessKey },
+            node,
+          );
+          expect((viaChain.result as { repositories: unknown[] }).repositories).toHaveLength(2);
+          expect(viaChain.modules).toContain(chain);
 
-        const tagged = await run({ method: 'tagImage', params: { repoName: 'zip/app', imageName: '1.0.0', tags: ['stable'] }, settings }, env);
-        expect(tagged.result).toMatchObject({ digest });
-        expect((tagged.result as { tags: string[] }).tags).toContain('stable');
+          // The role code (the SDK's credential providers, STS) runs from the bundle too.
+          const viaRole = await run({ method: 'describeRepositories', params: { roleArn: LOCAL_ROLES.push }, settings }, endpoint.env, node);
+          expect((viaRole.result as { repositories: unknown[] }).repositories).toHaveLength(2);
+          expect(endpoint.endpoint.assumeRoleCalls).toHaveLength(1);
 
-        // No private docker config (credentials) left in the agent's temporary directory.
-        expect((await fs.readdir(agentTmp)).filter((entry) => entry.startsWith(PRIVATE_CONFIG_PREFIX))).toEqual([]);
-        // The pulled name is the plugin's result, the user's to keep; the test removes it.
-        await removeImage(e2e().env, `${registry}/zip/app:1.0.0`).catch(() => undefined);
+          const login = await run({ method: 'getEcrLogin', params: {}, settings }, endpoint.env, node);
+          const data = (login.result as { authorizationData: Array<{ decodedToken: { user: string; password: string; host: string } }> }).authorizationData;
+          expect(data).toHaveLength(1);
+          expect(data[0]?.decodedToken).toMatchObject({ user: 'AWS', password: endpoint.passwords[0] });
+
+          // checkImageScan loads the scan code (dist/scan/) when it runs.
+          const digest = `sha256:${'5'.repeat(64)}`;
+          endpoint.endpoint.scans.set({ repositoryName: 'zip/app', digest, tags: ['1.0.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'LOW' }] }] });
+          const scanned = await run({ method: 'checkImageScan', params: { repoName: 'zip/app', imageName: '1.0.0' }, settings }, endpoint.env, node);
+          expect(scanned.result).toMatchObject({ digest, status: 'COMPLETE', counts: { LOW: 1 }, passed: true });
+          expect(scanned.modules).toEqual(expect.arrayContaining([path.join(plugin, 'dist', 'scan', 'scan-check.js'), path.join(plugin, 'dist', 'scan', 'scan-wait.js')]));
+
+          // Node's own warnings still reach the log: only the SDK's Node-version warning is left out.
+          const warned = await run({ method: 'describeRepositories', params: {}, settings }, endpoint.env, node, [OWN_WARNING]);
+          expect(warned.output).toContain("AgentWarning: a warning of the agent's own");
+          expect(warned.output).not.toContain('NodeDeprecationWarning');
+        } finally {
+          await endpoint.stop();
+        }
       },
       ACTION_TIMEOUT_MS,
     );
+
+    describeWithDocker('with a Docker engine and a registry', (e2e) => {
+      let registryEndpoint: LocalEcr | undefined;
+      let image: string | undefined;
+
+      afterAll(async () => {
+        if (image) await removeImage(e2e().env, image).catch(() => undefined);
+        await registryEndpoint?.stop();
+      });
+
+      test(
+        'runs pushImgaeToRepo, pullImage and tagImage from the unpacked zip, and leaves nothing behind',
+        async () => {
+          registryEndpoint = await startLocalEcr({ startRegistry: (options) => e2e().startRegistry(options) });
+          registryEndpoint.endpoint.createRepositories(['zip/app']);
+          const env = { ...registryEndpoint.env, ...e2e().env };
+          const tag = `1.0.0-${path.basename(node).replace(/\W/g, '')}-${RUNTIMES.findIndex((r) => r.node === node)}`;
+          const name = `zip-app-${process.pid}:${tag}`;
+          image = await makeImage(e2e().env, name, 64 * 1024);
+          const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
+
+          const pushed = await run({ method: 'pushImgaeToRepo', params: { repoName: 'zip/app', imageName: name }, settings }, env, node);
+          const { digest, registry } = pushed.result as { digest: string; registry: string };
+          expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+          expect(registry).toBe(registryEndpoint.registries[0]?.host);
+
+          const pulled = await run({ method: 'pullImage', params: { repoName: 'zip/app', imageName: tag }, settings }, env, node);
+          expect(pulled.result).toMatchObject({ digest });
+
+          const tagged = await run({ method: 'tagImage', params: { repoName: 'zip/app', imageName: tag, tags: ['stable'] }, settings }, env, node);
+          expect(tagged.result).toMatchObject({ digest });
+          expect((tagged.result as { tags: string[] }).tags).toContain('stable');
+
+          // No private docker config (credentials) left in the agent's temporary directory.
+          expect((await fs.readdir(agentTmp)).filter((entry) => entry.startsWith(PRIVATE_CONFIG_PREFIX))).toEqual([]);
+          // The pulled name is the plugin's result, the user's to keep; the test removes it.
+          await removeImage(e2e().env, `${registry}/zip/app:${tag}`).catch(() => undefined);
+        },
+        ACTION_TIMEOUT_MS,
+      );
+    });
+  });
+
+  test('every method of config.json, and its autocomplete function, is run above', () => {
+    const exercised = ['describeRepositories', 'getEcrLogin', 'pushImgaeToRepo', 'pullImage', 'tagImage', 'checkImageScan', 'listRegions'];
+    const manifest = readManifest();
+    const params = [...manifest.settings, ...manifest.methods.flatMap((m) => m.params)];
+    const declared = [...manifest.methods.map((m) => m.name), ...params.flatMap((p) => (p.functionName ? [p.functionName] : []))];
+    expect(new Set(exercised)).toEqual(new Set(declared));
   });
 });

@@ -121,6 +121,8 @@ const CASES: BadInput[] = [
   { what: 'repoName with a leading slash', method: 'pushImgaeToRepo', params: { repoName: '/team/app' }, param: 'repoName' },
   { what: 'repoName of 257 characters', method: 'pushImgaeToRepo', params: { repoName: 'x'.repeat(257) }, param: 'repoName' },
   { what: 'repoName as a number', method: 'pushImgaeToRepo', params: { repoName: 42 }, param: 'repoName' },
+  // 245 + "/" + the local registry host (10) is 256, over docker's 255: refused before CreateRepository.
+  { what: 'repoName too long for docker with the registry host', method: 'pushImgaeToRepo', params: { repoName: 'r'.repeat(245), createRepository: true }, param: 'repoName' },
   { what: 'repoName as an array', method: 'pushImgaeToRepo', params: { repoName: ['team/app'] }, param: 'repoName' },
   { what: 'imageName missing', method: 'pushImgaeToRepo', params: { imageName: undefined }, param: 'imageName' },
   { what: 'imageName of whitespace and newlines', method: 'pushImgaeToRepo', params: { imageName: '\t \n' }, param: 'imageName' },
@@ -155,6 +157,7 @@ const CASES: BadInput[] = [
   { what: 'pull from another repository of the registry', method: 'pullImage', params: { imageName: `${LOCAL_HOST}/other/repo@${DIGEST}` }, param: 'imageName' },
   { what: '13-digit registry id for a pull', method: 'pullImage', params: { registryId: '1234567890123' }, param: 'registryId' },
   { what: 'upper-case repoName for a pull', method: 'pullImage', params: { repoName: 'team/App' }, param: 'repoName' },
+  { what: 'repoName too long for docker with the registry host, for a pull', method: 'pullImage', params: { repoName: 'r'.repeat(245) }, param: 'repoName' },
 
   // push: repository creation and additional tags
   { what: 'an additional tag starting with a dash', method: 'pushImgaeToRepo', params: { additionalTags: 'latest\n-rc' }, param: 'additionalTags' },
@@ -258,8 +261,8 @@ describe('bad input gets a clear error naming the parameter', () => {
     expect(message).not.toMatch(/TypeError|Unexpected error|\[object Object\]|undefined|\n/);
     expect(output).not.toMatch(/\bat .+:\d+:\d+\)?$/m); // no stack trace in the activity log
     // Params that can be judged alone are judged before anything is called; only what needs the
-    // registry host (is this reference into another repository?) waits.
-    const needsHost = /another repository/.test(testCase.what);
+    // registry host (is this reference into another repository? does the name fit?) waits.
+    const needsHost = /another repository|registry host/.test(testCase.what);
     expect(ecr.endpoint.calls.length - before).toBe(needsHost ? 1 : 0);
   });
 
@@ -304,6 +307,24 @@ describe('bad input gets a clear error naming the parameter', () => {
       const { error } = await captureOutput(() => exported.pullImage(action, settings));
       expect((error as Error).message).toContain(expected);
       expect((error as Error).message).not.toMatch(/TypeError|Unexpected error/);
+    }
+  });
+
+  it("refuses a repoName too long for docker with AWS's own registry host before any call (the host known from the region)", async () => {
+    // AWS's endpoint, not the stand-in: the built plugin must know the host without asking. A
+    // proxy that is not there catches any call it would make anyway.
+    const saved = { endpoint: process.env.AWS_ENDPOINT_URL_ECR, proxy: process.env.HTTPS_PROXY };
+    delete process.env.AWS_ENDPOINT_URL_ECR;
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:9';
+    try {
+      // 211 + "/" + "<account>.dkr.ecr.eu-west-2.amazonaws.com" (44) is 256.
+      const params = { ...VALID.pushImgaeToRepo, region: 'eu-west-2', repoName: 'r'.repeat(211), createRepository: true };
+      const { error } = await captureOutput(() => plugin.run('pushImgaeToRepo', params));
+      expect((error as Error).message).toMatch(/^Parameter "repoName": "r{80}… \(211 characters\)" is too long for docker with the registry host <account-id>\.dkr\.ecr\.eu-west-2\.amazonaws\.com: .* at most 210 here/);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_ECR = saved.endpoint;
+      if (saved.proxy === undefined) delete process.env.HTTPS_PROXY;
+      else process.env.HTTPS_PROXY = saved.proxy;
     }
   });
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { ActivityLog } from '../../src/kaholo/activity-log';
 import { DockerCli } from '../../src/docker/docker-cli';
 import { Redactor } from '../../src/kaholo/redactor';
+import { TimeLimit } from '../../src/params/time-limit';
 import { captureOutput } from '../support/capture-output';
 import { installFakeDocker, type FakeDocker } from '../../devkit/docker-stand-in';
 
@@ -11,13 +12,13 @@ beforeEach(async () => {
 });
 afterEach(() => docker.remove());
 
-function cli(scenario: string, redactor = new Redactor()): DockerCli {
+function cli(scenario: string, redactor = new Redactor(), limit?: TimeLimit): DockerCli {
   const env = {
     ...process.env,
     PATH: `${docker.binDir}${path.delimiter}${process.env.PATH ?? ''}`,
     DEVKIT_DOCKER_SCENARIO: scenario,
   };
-  return new DockerCli(env, redactor, new ActivityLog(redactor));
+  return new DockerCli(env, redactor, new ActivityLog(redactor), { limit });
 }
 
 describe('DockerCli', () => {
@@ -53,5 +54,18 @@ describe('DockerCli', () => {
       /docker logout failed/, // the stand-in has no config here; what matters is that it ran
     );
     expect((await docker.calls()).map((c) => c.argv[0])).toEqual(['push', 'logout']);
+  });
+
+  it('stops a work command at the time limit, naming transferTimeLimit, and starts none after it; clean-up runs on', async () => {
+    const runner = cli('slow-push', new Redactor(), new TimeLimit(1, 700, 'push'));
+    const started = Date.now();
+    const { error } = await captureOutput(() => runner.run(['push', 'r.example/app:1'], { timeoutMs: 30_000 }));
+    expect((error as Error).message).toBe('Parameter "transferTimeLimit": the push did not finish within 1 minute: docker push was stopped');
+    expect(Date.now() - started).toBeLessThan(5000);
+    await expect(runner.run(['image', 'inspect', 'app:1'], { timeoutMs: 120_000 })).rejects.toThrow(
+      'Parameter "transferTimeLimit": the push did not finish within 1 minute: docker image was not started',
+    );
+    await expect(runner.run(['rmi', 'app:1'], { timeoutMs: 5000, afterInterrupt: true })).resolves.toBeDefined();
+    expect((await docker.calls()).map((c) => c.argv[0])).toEqual(['push', 'rmi']);
   });
 });

@@ -3,6 +3,7 @@ import { DockerCommandError } from '../../src/docker/docker-cli';
 import { Interruption } from '../../src/agent/interruption';
 import { Redactor } from '../../src/kaholo/redactor';
 import { retryDelayMs, transientReason, withRetries } from '../../src/docker/docker-retries';
+import { TimeLimit } from '../../src/params/time-limit';
 import { DEFAULT_ATTEMPTS, DEFAULT_BASE_DELAY_MS } from '../../src/params/transfer-options';
 import { captureOutput } from '../support/capture-output';
 
@@ -90,5 +91,50 @@ describe('withRetries', () => {
     expect(await count(4, '503 Service Unavailable')).toBe(4);
     expect(await count(4, 'manifest unknown')).toBe(1);
     expect(await count(1, '503 Service Unavailable')).toBe(1);
+  });
+
+  describe('under a time limit (a fake clock)', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('waits for no retry that could not start before the limit, and says so naming transferTimeLimit', async () => {
+      const limit = new TimeLimit(1, 5000, 'push');
+      const started = Date.now();
+      const tries: number[] = [];
+      const { result: outcome } = await captureOutput(async () => {
+        const running = withRetries('docker login', { attempts: 10, baseDelayMs: 1000 }, { ...context(), limit }, () => {
+          tries.push(Date.now() - started);
+          return Promise.reject(failure('dial tcp 127.0.0.1:5000: connect: connection refused'));
+        }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        await jest.runAllTimersAsync();
+        return running;
+      });
+      // 1-1.5 s, then 2-3 s: the third try by 4.5 s; the next wait (4-6 s) would pass 5 s, so none.
+      expect(tries).toHaveLength(3);
+      expect(Date.now() - started).toBe(tries[2]);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect((outcome as Error).message).toBe(
+        'Parameter "transferTimeLimit": the push did not finish within 1 minute: docker login failed 3 times (connection refused) ' +
+          'and the limit came before the next try (last: docker push failed: dial tcp 127.0.0.1:5000: connect: connection refused)',
+      );
+    });
+
+    it('retries as usual while the limit is far', async () => {
+      const limit = new TimeLimit(60, 3_600_000, 'pull');
+      let calls = 0;
+      const { result } = await captureOutput(async () => {
+        const running = withRetries('docker pull', { attempts: 10, baseDelayMs: 1000 }, { ...context(), limit }, () => {
+          calls += 1;
+          return Promise.reject(failure('503 Service Unavailable'));
+        }).catch((error: unknown) => error);
+        await jest.runAllTimersAsync();
+        return running;
+      });
+      expect(calls).toBe(10);
+      expect((result as Error).message).toBe('docker push failed: 503 Service Unavailable');
+    });
   });
 });

@@ -3,6 +3,7 @@ import { ActivityLog } from '../../src/kaholo/activity-log';
 import { Interruption } from '../../src/agent/interruption';
 import { Redactor } from '../../src/kaholo/redactor';
 import { lockPath, withTransferLock } from '../../src/agent/transfer-lock';
+import { TimeLimit } from '../../src/params/time-limit';
 import { captureOutput } from '../support/capture-output';
 
 /** An engine of each test's own, so its locks (in the real os.tmpdir()) meet no one else's. */
@@ -45,6 +46,18 @@ describe('withTransferLock', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect((error as Error).message).toBe(
       `Waited 1 s for another action on this agent to finish with r/app:1 (engine ${engine}, lock ${lockPath(engine, 'r/app:1')}); try again when it has finished`,
+    );
+  });
+
+  it('waits no longer than the time limit when that comes first, and names transferTimeLimit', async () => {
+    await fs.mkdir(lockPath(engine, 'r/app:1')); // a live holder
+    const started = Date.now();
+    const limit = new TimeLimit(1, 800, 'pull');
+    const { error } = await captureOutput(() => withTransferLock({ ...request('r/app:1', 60_000), limit }, () => Promise.resolve()));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((error as Error).message).toBe(
+      'Parameter "transferTimeLimit": the pull did not finish within 1 minute: it was still waiting for another action on this agent to finish with ' +
+        `r/app:1 (engine ${engine}, lock ${lockPath(engine, 'r/app:1')})`,
     );
   });
 

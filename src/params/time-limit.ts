@@ -1,0 +1,33 @@
+import { ParamError } from '../errors';
+
+/**
+ * The `transferTimeLimit` of one push or pull: a moment, counted from the
+ * action's start, at which every wait and every docker command of the work
+ * stops (the lock wait, each login, tag, push, pull and digest check, each
+ * wait between retries). Clean-up is not bound by it: logout, giving a name
+ * back and removing the private config run after it, each with bounds of its own.
+ */
+export class TimeLimit {
+  private readonly end: number;
+
+  constructor(
+    /** As the user set it, for the message. */
+    readonly minutes: number,
+    /** How long that is (the tests shorten a minute). */
+    readonly ms: number,
+    private readonly work: 'push' | 'pull',
+  ) {
+    this.end = Date.now() + ms;
+  }
+
+  /** Milliseconds left; 0 once the limit has come. */
+  remainingMs(): number {
+    return Math.max(0, this.end - Date.now());
+  }
+
+  /** The error of work the limit cut short; `doing` says what it was doing then. */
+  exceeded(doing: string): ParamError {
+    const span = `${this.minutes} ${this.minutes === 1 ? 'minute' : 'minutes'}`;
+    return new ParamError('transferTimeLimit', `the ${this.work} did not finish within ${span}: ${doing}`);
+  }
+}
