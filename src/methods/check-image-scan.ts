@@ -15,7 +15,7 @@ export const checkImageScan = kaholoMethod(async ({ params, log, redactor }) => 
   const connection = readConnection(params, 'checkImageScan');
   const registryId = readRegistryId(params);
   const repoName = readRepoName(params);
-  const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("@sha256:...") of an image in the repository');
+  const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("sha256:...") of an image in the repository');
   const image = parseImageRequest(imageName, 'pull'); // read as a pull reads it, once, before any call
   const request = readScanRequest(params);
   return withRegistry(connection, registryId, redactor, async (registry) => {

@@ -21,7 +21,8 @@ export async function withTransfer<T>({ params, log, redactor }: ActionContext, 
   const connection = readConnection(params, direction === 'push' ? 'pushImgaeToRepo' : 'pullImage');
   const registryId = readRegistryId(params);
   const repoName = readRepoName(params);
-  const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
+  const expected = direction === 'push' ? 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference' : 'a tag ("1.2.0"), a digest ("sha256:...") or a full reference';
+  const imageName = params.requiredString('imageName', expected);
   const image = parseImageRequest(imageName, direction);
   const options = readTransferOptions(params, direction);
   return withRegistry(connection, registryId, redactor, async (registry) => {
