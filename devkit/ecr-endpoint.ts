@@ -13,20 +13,25 @@
  *   kit's token service, so anonymous pulls work as on public.ecr.aws.
  * All check the SigV4 signature with the configured keys (aws/sigv4.ts), so credentials provably
  * reach the wire. Image scans answer from what a test sets per image (ecr/scans.ts). Fault modes make it hang or answer with an HTML page (aws/endpoint-server.ts),
- * fail the next ECR calls or hold them at a gate (aws/call-faults.ts).
+ * fail the next ECR calls, hold them at a gate or hold one until the test lets it go
+ * (aws/call-faults.ts); PutImage can answer as other ECR-compatible endpoints do (ecr/images.ts).
  */
 import { AccessKeys } from './aws/access-keys';
 import { startEndpointServer, type EndpointFault } from './aws/endpoint-server';
+import type { CallHold } from './aws/call-faults';
 import type { ServiceCall } from './aws/json-protocol';
 import { stsService, type AssumeRoleCall, type RoleConfig } from './aws/sts';
 import { ecrService } from './ecr/ecr-api';
 import { ecrPublicService } from './ecr-public/ecr-public-api';
 import type { PublicRegistry } from './ecr-public/public-registry';
+import type { PutImageAnswers } from './ecr/images';
 import { EcrRegistries, type RegistryConfig } from './ecr/registries';
 import { seedRepositories } from './ecr/repositories';
 import type { ImageScans } from './ecr/scans';
 
 export type { EndpointFault } from './aws/endpoint-server';
+export type { CallHold } from './aws/call-faults';
+export type { PutImageAnswers } from './ecr/images';
 export type { AssumeRoleCall, RoleConfig } from './aws/sts';
 export type { RegistryConfig } from './ecr/registries';
 export type { ImageScans, ScanAnswer, ScanFindingSpec, ScannedImage } from './ecr/scans';
@@ -66,6 +71,10 @@ export interface EcrEndpoint {
    * `timeoutMs`), then answers them in arrival order: the calls were provably in flight at once.
    */
   gate(operation: string, count: number, timeoutMs: number): void;
+  /** Holds the next ECR call of `operation` until the test releases it (at most `timeoutMs`): one action stops there. */
+  hold(operation: string, timeoutMs: number): CallHold;
+  /** From now on PutImage answers as `answers` says: as ECR (`ecr`, the default) or as other ECR-compatible endpoints do. */
+  setPutImageAnswers(answers: PutImageAnswers): void;
   /** Changes the password that GetAuthorizationToken hands out for a configured registry. */
   setPassword(registryId: string, password: string): void;
   /** STS AssumeRole requests, in order. */
@@ -104,6 +113,10 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     createRepositories: (names, registryId = defaultRegistryId) => seedRepositories(registries, names, registryId),
     failNext: (count, kind) => ecr.faults.failNext(count, kind),
     gate: (operation, count, timeoutMs) => ecr.faults.gate(operation, count, timeoutMs),
+    hold: (operation, timeoutMs) => ecr.faults.hold(operation, timeoutMs),
+    setPutImageAnswers: (answers) => {
+      registries.putImageAnswers = answers;
+    },
     setPassword: (registryId, password) => registries.setPassword(registryId, password),
     assumeRoleCalls,
     faulted: server.faulted,

@@ -1,8 +1,9 @@
 /**
  * Faults a test sets on a JSON API's authenticated calls, after the signature check: the next
- * calls fail as the service would under load, or the calls of one operation are held at a gate
- * until all of them have arrived (so they were provably in flight at once). Faults of the whole
- * endpoint (hanging, HTML pages) are the server's (endpoint-server.ts).
+ * calls fail as the service would under load, the calls of one operation are held at a gate
+ * until all of them have arrived (so they were provably in flight at once), or the next call of
+ * one operation is held until the test lets it go (so one action stops there, as long as the test
+ * needs). Faults of the whole endpoint (hanging, HTML pages) are the server's (endpoint-server.ts).
  */
 export type InjectedFailure = 'throttling' | 'server-error';
 
@@ -13,10 +14,27 @@ interface Gate {
   timer: NodeJS.Timeout;
 }
 
+/** One call held until the test lets it go. */
+export interface CallHold {
+  /** Resolves once the call has arrived and is held. */
+  reached: Promise<void>;
+  /** Whether the call has arrived by now. */
+  hasReached(): boolean;
+  /** Lets the call go on (also before it arrived: then it is not held at all). */
+  release(): void;
+}
+
+interface Hold {
+  operation: string;
+  arrived(): void;
+  released: Promise<void>;
+}
+
 export class CallFaults {
   private pendingFailures = 0;
   private failureKind: InjectedFailure = 'throttling';
   private current: Gate | undefined;
+  private readonly holds: Hold[] = [];
 
   /** The next `count` authenticated calls fail (replaces any pending count; 0 clears it). */
   failNext(count: number, kind: InjectedFailure): void {
@@ -41,8 +59,46 @@ export class CallFaults {
     this.current = { operation, count, waiting: [], timer: setTimeout(() => this.openGate(), timeoutMs).unref() };
   }
 
-  /** Resolves when a call of `operation` may go on: at once, unless a gate holds it. */
+  /**
+   * Holds the next call of `operation` until `release()`, or `timeoutMs` at most (every wait of the
+   * kit is bounded); holds asked for one operation take its calls in turn.
+   */
+  hold(operation: string, timeoutMs: number): CallHold {
+    let arrived = false;
+    let markArrived = (): void => undefined;
+    const reached = new Promise<void>((resolve) => (markArrived = resolve));
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs).unref();
+      release = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    const hold: Hold = {
+      operation,
+      released,
+      arrived: () => {
+        arrived = true;
+        markArrived();
+      },
+    };
+    this.holds.push(hold);
+    void released.then(() => {
+      const index = this.holds.indexOf(hold);
+      if (index >= 0) this.holds.splice(index, 1); // released before its call came: it holds nothing
+    });
+    return { reached, hasReached: () => arrived, release };
+  }
+
+  /** Resolves when a call of `operation` may go on: at once, unless a hold or a gate holds it. */
   async pass(operation: string): Promise<void> {
+    const index = this.holds.findIndex((hold) => hold.operation === operation);
+    if (index >= 0) {
+      const [hold] = this.holds.splice(index, 1);
+      hold.arrived();
+      await hold.released;
+    }
     const gate = this.current;
     if (gate?.operation !== operation) return;
     await new Promise<void>((resolve) => {

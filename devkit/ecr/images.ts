@@ -3,7 +3,8 @@
  * BatchGetImage (by tag, digest or both, filtered by the accepted media types, ECR's failure codes
  * per image id) and PutImage (a manifest byte for byte under a tag or its digest, ECR's refusals
  * for a digest that does not match, an image already there, an IMMUTABLE tag). Pushes go from
- * docker straight to the registry: IMMUTABLE holds for PutImage only.
+ * docker straight to the registry: IMMUTABLE holds for PutImage only. PutImage may also answer as
+ * other ECR-compatible endpoints do (`PutImageAnswers`), for the plugin to prove it verifies tags.
  */
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../../src/registry/media-types';
 import { invalidParameter, optionalString, optionalStringList, ServiceError, type Json, type Operation } from '../aws/json-protocol';
@@ -91,6 +92,13 @@ export const batchGetImage: Operation<EcrRegistries> = async (input, ecr) => {
   return { images, failures };
 };
 
+/**
+ * How PutImage answers: `ecr` as ECR does; `empty` stores the tag but answers 200 with an empty
+ * body (no image id); `empty-untagged` answers the same and stores nothing; `moto` answers an
+ * IMMUTABLE tag that names another image with ImageAlreadyExistsException, as moto does.
+ */
+export type PutImageAnswers = 'ecr' | 'empty' | 'empty-untagged' | 'moto';
+
 export const putImage: Operation<EcrRegistries> = (input, ecr) => {
   const { repository, registry } = ecr.existingRepository(input);
   const manifest = manifestFromInput(input);
@@ -103,10 +111,12 @@ export const putImage: Operation<EcrRegistries> = (input, ecr) => {
     throw invalidParameter(`Invalid parameter at 'imageTag' failed to satisfy constraint: 'Member must have length between 1 and 300'`);
   }
   const { repositoryName: name, registryId } = repository;
+  const answers = ecr.putImageAnswers;
+  if (answers === 'empty-untagged') return {};
   // One PutImage at a time per repository, so the IMMUTABLE check and the write cannot interleave.
   return ecr.oneAtATime(repository.repositoryArn, async () => {
     const current = await readManifest(registry, name, imageTag ?? manifest.digest);
-    if (current?.digest === manifest.digest) {
+    if (current?.digest === manifest.digest || (current && repository.imageTagMutability === 'IMMUTABLE' && answers === 'moto')) {
       throw new ServiceError(
         'ImageAlreadyExistsException',
         `Image with digest '${manifest.digest}'${imageTag !== undefined ? ` and tag '${imageTag}'` : ''} already exists in the repository with name '${name}' in registry with id '${registryId}'`,
@@ -123,6 +133,7 @@ export const putImage: Operation<EcrRegistries> = (input, ecr) => {
         ? new ServiceError('ReferencedImagesNotFoundException', 'Some of the images referenced by the manifest list are not in the repository.')
         : new ServiceError('LayersNotFoundException', 'The image requested does not have any layers associated with it in the repository.');
     }
+    if (answers === 'empty') return {};
     const imageId = { imageDigest: manifest.digest, ...(imageTag !== undefined ? { imageTag } : {}) };
     return { image: { registryId, repositoryName: name, imageId, imageManifest: manifest.bytes.toString('utf8'), imageManifestMediaType: manifest.mediaType } };
   });

@@ -4,6 +4,7 @@
  * resource tags. Every ECR operation works on this; the first configured registry is the default.
  */
 import { ImageScanStore } from './scans';
+import type { PutImageAnswers } from './images';
 import { invalidParameter, optionalString, ServiceError, type Json } from '../aws/json-protocol';
 
 export interface RegistryConfig {
@@ -108,6 +109,8 @@ export class EcrRegistries {
   private readonly changeQueues = new Map<string, Promise<unknown>>();
   /** The images whose scans DescribeImageScanFindings and StartImageScan answer for. */
   readonly scans: ImageScanStore;
+  /** How PutImage answers: as ECR (default), or as another ECR-compatible endpoint does (images.ts). */
+  putImageAnswers: PutImageAnswers = 'ecr';
 
   /** `registries` keyed by account id, the default first; `region` is the one in repository ARNs. */
   constructor(

@@ -11,6 +11,7 @@ const INTERRUPTS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 export class Interruption {
   private received: NodeJS.Signals | undefined;
   private readonly listeners = new Set<() => void>();
+  private aborter: AbortController | undefined;
   private readonly handler = (signal: NodeJS.Signals): void => {
     this.received ??= signal;
     for (const listener of [...this.listeners]) listener();
@@ -30,6 +31,17 @@ export class Interruption {
   onInterrupt(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Aborted on an interrupt: for calls that take a signal (an AWS request in flight). */
+  get signal(): AbortSignal {
+    if (this.aborter === undefined) {
+      const aborter = new AbortController();
+      this.aborter = aborter;
+      if (this.interrupted) aborter.abort();
+      else this.onInterrupt(() => aborter.abort());
+    }
+    return this.aborter.signal;
   }
 
   /** Throws when the action was interrupted, so that no new work starts. */

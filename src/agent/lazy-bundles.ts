@@ -9,8 +9,10 @@ export const LAZY_BUNDLES = {
   ecrRegistry: 'aws/ecr-registry',
   /** ECR Public as a registry API: the AWS SDK's ECR Public client (only actions with registryType public). */
   ecrPublicRegistry: 'aws/ecr-public-registry',
-  /** The docker side of push and pull (execa, the lock's proper-lockfile). */
+  /** The docker side of push and pull (execa). */
   imageTransfer: 'docker/image-transfer',
+  /** The agent-wide locks' files (proper-lockfile): only actions that push, pull or tag. */
+  lockFile: 'agent/lock-file',
   /** STS AssumeRole through the SDK's credential providers: only actions with a role. */
   assumeRole: 'aws/assume-role',
   /** The proxy agents: only when the agent's environment names a proxy. */

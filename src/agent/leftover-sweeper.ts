@@ -8,7 +8,8 @@ import { restoreName } from '../docker/engine-names';
 import type { Interruption } from './interruption';
 import { isRunning } from './process-identity';
 import { readAddedNames, type AddedName } from './added-names';
-import { clearStaleLocks, withTransferLock } from './transfer-lock';
+import { clearStaleLocks } from './lock-file';
+import { withTransferLock } from './transfer-lock';
 
 /** How long the sweep waits for a name another action is using; it tries again next time. */
 const SWEEP_LOCK_WAIT_MS = 20_000;

@@ -118,7 +118,7 @@ class EcrRegistry implements RegistryApi {
   }
 
   /** BatchGetImage reports a missing image under `failures`, not as an error. */
-  async getManifest(repoName: string, image: ImageId): Promise<StoredManifest> {
+  async getManifest(repoName: string, image: ImageId, signal?: AbortSignal): Promise<StoredManifest> {
     const imageId: ImageIdentifier = image.digest !== undefined ? { imageDigest: image.digest } : { imageTag: image.tag };
     const response = await this.client
       .send(
@@ -128,6 +128,7 @@ class EcrRegistry implements RegistryApi {
           imageIds: [imageId],
           acceptedMediaTypes: [...MANIFEST_MEDIA_TYPES],
         }),
+        { abortSignal: signal },
       )
       .catch((error: unknown) => {
         throw describeAwsError(this.ecr.call('BatchGetImage'), error);
@@ -142,7 +143,7 @@ class EcrRegistry implements RegistryApi {
     return { digest, manifest: found.imageManifest, mediaType: found.imageManifestMediaType };
   }
 
-  async putManifest(repoName: string, manifest: StoredManifest, tag: string): Promise<PutManifestAnswer> {
+  async putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer> {
     try {
       const response = await this.client.send(
         new PutImageCommand({
@@ -153,8 +154,10 @@ class EcrRegistry implements RegistryApi {
           imageDigest: manifest.digest,
           imageTag: tag,
         }),
+        { abortSignal: signal },
       );
-      return { outcome: 'stored', digest: response.image?.imageId?.imageDigest };
+      const imageId = response.image?.imageId;
+      return { outcome: 'stored', digest: imageId?.imageDigest, tag: imageId?.imageTag };
     } catch (error) {
       const name = (error as { name?: unknown })?.name;
       if (name === 'ImageAlreadyExistsException') return { outcome: 'already-exists' };

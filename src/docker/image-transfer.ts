@@ -6,6 +6,8 @@ import { withRegistrySession, type RegistrySession, type SessionContext } from '
 import { withRetries } from './docker-retries';
 import { forgetAddedName, recordAddedName, type AddedName } from '../agent/added-names';
 import { withTransferLock } from '../agent/transfer-lock';
+import { tagReference, withRegistryLocks } from '../agent/registry-lock';
+import type { Interruption } from '../agent/interruption';
 import type { TransferOptions } from '../params/transfer-options';
 import { planPull, planPush, type ImageRequest, type PushCandidate } from './transfer-plan';
 
@@ -17,6 +19,11 @@ export interface TransferRequest {
   location: RepositoryLocation;
   image: ImageRequest;
   options: TransferOptions;
+}
+
+/** A push: the image, and more tags it gets in the registry once pushed. */
+export interface PushRequest extends TransferRequest {
+  additionalTags: string[];
 }
 
 /** What push and pull return: the image's reference, its digest and the registry host. */
@@ -32,29 +39,55 @@ export interface TransferResult {
  * docker reports is checked to belong to that id. Under the lock for the
  * target, so no other push or pull of this plugin re-points the name
  * meanwhile; the name is then left as it was before. All of it but the push
- * itself runs in the engine alone, so it overlaps the login.
+ * itself runs in the engine alone, so it overlaps the login. `finish` (the
+ * additional tags) runs once the image is pushed, still under the locks of
+ * every tag the push writes in the registry, taken before the engine's.
  */
-export async function pushImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
-  const { login, repoName, location, image, options } = request;
+export async function pushImage<T>(
+  request: PushRequest,
+  context: SessionContext,
+  finish: (pushed: TransferResult, interruption: Interruption) => Promise<T>,
+): Promise<T> {
+  const { login, repoName, location, image, options, additionalTags } = request;
   if (login === undefined) throw new PluginError('A push needs a login to the registry');
   const candidates = planPush(image, repoName, location);
   return withRegistrySession(login, context, options, async (session) => {
+    const underTagLocks = (target: string, push: () => Promise<TransferResult>): Promise<T> =>
+      withRegistryLocks(
+        {
+          references: [tagOf(target), ...additionalTags].map((tag) => tagReference(location.host, location.path, tag)),
+          waitMs: options.limit.ms,
+          limit: session.limit,
+          log: session.log,
+          interruption: session.interruption,
+        },
+        async () => finish(await push(), session.interruption),
+      );
     const targets = new Set(candidates.map((c) => c.target));
     if (targets.size === 1) {
       // One target whatever the image turns out to be: lock it first, and one inspect of a
       // candidate that is the target itself tells both what to push and what the name named.
       const [target] = targets;
-      return withTransferLock({ ...session, reference: target, waitMs: options.limit.ms }, async () => {
-        const resolved = await resolveSource(session, candidates);
-        const previousId = resolved.source === target ? resolved.imageId : await imageIdOf(session.docker, target);
-        return pushLocked(request, session, resolved, previousId);
-      });
+      return underTagLocks(target, () =>
+        withTransferLock({ ...session, reference: target, waitMs: options.limit.ms }, async () => {
+          const resolved = await resolveSource(session, candidates);
+          const previousId = resolved.source === target ? resolved.imageId : await imageIdOf(session.docker, target);
+          return pushLocked(request, session, resolved, previousId);
+        }),
+      );
     }
     const resolved = await resolveSource(session, candidates);
-    return withTransferLock({ ...session, reference: resolved.target, waitMs: options.limit.ms }, async () =>
-      pushLocked(request, session, resolved, await imageIdOf(session.docker, resolved.target)),
+    return underTagLocks(resolved.target, () =>
+      withTransferLock({ ...session, reference: resolved.target, waitMs: options.limit.ms }, async () =>
+        pushLocked(request, session, resolved, await imageIdOf(session.docker, resolved.target)),
+      ),
     );
   });
+}
+
+/** The tag of a target `<host>/<path>:<tag>`: repository paths hold no ':', so the last one starts the tag. */
+function tagOf(target: string): string {
+  return target.slice(target.lastIndexOf(':') + 1);
 }
 
 /** The push proper, under the target's lock: name the image, push it once logged in, check it, restore the name. */

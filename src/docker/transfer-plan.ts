@@ -1,16 +1,22 @@
 import { ParamError, quote } from '../errors';
 import { formatImageReference, isBareWord, isValidTag, parseImageReference, type ImageReference } from '../params/image-reference';
-import type { RepositoryLocation } from '../registry/registry-api';
+import type { ImageId, RepositoryLocation } from '../registry/registry-api';
 
 /**
- * `imageName` as parsed once, before any call: either a bare word (which may
- * read as a local image name, as a tag, or both) or a full image reference.
- * Push and pull resolve it against the registry host later without parsing
- * it again, so they cannot fail on its syntax.
+ * `imageName` as parsed once, before any call: a bare word (which may read as
+ * a local image name, as a tag, or both), a digest alone (`sha256:<hex>` as
+ * the ECR console and a push's result write it, or `@sha256:<hex>`), or a full
+ * image reference. Push and pull resolve it against the registry host later
+ * without parsing it again, so they cannot fail on its syntax.
  */
 export type ImageRequest =
   | { kind: 'word'; text: string; asLocalName: boolean; asTag: boolean }
+  | { kind: 'digest'; text: string; digest: string }
   | { kind: 'reference'; text: string; ref: ImageReference };
+
+/** A digest alone: what a digest looks like, with or without the "@" a reference puts before it. */
+const DIGEST_ALONE = /^@|^sha256:/;
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /** A local image to push, and the ECR reference it goes to. */
 export interface PushCandidate {
@@ -21,9 +27,18 @@ export interface PushCandidate {
 /**
  * Parses `imageName` for a push or a pull: a bare word must be a tag for a
  * pull, and a tag or a local name for a push; a push needs a tag, not only a
- * digest.
+ * digest. Whatever reads an image in the repository (pull, tagImage and the
+ * like) reads it through this, with 'pull'.
  */
 export function parseImageRequest(imageName: string, direction: 'push' | 'pull'): ImageRequest {
+  if (DIGEST_ALONE.test(imageName)) {
+    if (direction === 'push') throw digestOnlyPush(imageName);
+    const digest = imageName.replace(/^@/, '');
+    if (!SHA256_DIGEST.test(digest)) {
+      throw new ParamError('imageName', `${quote(imageName)} is not a digest: a digest is "sha256:" followed by 64 lower-case hex characters`);
+    }
+    return { kind: 'digest', text: imageName, digest };
+  }
   if (isBareWord(imageName)) {
     const asTag = isValidTag(imageName);
     const asLocalName = direction === 'push' && isValidLocalName(imageName);
@@ -31,9 +46,7 @@ export function parseImageRequest(imageName: string, direction: 'push' | 'pull')
     return { kind: 'word', text: imageName, asLocalName, asTag };
   }
   const ref = parseImageReference('imageName', imageName);
-  if (direction === 'push' && ref.tag === undefined && ref.digest !== undefined) {
-    throw new ParamError('imageName', `${quote(imageName)} names only a digest; a push needs a tag, such as "app:1.2.0"`);
-  }
+  if (direction === 'push' && ref.tag === undefined && ref.digest !== undefined) throw digestOnlyPush(imageName);
   return { kind: 'reference', text: imageName, ref };
 }
 
@@ -48,6 +61,7 @@ export function parseImageRequest(imageName: string, direction: 'push' | 'pull')
  */
 export function planPush(image: ImageRequest, repoName: string, location: RepositoryLocation): PushCandidate[] {
   const target = (tag: string): string => `${location.host}/${location.path}:${tag}`;
+  if (image.kind === 'digest') throw digestOnlyPush(image.text);
   if (image.kind === 'word') {
     const candidates: PushCandidate[] = [];
     if (image.asLocalName) candidates.push({ source: `${image.text}:latest`, target: target('latest') });
@@ -63,15 +77,30 @@ export function planPush(image: ImageRequest, repoName: string, location: Reposi
 
 /**
  * The reference a pull means: only its tag or digest is used (a bare word
- * is a tag; none means latest), in `<host>/<path>`.
+ * is a tag; a digest alone is that digest; none means latest), in
+ * `<host>/<path>` (the path is the repository's name on private ECR,
+ * `<alias>/<name>` on ECR Public).
  */
 export function planPull(image: ImageRequest, repoName: string, location: RepositoryLocation): string {
   const { host, path } = location;
   if (image.kind === 'word') return `${host}/${path}:${image.text}`;
+  if (image.kind === 'digest') return `${host}/${path}@${image.digest}`;
   const { ref } = image;
   checkSameRepository(ref, repoName, location);
   const target = { domain: host, path };
   return formatImageReference(ref.digest !== undefined ? { ...target, digest: ref.digest } : { ...target, tag: ref.tag ?? 'latest' });
+}
+
+/**
+ * The image in the repository that `imageName`, parsed as a pull parses it,
+ * names for the registry's API: a bare word is a tag; a digest alone is that
+ * digest; a reference gives its digest, else its tag (none: latest).
+ */
+export function repositoryImageId(image: ImageRequest): ImageId {
+  if (image.kind === 'word') return { tag: image.text };
+  if (image.kind === 'digest') return { digest: image.digest };
+  const { ref } = image;
+  return ref.digest !== undefined ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' };
 }
 
 /**
@@ -107,6 +136,10 @@ function isValidLocalName(word: string): boolean {
   } catch {
     return false;
   }
+}
+
+function digestOnlyPush(imageName: string): ParamError {
+  return new ParamError('imageName', `${quote(imageName)} names only a digest; a push needs a tag, such as "app:1.2.0"`);
 }
 
 function invalidImageName(imageName: string): ParamError {

@@ -16,7 +16,7 @@ export const checkImageScan = kaholoMethod(async ({ params, log, redactor }) => 
   const selection = readRegistrySelection(params);
   if (selection.type === 'public') throw new ParamError('registryType', 'ECR Public does not scan images: Check Image Scan works on private repositories');
   const repoName = readRepoName(params);
-  const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("@sha256:...") of an image in the repository');
+  const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("sha256:...") of an image in the repository');
   const image = parseImageRequest(imageName, 'pull'); // read as a pull reads it, once, before any call
   const request = readScanRequest(params);
   return withRegistry(connection, selection, { redactor, log }, async (registry) => {

@@ -25,7 +25,8 @@ export async function withTransfer<T>({ params, log, redactor }: ActionContext, 
   const connection = readConnection(params, direction === 'push' ? 'pushImgaeToRepo' : 'pullImage');
   const selection = readRegistrySelection(params);
   const repoName = readRepoName(params);
-  const imageName = params.requiredString('imageName', 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference');
+  const expected = direction === 'push' ? 'a tag ("1.2.0"), a local image ("app:1.2.0") or a full reference' : 'a tag ("1.2.0"), a digest ("sha256:...") or a full reference';
+  const imageName = params.requiredString('imageName', expected);
   const image = parseImageRequest(imageName, direction);
   // A public image named in full is where it says: a pull of it needs no API, so no credentials.
   const anonymous = selection.type === 'public' && direction === 'pull';

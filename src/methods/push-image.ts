@@ -16,8 +16,10 @@ export const pushImgaeToRepo = kaholoMethod(async (context) => {
   const additionalTags = readTags(context.params, 'additionalTags', false);
   return withTransfer(context, 'push', async ({ request, transfer, target }) => {
     if (repository) await ensureRepository(target, repository, context.log);
-    const pushed = await transfer.pushImage(request, context);
-    const tags = await tagPushedImage(target, pushed, additionalTags, context.log);
-    return { ...pushed, tags };
+    // The additional tags are written before the push lets go of its tags' locks.
+    return transfer.pushImage({ ...request, additionalTags }, context, async (pushed, interruption) => ({
+      ...pushed,
+      tags: await tagPushedImage(target, pushed, additionalTags, context.log, interruption),
+    }));
   });
 });

@@ -2,6 +2,7 @@ import { parseImageRequest } from '../docker/transfer-plan';
 import { kaholoMethod } from '../kaholo/action-boundary';
 import { readConnection } from '../params/connection';
 import { readTags } from '../params/tag-list';
+import { readTagLockWaitMs } from '../params/transfer-options';
 import { tagImageInRepository } from '../registry/image-tagging';
 import { readRegistrySelection, readRepoName, withRegistry } from './registry-access';
 
@@ -10,8 +11,9 @@ export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
   const connection = readConnection(params, 'tagImage');
   const selection = readRegistrySelection(params);
   const repoName = readRepoName(params);
-  const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("@sha256:...") of an image in the repository');
+  const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("sha256:...") of an image in the repository');
   const image = parseImageRequest(imageName, 'pull'); // read as a pull reads it, once, before any call
   const tags = readTags(params, 'tags', true);
-  return withRegistry(connection, selection, { redactor, log }, (registry) => tagImageInRepository({ registry, repoName }, image, tags, log));
+  const waitMs = readTagLockWaitMs(params);
+  return withRegistry(connection, selection, { redactor, log }, (registry) => tagImageInRepository({ registry, repoName }, image, tags, { log, waitMs }));
 });

@@ -31,8 +31,8 @@ const MINUTE_MS = 60_000;
  * knobs); otherwise the defaults are as documented.
  */
 export function readTransferOptions(params: ParamReader, work: 'push' | 'pull', env: NodeJS.ProcessEnv = process.env): TransferOptions {
-  const attempts = wholeNumber(params, 'transferAttempts', 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
-  const minutes = wholeNumber(params, 'transferTimeLimit', 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
+  const attempts = wholeNumber('transferAttempts', params.stringOrSetting('transferAttempts'), 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
+  const minutes = wholeNumber('transferTimeLimit', params.stringOrSetting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
   const limit = new TimeLimit(minutes, minutes * (positive(env.KAHOLO_ECR_TEST_MINUTE_MS) ?? MINUTE_MS), work);
   return {
     retry: { attempts, baseDelayMs: DEFAULT_BASE_DELAY_MS },
@@ -41,8 +41,17 @@ export function readTransferOptions(params: ParamReader, work: 'push' | 'pull', 
   };
 }
 
-function wholeNumber(params: ParamReader, name: string, min: number, max: number): number | undefined {
-  const text = params.stringOrSetting(name);
+/**
+ * How long an action that writes tags without a transfer (tagImage) waits for
+ * another action on the agent writing one of them, such as a push: what the
+ * plugin setting `transferTimeLimit` allows a push, default 60 minutes.
+ */
+export function readTagLockWaitMs(params: ParamReader): number {
+  const minutes = wholeNumber('transferTimeLimit', params.setting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES);
+  return (minutes ?? DEFAULT_TIME_LIMIT_MINUTES) * MINUTE_MS;
+}
+
+function wholeNumber(name: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) {

@@ -1,15 +1,18 @@
-import { planPull, type ImageRequest } from '../docker/transfer-plan';
-import { MissingImageError, ParamError, PluginError, quote } from '../errors';
+import { Interruption } from '../agent/interruption';
+import { planPull, repositoryImageId, type ImageRequest } from '../docker/transfer-plan';
+import { foreign, MissingImageError, ParamError, PluginError, quote, shorten } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';
-import type { ImageId, RepositoryLocation, StoredManifest } from './registry-api';
+import type { ImageId, PutManifestAnswer, RepositoryLocation, StoredManifest } from './registry-api';
 import type { RepositoryTarget } from './repository-creation';
 
 /**
  * Adds tags to an image already in the registry the way ECR itself does: its
  * manifest is read, then put again, byte for byte with its media type, under
  * each new tag. No layer moves and no Docker is involved; for a
- * multi-platform image the index is tagged, so every platform is.
+ * multi-platform image the index is tagged, so every platform is. A tag
+ * counts only once the registry was seen to hold it: PutImage's answer
+ * carries the image's digest, or the tag is read back.
  */
 
 /** What tagImage returns: the source reference, its digest, the registry host, and its tags. */
@@ -20,25 +23,82 @@ export interface TaggedImage {
   tags: string[];
 }
 
-/** tagImage: `imageName` (a tag or digest in the repository, parsed as a pull parses it) gets `tags` too. */
-export async function tagImageInRepository(target: RepositoryTarget, image: ImageRequest, tags: string[], log: ActivityLog): Promise<TaggedImage> {
-  const source = sourceImageId(image);
-  // The registry host (for the result) and the manifest, in one round trip's time.
-  const [repositories, stored] = await Promise.all([
-    target.registry.describeRepositories([target.repoName]),
-    getImage(target, source, `${shown(image.text)} is not in repository ${quote(target.repoName)}`, 'imageName'),
-  ]);
-  const location = locationOfUri(repositories[0]?.repositoryUri, target.repoName);
+/**
+ * tagImage: `imageName` (a tag or digest in the repository, parsed as a pull
+ * parses it) gets `tags` too. The tags stay locked against other actions on
+ * the agent (a push of one of them, another tagImage) from before the image is
+ * read until the last is written, so those end as if run one after the other.
+ */
+export async function tagImageInRepository(
+  target: RepositoryTarget,
+  image: ImageRequest,
+  tags: string[],
+  { log, waitMs }: { log: ActivityLog; waitMs: number },
+): Promise<TaggedImage> {
+  const location = await registryLocation(target);
   const reference = planPull(image, target.repoName, location);
-  await putTags(target, stored, tags, 'tags', log);
-  return { image: reference, digest: stored.digest, registry: location.host, tags: unique([...(source.tag !== undefined ? [source.tag] : []), ...tags]) };
+  const source = repositoryImageId(image);
+  // Only an action that gets this far loads the lock (and proper-lockfile).
+  const { tagReference, withRegistryLocks } = await import('../agent/registry-lock');
+  const interruption = Interruption.catch();
+  try {
+    const references = tags.map((tag) => tagReference(location.host, location.path, tag));
+    return await withRegistryLocks({ references, waitMs, log, interruption }, async () => {
+      const stored = await getImage(target, source, interruption, `${shown(image.text)} is not in repository ${quote(target.repoName)}`, 'imageName');
+      const placed: string[] = [];
+      try {
+        await putTags(target, stored, tags, 'tags', placed, log, interruption);
+      } catch (error) {
+        const untried = tags.slice(placed.length + 1);
+        const after = [...(placed.length > 0 ? [`tags added before it (verified): ${listed(placed)}`] : []), ...(untried.length > 0 ? [`not tried: ${listed(untried)}`] : [])];
+        const state = after.join('; ');
+        throw new PluginError(state === '' ? messageOf(error) : `${messageOf(error)}. ${state[0].toUpperCase()}${state.slice(1)}`);
+      }
+      return { image: reference, digest: stored.digest, registry: location.host, tags: unique([...(source.tag !== undefined ? [source.tag] : []), ...tags]) };
+    });
+  } finally {
+    interruption.release();
+  }
 }
 
 /**
- * Where a repository's URI says it is: `<host>/<path>`, the path being the
+ * Push: every tag that now names the pushed digest, the pushed one first.
+ * Runs under the locks of all of them (image-transfer.ts). A failure says the
+ * image was pushed, with its digest, and which tags are in place.
+ */
+export async function tagPushedImage(
+  target: RepositoryTarget,
+  pushed: { image: string; digest: string },
+  additionalTags: string[],
+  log: ActivityLog,
+  interruption: Interruption,
+): Promise<string[]> {
+  // `<host>/<path>:<tag>`: repository paths hold no ':', so the last one starts the tag.
+  const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
+  const tags = unique([pushedTag, ...additionalTags]);
+  // docker's answer to the push carried the digest, checked against the image pushed.
+  const placed = [pushedTag];
+  try {
+    if (tags.length > 1) {
+      const stored = await getImage(target, { digest: pushed.digest }, interruption, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
+      await putTags(target, stored, tags.slice(1), 'additionalTags', placed, log, interruption);
+    }
+    return placed;
+  } catch (error) {
+    throw new PluginError(
+      `${messageOf(error)}. The image itself was pushed to ${quote(target.repoName)} with digest ${pushed.digest}; ` +
+        `tags in place (verified): ${listed(placed)}; not in place: ${listed(tags.slice(placed.length))}`,
+    );
+  }
+}
+
+/**
+ * Where the repository's URI says it is: `<host>/<path>`, the path being the
  * repository's name, or on ECR Public `<alias>/<name>` (hosts hold no "/").
  */
-function locationOfUri(uri: string | undefined, repoName: string): RepositoryLocation {
+async function registryLocation({ registry, repoName }: RepositoryTarget): Promise<RepositoryLocation> {
+  const [repository] = await registry.describeRepositories([repoName]);
+  const uri = repository?.repositoryUri;
   const slash = uri?.indexOf('/') ?? -1;
   const location = uri !== undefined && slash > 0 ? { host: uri.slice(0, slash), path: uri.slice(slash + 1) } : undefined;
   if (location === undefined || !(location.path === repoName || location.path.endsWith(`/${repoName}`))) {
@@ -47,50 +107,111 @@ function locationOfUri(uri: string | undefined, repoName: string): RepositoryLoc
   return location;
 }
 
-/** Push: every tag that now names the pushed digest, the pushed one first. */
-export async function tagPushedImage(target: RepositoryTarget, pushed: { image: string; digest: string }, additionalTags: string[], log: ActivityLog): Promise<string[]> {
-  // `<host>/<path>:<tag>`: repository paths hold no ':', so the last one starts the tag.
-  const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
-  const tags = unique([pushedTag, ...additionalTags]);
-  if (tags.length === 1) return tags;
-  const stored = await getImage(target, { digest: pushed.digest }, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
-  await putTags(target, stored, tags.slice(1), 'additionalTags', log);
-  return tags;
-}
-
-/** The image named: a bare word is a tag; a reference gives its digest, else its tag (none: latest). */
-function sourceImageId(image: ImageRequest): ImageId {
-  if (image.kind === 'word') return { tag: image.text };
-  const { ref } = image;
-  return ref.digest !== undefined ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' };
-}
-
 /** The manifest of one image; a missing one becomes `missing`, naming `param` if given. */
-async function getImage({ registry, repoName }: RepositoryTarget, image: ImageId, missing: string, param?: string): Promise<StoredManifest> {
+async function getImage(
+  { registry, repoName }: RepositoryTarget,
+  image: ImageId,
+  interruption: Interruption,
+  missing: string,
+  param?: string,
+): Promise<StoredManifest> {
   try {
-    return await registry.getManifest(repoName, image);
+    return await registry.getManifest(repoName, image, interruption.signal);
   } catch (error) {
+    interruption.check(); // an interrupt abandons the call: say that, not how the call ended
     if (!(error instanceof MissingImageError)) throw error;
     throw param !== undefined ? new ParamError(param, `${missing} (${error.reason})`) : new PluginError(`${missing} (${error.reason})`);
   }
 }
 
-/**
- * The stored manifest put under each tag. A tag that already names this
- * digest is fine; one that names another image of an IMMUTABLE repository is
- * an error naming the tag.
- */
-async function putTags({ registry, repoName }: RepositoryTarget, stored: StoredManifest, tags: string[], param: string, log: ActivityLog): Promise<void> {
+/** Puts the stored manifest under each tag in turn, appending each to `placed` once it is verified; stops at the first failure. */
+async function putTags(
+  target: RepositoryTarget,
+  stored: StoredManifest,
+  tags: string[],
+  param: string,
+  placed: string[],
+  log: ActivityLog,
+  interruption: Interruption,
+): Promise<void> {
   for (const tag of tags) {
-    const answer = await registry.putManifest(repoName, stored, tag);
-    if (answer.outcome === 'stored') {
-      log.info(`Tagged ${repoName}@${stored.digest} as ${tag}`);
-    } else if (answer.outcome === 'already-exists') {
-      log.info(`${repoName}:${tag} already names ${stored.digest}`);
-    } else {
-      throw new ParamError(param, `tag ${quote(tag)} already names another image in repository ${quote(repoName)}, whose tags are immutable; choose another tag`);
-    }
+    interruption.check();
+    await putTag(target, stored, tag, param, log, interruption);
+    placed.push(tag);
   }
+}
+
+/**
+ * Puts the manifest under `tag` and makes sure the tag names it. An answer
+ * that carries the image's digest (and this tag, if it names one) is proof;
+ * any other (no image in it, as an empty 200 has; another digest; "already
+ * exists", which an ECR-compatible endpoint may also say for an immutable
+ * tag; "immutable") is settled by reading the tag back. A tag that names
+ * another image and was refused is an immutable tag, an error naming it.
+ */
+async function putTag(target: RepositoryTarget, stored: StoredManifest, tag: string, param: string, log: ActivityLog, interruption: Interruption): Promise<void> {
+  const { registry, repoName } = target;
+  let answer: PutManifestAnswer;
+  try {
+    answer = await registry.putManifest(repoName, stored, tag, interruption.signal);
+  } catch (error) {
+    interruption.check();
+    throw new PluginError(`Tag ${quote(tag)}: ${messageOf(error)}`);
+  }
+  if (answer.outcome === 'stored' && answer.digest === stored.digest && (answer.tag === undefined || answer.tag === tag)) {
+    log.info(`Tagged ${repoName}@${stored.digest} as ${tag}`);
+    return;
+  }
+  const named = await digestOfTag(target, tag, interruption);
+  if (named === stored.digest) {
+    log.info(
+      answer.outcome === 'stored'
+        ? `Tagged ${repoName}@${stored.digest} as ${tag} (PutImage ${answered(answer, tag)}; the tag was read back)`
+        : `${repoName}:${tag} already names ${stored.digest}`,
+    );
+    return;
+  }
+  if (named !== undefined && answer.outcome !== 'stored') {
+    throw new ParamError(param, `tag ${quote(tag)} already names another image in repository ${quote(repoName)}, whose tags are immutable; choose another tag`);
+  }
+  throw new PluginError(
+    `Tag ${quote(tag)} is not in place: ECR PutImage ${answered(answer, tag)}, but reading the tag back (BatchGetImage) found ` +
+      `${named === undefined ? 'no such tag' : `it names ${shorten(named)}, not ${shorten(stored.digest)}`}`,
+  );
+}
+
+/** What a put's answer said, for a message. */
+function answered(answer: PutManifestAnswer, tag: string): string {
+  switch (answer.outcome) {
+    case 'stored':
+      if (answer.digest === undefined) return 'answered without the image it stored';
+      return answer.tag !== undefined && answer.tag !== tag ? `answered ${shorten(answer.digest)} under tag ${quote(answer.tag)}` : `answered ${shorten(answer.digest)}`;
+    case 'already-exists':
+      return 'answered that the image already exists';
+    case 'tag-immutable':
+      return 'refused the tag as immutable';
+  }
+}
+
+/** The digest `tag` names in the repository now; undefined when it names nothing. */
+async function digestOfTag({ registry, repoName }: RepositoryTarget, tag: string, interruption: Interruption): Promise<string | undefined> {
+  try {
+    return (await registry.getManifest(repoName, { tag }, interruption.signal)).digest;
+  } catch (error) {
+    interruption.check();
+    if (error instanceof MissingImageError) return undefined;
+    throw new PluginError(`Tag ${quote(tag)}: could not read it back after PutImage: ${messageOf(error)}`);
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof PluginError) return error.message;
+  if (error instanceof Error) return `Unexpected error: ${foreign(`${error.name}: ${error.message}`)}`;
+  return `Unexpected error: ${foreign(String(error))}`;
+}
+
+function listed(tags: string[]): string {
+  return tags.map(quote).join(', ');
 }
 
 function unique(items: string[]): string[] {

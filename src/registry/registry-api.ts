@@ -25,8 +25,8 @@ export interface StoredManifest {
 
 /** What the registry answered to a manifest put under a tag; the caller settles what it means. */
 export type PutManifestAnswer =
-  /** Taken; `digest` is the digest the answer carried, if it carried one. */
-  | { outcome: 'stored'; digest?: string }
+  /** Taken; `digest` and `tag` are what the answer's image id carried, if it carried one. */
+  | { outcome: 'stored'; digest?: string; tag?: string }
   /** Refused as already there: the registry says the tag already names a manifest (this one, it claims). */
   | { outcome: 'already-exists' }
   /** Refused: the tag names another image and the repository's tags are immutable. */
@@ -84,10 +84,10 @@ export interface RegistryApi {
   repositoryPath(repoName: string): Promise<string>;
   /** Creates the repository unless it exists; true when this call created it. */
   createRepository(repoName: string, settings: RepositorySettings): Promise<boolean>;
-  /** The manifest of an image; a missing image is a `MissingImageError` (errors.ts). */
-  getManifest(repoName: string, image: ImageId): Promise<StoredManifest>;
-  /** Puts `manifest` under `tag`, reporting what the registry answered. */
-  putManifest(repoName: string, manifest: StoredManifest, tag: string): Promise<PutManifestAnswer>;
+  /** The manifest of an image; a missing image is a `MissingImageError` (errors.ts). `signal` abandons the call. */
+  getManifest(repoName: string, image: ImageId, signal?: AbortSignal): Promise<StoredManifest>;
+  /** Puts `manifest` under `tag`, reporting what the registry answered. `signal` abandons the call. */
+  putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer>;
   /** The registry's image scanning; absent where the registry has none. */
   readonly scans?: ImageScanApi;
   /** Closes the connections the API keeps for reuse. */

@@ -1,6 +1,5 @@
-import { planPull, type ImageRequest } from '../docker/transfer-plan';
+import { planPull, repositoryImageId, type ImageRequest } from '../docker/transfer-plan';
 import { PluginError, seconds } from '../errors';
-import type { ImageId } from '../registry/registry-api';
 import type { ScanTarget } from './scan-reading';
 import type { ScanRequest } from './scan-request';
 import { describeCounts, describeFinding, gateFailure, judgeScan, type ScanResult } from './scan-verdict';
@@ -16,7 +15,7 @@ const LOGGED_FINDINGS = 10;
  */
 export async function checkScan(target: ScanTarget, image: ImageRequest, request: ScanRequest, context: WaitContext): Promise<ScanResult> {
   const { log, clock } = context;
-  const imageId = scanImageId(image);
+  const imageId = repositoryImageId(image);
   const label = `${target.repoName}${imageId.digest !== undefined ? `@${imageId.digest}` : `:${imageId.tag}`}`;
   const gate = request.failOnSeverity === 'NONE' ? 'report only (failOnSeverity NONE)' : `fails on ${request.failOnSeverity} or above`;
   log.info(`Checking the scan of ${label}: ${gate}; waiting up to ${seconds(request.timeoutMs)} s for a result`);
@@ -36,13 +35,6 @@ export async function checkScan(target: ScanTarget, image: ImageRequest, request
   }
   log.info(request.failOnSeverity === 'NONE' ? 'Reported only: failOnSeverity is NONE' : `Passed: no finding at ${request.failOnSeverity} or above`);
   return result;
-}
-
-/** What DescribeImageScanFindings is asked for: a bare word is a tag; a reference gives its digest, else its tag (none: latest). */
-function scanImageId(image: ImageRequest): ImageId {
-  if (image.kind === 'word') return { tag: image.text };
-  const { ref } = image;
-  return ref.digest !== undefined ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' };
 }
 
 /** The registry host, from the repository's URI (which also proves the repository exists). */

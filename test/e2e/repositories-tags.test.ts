@@ -225,11 +225,14 @@ describeWithDocker('repositories and tags without a second upload (local ECR API
     expect(first.tags).toEqual(['1.0', 'stable']);
 
     const second = await push({ repoName: 'locked/app', imageName: 'local/locked:2.0', additionalTags: 'stable' });
+    const pushed = await digestOf('locked/app', '2.0');
+    expect(pushed).not.toBe(first.digest);
+    // One line: the refusal, then that the image was pushed, its digest, and which tags are in place.
     expect(failed(second).message).toBe(
-      'Parameter "additionalTags": tag "stable" already names another image in repository "locked/app", whose tags are immutable; choose another tag',
+      'Parameter "additionalTags": tag "stable" already names another image in repository "locked/app", whose tags are immutable; choose another tag. ' +
+        `The image itself was pushed to "locked/app" with digest ${pushed}; tags in place (verified): "2.0"; not in place: "stable"`,
     );
     expect(await digestOf('locked/app', 'stable')).toBe(first.digest);
-    expect(await digestOf('locked/app', '2.0')).not.toBe(first.digest);
   });
 
   test('tagImage on a single-platform image, by tag and by digest; a missing source names imageName', async () => {
@@ -241,12 +244,80 @@ describeWithDocker('repositories and tags without a second upload (local ECR API
     expect(byTag).toEqual({ image: `${registry().host}/promote/app:rc`, digest: pushed.digest, registry: registry().host, tags: ['rc', 'prod', '1.4'] });
     const byDigest = succeeded(await tagImage({ repoName: 'promote/app', imageName: `promote/app@${pushed.digest}`, tags: ['pinned'] }));
     expect(byDigest).toEqual({ image: `${registry().host}/promote/app@${pushed.digest}`, digest: pushed.digest, registry: registry().host, tags: ['pinned'] });
-    for (const tag of ['prod', '1.4', 'pinned']) expect(await digestOf('promote/app', tag)).toBe(pushed.digest);
+    // A digest alone, as the ECR console and the push's result write it, and with the "@" of a reference.
+    for (const [imageName, tag] of [[pushed.digest, 'console'], [`@${pushed.digest}`, 'at']]) {
+      const alone = succeeded(await tagImage({ repoName: 'promote/app', imageName, tags: tag }));
+      expect(alone).toEqual({ image: `${registry().host}/promote/app@${pushed.digest}`, digest: pushed.digest, registry: registry().host, tags: [tag] });
+    }
+    for (const tag of ['prod', '1.4', 'pinned', 'console', 'at']) expect(await digestOf('promote/app', tag)).toBe(pushed.digest);
+    // Pull reads it the same way.
+    const pulled = succeeded(await runAction<Pushed>(stack().plugin, 'pullImage', { ...UNSET_CONNECTION, repoName: 'promote/app', imageName: pushed.digest }, SETTINGS));
+    expect(pulled).toEqual({ image: `${registry().host}/promote/app@${pushed.digest}`, digest: pushed.digest, registry: registry().host });
+    await removeImage(stack().dockerEnv(), `${registry().host}/promote/app@${pushed.digest}`);
     const rcBody = (await registryManifest(registry(), password(), 'promote/app', 'rc')).body;
     expect((await registryManifest(registry(), password(), 'promote/app', 'prod')).body).toBe(rcBody);
 
     const missing = await tagImage({ repoName: 'promote/app', imageName: 'nope', tags: 'prod' });
     expect(failed(missing).message).toBe('Parameter "imageName": "nope" is not in repository "promote/app" (ImageNotFound: Requested image not found)');
+  });
+
+  describe('a tag counts only once the registry was seen to hold it', () => {
+    afterEach(() => stack().ecr.endpoint.setPutImageAnswers('ecr'));
+
+    test('PutImage answering 200 with an empty body and tagging nothing: tagImage fails naming the tag, push says what is in place', async () => {
+      stack().ecr.endpoint.createRepositories(['verify/app']);
+      await image('local/verify:rc');
+      const pushed = succeeded(await push({ repoName: 'verify/app', imageName: 'local/verify:rc' }));
+      stack().ecr.endpoint.setPutImageAnswers('empty-untagged');
+
+      const tagged = await tagImage({ repoName: 'verify/app', imageName: 'rc', tags: 'prod' });
+      expect(tagged.result).toBeUndefined();
+      expect(failed(tagged).message).toBe(
+        'Tag "prod" is not in place: ECR PutImage answered without the image it stored, but reading the tag back (BatchGetImage) found no such tag',
+      );
+      expect(tagged.output).not.toContain('Tagged');
+      expect(await digestOf('verify/app', 'prod')).toBeUndefined();
+
+      await image('local/verify:2.0');
+      const again = await push({ repoName: 'verify/app', imageName: 'local/verify:2.0', additionalTags: 'stable' });
+      const digest = await digestOf('verify/app', '2.0');
+      expect(digest).toMatch(/^sha256:/);
+      expect(digest).not.toBe(pushed.digest);
+      expect(failed(again).message).toBe(
+        'Tag "stable" is not in place: ECR PutImage answered without the image it stored, but reading the tag back (BatchGetImage) found no such tag. ' +
+          `The image itself was pushed to "verify/app" with digest ${digest}; tags in place (verified): "2.0"; not in place: "stable"`,
+      );
+      expect(await digestOf('verify/app', 'stable')).toBeUndefined();
+    });
+
+    test('PutImage answering 200 with an empty body but tagging: the tag is read back, and counts', async () => {
+      stack().ecr.endpoint.createRepositories(['lenient/app']);
+      await image('local/lenient:rc');
+      const pushed = succeeded(await push({ repoName: 'lenient/app', imageName: 'local/lenient:rc' }));
+      stack().ecr.endpoint.setPutImageAnswers('empty');
+      const reads = calls('BatchGetImage');
+      const run = await tagImage({ repoName: 'lenient/app', imageName: 'rc', tags: 'prod' });
+      expect(succeeded(run)).toMatchObject({ digest: pushed.digest, tags: ['rc', 'prod'] });
+      expect(run.output).toContain(`Tagged lenient/app@${pushed.digest} as prod (PutImage answered without the image it stored; the tag was read back)`);
+      expect(calls('BatchGetImage') - reads).toBe(2); // the image, then the tag
+      expect(await digestOf('lenient/app', 'prod')).toBe(pushed.digest);
+    });
+
+    test('an immutable tag answered with ImageAlreadyExistsException, as moto answers it: an error naming the tag, never a success', async () => {
+      await ecr.send(new CreateRepositoryCommand({ repositoryName: 'moto/app', imageTagMutability: 'IMMUTABLE' }));
+      await image('local/moto:1.0');
+      await image('local/moto:2.0');
+      const first = succeeded(await push({ repoName: 'moto/app', imageName: 'local/moto:1.0', additionalTags: 'stable' }));
+      succeeded(await push({ repoName: 'moto/app', imageName: 'local/moto:2.0' }));
+      stack().ecr.endpoint.setPutImageAnswers('moto');
+
+      const run = await tagImage({ repoName: 'moto/app', imageName: '2.0', tags: 'stable' });
+      expect(run.result).toBeUndefined();
+      expect(failed(run).message).toBe(
+        'Parameter "tags": tag "stable" already names another image in repository "moto/app", whose tags are immutable; choose another tag',
+      );
+      expect(await digestOf('moto/app', 'stable')).toBe(first.digest);
+    });
   });
 
   test('tagImage on a multi-platform OCI index: the new tag names the index, byte for byte', async () => {

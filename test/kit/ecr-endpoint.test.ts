@@ -11,7 +11,9 @@ import {
   type ECRClientConfig,
   ECRServiceException,
   GetAuthorizationTokenCommand,
+  ImageAlreadyExistsException,
   ImageNotFoundException,
+  ImageTagAlreadyExistsException,
   InvalidParameterException,
   LimitExceededException,
   BatchGetImageCommand,
@@ -28,6 +30,7 @@ import {
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { type EcrEndpoint, type ScanFindingSpec, startEcrEndpoint } from '../../devkit/ecr-endpoint';
+import { describeWithDocker } from '../support/e2e-environment';
 
 const ACCESS_KEY_ID = 'AKIALOCALTEST0000001';
 const SECRET_ACCESS_KEY = 'local/secret+key=with-symbols';
@@ -646,5 +649,68 @@ describe('image scans', () => {
     const again = await rejection(client().send(new StartImageScanCommand({ repositoryName: 'scan/app', imageId: { imageDigest: DIGEST } })));
     expect(again).toBeInstanceOf(LimitExceededException);
     expect(await rejection(client().send(new StartImageScanCommand({ repositoryName: 'scan/app', imageId: { imageTag: 'nope' } })))).toBeInstanceOf(ImageNotFoundException);
+  });
+});
+
+describeWithDocker('PutImage as ECR-compatible endpoints answer it, and a held call (real registry behind)', (e2e) => {
+  let backed: EcrEndpoint;
+  let sdk: ECRClient;
+  const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
+  /** An image index of no platforms: needs no layers in the registry; `note` makes each its own digest. */
+  const index = (note: string): string => JSON.stringify({ schemaVersion: 2, mediaType: INDEX_TYPE, manifests: [], annotations: { note } });
+  const put = (repositoryName: string, imageTag: string, note: string) =>
+    sdk.send(new PutImageCommand({ repositoryName, imageTag, imageManifest: index(note), imageManifestMediaType: INDEX_TYPE }));
+  const digestOf = async (repositoryName: string, imageTag: string): Promise<string | undefined> =>
+    (await sdk.send(new BatchGetImageCommand({ repositoryName, imageIds: [{ imageTag }] }))).images?.[0]?.imageId?.imageDigest;
+
+  beforeAll(async () => {
+    const registry = await e2e().startRegistry({ password: 'kit-password' });
+    backed = await startEcrEndpoint({ accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, registries: { [DEFAULT_ID]: { url: registry.url, password: 'kit-password' } } });
+    sdk = new ECRClient({ endpoint: backed.url, region: 'us-east-1', credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY }, maxAttempts: 1 });
+    backed.createRepositories(['answers/mutable']);
+    await sdk.send(new CreateRepositoryCommand({ repositoryName: 'answers/immutable', imageTagMutability: 'IMMUTABLE' }));
+  });
+  afterEach(() => backed.setPutImageAnswers('ecr'));
+  afterAll(async () => {
+    sdk.destroy();
+    await backed.close();
+  });
+
+  it('ecr: the answer carries the image id; an IMMUTABLE tag of another image is ImageTagAlreadyExistsException', async () => {
+    const { image } = await put('answers/immutable', 'fixed', 'a');
+    expect(image?.imageId).toEqual({ imageDigest: expect.stringMatching(/^sha256:/) as string, imageTag: 'fixed' });
+    expect(await rejection(put('answers/immutable', 'fixed', 'b'))).toBeInstanceOf(ImageTagAlreadyExistsException);
+  });
+
+  it('empty: stores the tag, answers 200 with no image; empty-untagged: answers the same, stores nothing', async () => {
+    backed.setPutImageAnswers('empty');
+    const stored = await put('answers/mutable', 'empty', 'c');
+    expect(stored.image).toBeUndefined();
+    expect(await digestOf('answers/mutable', 'empty')).toMatch(/^sha256:/);
+    backed.setPutImageAnswers('empty-untagged');
+    const nothing = await put('answers/mutable', 'never', 'd');
+    expect(nothing.image).toBeUndefined();
+    expect(nothing.$metadata.httpStatusCode).toBe(200);
+    expect(await digestOf('answers/mutable', 'never')).toBeUndefined();
+  });
+
+  it('moto: an IMMUTABLE tag of another image is ImageAlreadyExistsException, and the tag stays', async () => {
+    const before = await digestOf('answers/immutable', 'fixed');
+    backed.setPutImageAnswers('moto');
+    expect(await rejection(put('answers/immutable', 'fixed', 'e'))).toBeInstanceOf(ImageAlreadyExistsException);
+    expect(await digestOf('answers/immutable', 'fixed')).toBe(before);
+  });
+
+  it('hold: the next PutImage waits until released; the one after is not held', async () => {
+    const hold = backed.hold('PutImage', 10_000);
+    let answered = false;
+    const first = put('answers/mutable', 'held', 'f').then(() => (answered = true));
+    await hold.reached;
+    expect(hold.hasReached()).toBe(true);
+    await put('answers/mutable', 'free', 'g'); // another PutImage goes by meanwhile
+    expect(answered).toBe(false);
+    hold.release();
+    await first;
+    expect(await digestOf('answers/mutable', 'held')).toMatch(/^sha256:/);
   });
 });

@@ -1,9 +1,11 @@
 /**
- * One agent, many actions: concurrent pushes and pulls of one name on one engine, each action in
- * its own node process as an agent runs it. The races are made deterministic by a `docker`
- * stand-in on PATH (devkit/bin/docker.js, its gate; devkit/stand-ins.ts) that holds a chosen subcommand of one
+ * One agent, many actions: concurrent pushes and pulls of one name on one engine, and pushes and
+ * tagImage actions that write one tag in the registry, each action in its own node process as an
+ * agent runs it. The races are made deterministic by a `docker` stand-in on PATH
+ * (devkit/bin/docker.js, its gate; devkit/stand-ins.ts) that holds a chosen subcommand of one
  * action until the test releases it, and then runs the real CLI against the real engine and
- * registry. Also on PATH: stand-in credential helpers (docker-credential-secretservice and -pass),
+ * registry; and, for what happens in the registry alone, by the ECR stand-in holding one action's
+ * PutImage until the test lets it go. Also on PATH: stand-in credential helpers (docker-credential-secretservice and -pass),
  * the stores the docker CLI falls back to; no action may use them.
  */
 import execa from 'execa';
@@ -36,6 +38,9 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
   const run = `b${process.pid}`;
   const imageX = `busy-agent/x:${run}`;
   const imageY = `busy-agent/y:${run}`;
+  /** A second tag in the registry, and Y under it as a local name (a push of it writes that tag). */
+  const other = `o${process.pid}`;
+  const imageYOther = `busy-agent/y:${other}`;
   let idX: string;
   let idY: string;
   const gates: Gate[] = [];
@@ -44,6 +49,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
 
   beforeAll(async () => {
     ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
+    ecr.endpoint.createRepositories([repoName]); // what tagImage looks up (docker push needs none)
     host = ecr.registries[0].host;
     ecr.endpoint.setPassword(ecr.accountIds[0], password);
     await ecr.registries[0].setPassword(password);
@@ -56,10 +62,11 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     bin = await buildStandIns({ docker: true, credentialHelpers: true });
     idX = await makeImage(e2e().env, imageX, 64 * 1024);
     idY = await makeImage(e2e().env, imageY, 64 * 1024);
+    await execa('docker', ['tag', imageY, imageYOther], { env: e2e().env });
   });
 
   afterAll(async () => {
-    for (const image of [imageX, imageY, `${host}/${repoName}:${run}`]) await removeImage(e2e().env, image);
+    for (const image of [imageX, imageY, imageYOther, `${host}/${repoName}:${run}`, `${host}/${repoName}:${other}`]) await removeImage(e2e().env, image);
     for (const gate of gates) await gate.remove();
     await bin.remove();
     await ecr.stop();
@@ -74,7 +81,13 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     return made;
   }
 
-  function start(method: 'pushImgaeToRepo' | 'pullImage', imageName: string, holds?: Gate, engine: Record<string, string> = e2e().env): AgentProcess {
+  function start(
+    method: 'pushImgaeToRepo' | 'pullImage' | 'tagImage',
+    imageName: string,
+    holds?: Gate,
+    engine: Record<string, string> = e2e().env,
+    extra: Record<string, string> = {},
+  ): AgentProcess {
     const env = agentEnvironment({
       ...engine,
       ...ecr.env,
@@ -86,7 +99,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
       ...(holds?.env ?? {}),
     });
     if (!('DOCKER_HOST' in engine)) delete env.DOCKER_HOST;
-    return startAgentAction({ method, params: { ...LOCAL_KEYS, region: LOCAL_REGION, repoName, imageName } }, env);
+    return startAgentAction({ method, params: { ...LOCAL_KEYS, region: LOCAL_REGION, repoName, imageName, ...extra } }, env);
   }
 
   function succeeded(outcome: AgentOutcome): Pushed {
@@ -122,7 +135,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     await hold.reached('push');
     await between();
     const second = b();
-    await second.waitForOutput(/Waiting for another action on this agent that pushes or pulls/, 60_000);
+    await second.waitForOutput(/Waiting for another action on this agent that/, 60_000);
     await hold.release('push');
     return [await first.finished, await second.finished];
   }
@@ -196,6 +209,99 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
     expect(await registryConfig(rb.digest)).toBe(idY);
     expect(await registryConfig(run)).toBe(idY); // the later push holds the tag, as in a sequential run
     expect(await localId(target())).toBeUndefined();
+  });
+
+  it('a tagImage of a tag a push is writing waits for the push, then writes it: the tag ends on tagImage\'s image', async () => {
+    const base = `base-${run}`;
+    succeeded(await start('pushImgaeToRepo', imageY, undefined, e2e().env, { additionalTags: base }).finished);
+    expect(await registryConfig(base)).toBe(idY);
+
+    const hold = await gate(['push']);
+    const push = start('pushImgaeToRepo', imageX, hold); // X to the tag, held before its docker push
+    await hold.reached('push');
+    const tag = start('tagImage', base, undefined, e2e().env, { tags: run }); // Y to the same tag
+    await tag.waitForOutput(new RegExp(`Waiting for another action on this agent that writes the tag ${host.replace(/\./g, '\\.')}/${repoName}:${run} `), 60_000);
+    await hold.release('push');
+    const [pushed, tagged] = [succeeded(await push.finished), await tag.finished];
+
+    expect(await registryConfig(pushed.digest)).toBe(idX);
+    expect(tagged.error).toBeUndefined();
+    expect(tagged.result).toMatchObject({ tags: [base, run] });
+    expect(await registryConfig(run)).toBe(idY); // the push, then the tagImage, as in a sequential run
+  });
+
+  /**
+   * Holds the first PutImage that reaches the ECR stand-in after `a` starts (one of a's tags), starts
+   * `b`, which must wait for a's tag lock, then lets a's PutImage go. Both outcomes, in order.
+   */
+  async function secondWaitsForFirstTag(a: () => AgentProcess, b: () => AgentProcess): Promise<[AgentOutcome, AgentOutcome]> {
+    const hold = ecr.endpoint.hold('PutImage', 60_000);
+    try {
+      const first = a();
+      await Promise.race([hold.reached, first.finished.then((outcome) => Promise.reject(new Error(`ended before its PutImage: ${outcome.error ?? ''}\n${outcome.output}`)))]);
+      const second = b();
+      await second.waitForOutput(/Waiting for another action on this agent that writes the tag /, 60_000);
+      hold.release();
+      return [await first.finished, await second.finished];
+    } finally {
+      hold.release();
+    }
+  }
+
+  it('two pushes of different images to one tag, both with additionalTags latest: every tag ends on the later image', async () => {
+    const latest = `latest-${run}`;
+    const [a, b] = await secondWaitsForFirstTag(
+      () => start('pushImgaeToRepo', imageX, undefined, e2e().env, { additionalTags: latest }),
+      () => start('pushImgaeToRepo', imageY, undefined, e2e().env, { additionalTags: latest }),
+    );
+    const [ra, rb] = [succeeded(a), succeeded(b)] as Array<Pushed & { tags: string[] }>;
+    expect([ra.tags, rb.tags]).toEqual([[run, latest], [run, latest]]);
+    expect(await registryConfig(run)).toBe(idY);
+    expect(await registryConfig(latest)).toBe(idY); // as a sequential run leaves it
+  });
+
+  it('two pushes whose tags overlap crosswise (X: r + o, Y: o + r): both tags end on the later image, and neither waits forever', async () => {
+    const [a, c] = await secondWaitsForFirstTag(
+      () => start('pushImgaeToRepo', imageX, undefined, e2e().env, { additionalTags: other }),
+      () => start('pushImgaeToRepo', imageYOther, undefined, e2e().env, { additionalTags: run }),
+    );
+    const [ra, rc] = [succeeded(a), succeeded(c)] as Array<Pushed & { tags: string[] }>;
+    expect([ra.tags, rc.tags]).toEqual([[run, other], [other, run]]);
+    expect(await registryConfig(run)).toBe(idY);
+    expect(await registryConfig(other)).toBe(idY);
+  });
+
+  it('two tagImage actions writing one tag: the second waits, and the tag ends on its image', async () => {
+    const [bx, by] = [`bx-${run}`, `by-${run}`];
+    succeeded(await start('pushImgaeToRepo', imageX, undefined, e2e().env, { additionalTags: bx }).finished);
+    succeeded(await start('pushImgaeToRepo', imageY, undefined, e2e().env, { additionalTags: by }).finished);
+    const promoted = `p-${run}`;
+    const [first, second] = await secondWaitsForFirstTag(
+      () => start('tagImage', bx, undefined, e2e().env, { tags: promoted }),
+      () => start('tagImage', by, undefined, e2e().env, { tags: promoted }),
+    );
+    expect([first.error, second.error]).toEqual([undefined, undefined]);
+    expect(await registryConfig(promoted)).toBe(idY);
+  });
+
+  it('a tagImage stopped by SIGTERM while it writes: it ends at once, by the signal, and its tag locks are gone', async () => {
+    const bx = `bx-${run}`;
+    succeeded(await start('pushImgaeToRepo', imageX, undefined, e2e().env, { additionalTags: bx }).finished);
+    const locks = async (): Promise<string[]> => (await fs.readdir(tmp)).filter((e) => /^kaholo-ecr\.tag\.[0-9a-f]{32}\.lock$/.test(e));
+    const hold = ecr.endpoint.hold('PutImage', 60_000); // never released before the end: the action must not need it
+    try {
+      const tagging = start('tagImage', bx, undefined, e2e().env, { tags: `s1-${run}, s2-${run}` });
+      await Promise.race([hold.reached, tagging.finished.then(() => Promise.reject(new Error(`tagImage ended before its PutImage:\n${tagging.output()}`)))]);
+      expect(await locks()).toHaveLength(2); // both of its tags, held while it writes the first
+      const stopped = Date.now();
+      tagging.kill('SIGTERM');
+      const outcome = await tagging.finished;
+      expect({ signal: outcome.signal, reported: outcome.reported }).toEqual({ signal: 'SIGTERM', reported: false });
+      expect(Date.now() - stopped).toBeLessThan(5000); // not after a request timeout
+      expect(await locks()).toEqual([]);
+    } finally {
+      hold.release();
+    }
   });
 
   it('a name another program re-points during the push: an error, never a success, and that name is left alone', async () => {

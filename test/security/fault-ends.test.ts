@@ -191,6 +191,8 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const deadline = Date.now() + 5000;
     while (processesOf(holds).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(processesOf(holds)).toEqual([]);
+    // Its locks (the tag's in the registry, the engine's name) no longer refreshed, so stale: the next action clears them.
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // KAHOLO_ECR_LOCK_STALE_MS
 
     const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
     expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid}) that ended without cleaning up`);

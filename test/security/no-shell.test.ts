@@ -3,7 +3,8 @@
  * made of shell syntax go through every method of the compiled plugin. Each is either refused with
  * an error naming the param, or reaches docker as one inert argument that docker cannot read as a
  * flag. A canary file that every payload tries to create never appears, and every process the
- * plugin starts is started from an argument array with no shell.
+ * plugin starts is started from an argument array with no shell. The methods are config.json's: one
+ * declared there without valid params and params to attack here fails the tests.
  *
  * Needs no Docker: a recording stand-in `docker` (devkit/bin/docker.js in its fake mode) answers, so that a
  * payload that got through validation would be seen in the argv docker received.
@@ -16,7 +17,7 @@ import { captureOutput } from '../support/capture-output';
 import { startEcrEndpoint, type EcrEndpoint } from '../../devkit/ecr-endpoint';
 import { installFakeDocker, type FakeDocker, type FakeDockerCall } from '../../devkit/docker-stand-in';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
-import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../../devkit/agent';
+import { loadPlugin, readManifest, REPO_ROOT, type LoadedPlugin } from '../../devkit/agent';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
 jest.setTimeout(60_000);
@@ -63,22 +64,28 @@ function payloads(): string[] {
   ];
 }
 
-type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage';
-const TARGETS: Array<{ method: Method; param: string; base: Record<string, unknown> }> = [
-  { method: 'pushImgaeToRepo', param: 'imageName', base: { repoName: 'team/app' } },
-  { method: 'pushImgaeToRepo', param: 'repoName', base: { imageName: 'app:1.0' } },
-  { method: 'pushImgaeToRepo', param: 'registryId', base: { repoName: 'team/app', imageName: 'app:1.0' } },
-  { method: 'pushImgaeToRepo', param: 'region', base: { repoName: 'team/app', imageName: 'app:1.0' } },
-  { method: 'pushImgaeToRepo', param: 'accessKeyId', base: { repoName: 'team/app', imageName: 'app:1.0' } },
-  { method: 'pullImage', param: 'imageName', base: { repoName: 'team/app' } },
-  { method: 'pullImage', param: 'repoName', base: { imageName: '1.0' } },
-  { method: 'pullImage', param: 'registryId', base: { repoName: 'team/app', imageName: '1.0' } },
-  { method: 'describeRepositories', param: 'registryId', base: {} },
-  { method: 'describeRepositories', param: 'repositoryNames', base: {} },
-  { method: 'getEcrLogin', param: 'registryIds', base: {} },
-  // Only ever an HTTP header: a value without whitespace is accepted, and must reach no process.
-  { method: 'getEcrLogin', param: 'sessionToken', base: {} },
-];
+/** Every method config.json declares. */
+const METHODS = readManifest().methods.map((method) => method.name);
+/** Each method's valid params beyond the keys and region. */
+const VALID: Record<string, Record<string, unknown>> = {
+  describeRepositories: {},
+  getEcrLogin: {},
+  pushImgaeToRepo: { repoName: 'team/app', imageName: 'app:1.0' },
+  pullImage: { repoName: 'team/app', imageName: '1.0' },
+  tagImage: { repoName: 'team/app', imageName: '1.0', tags: 'prod' },
+  checkImageScan: { repoName: 'team/app', imageName: '1.0', failOnSeverity: 'NONE', scanTimeoutSeconds: '1' },
+};
+/** The params of each method that each payload goes into (the others keep their valid values). */
+const ATTACKED: Record<string, string[]> = {
+  pushImgaeToRepo: ['imageName', 'repoName', 'registryId', 'region', 'accessKeyId'],
+  pullImage: ['imageName', 'repoName', 'registryId'],
+  describeRepositories: ['registryId', 'repositoryNames'],
+  // sessionToken is only ever an HTTP header: a value without whitespace is accepted, and must reach no process.
+  getEcrLogin: ['registryIds', 'sessionToken'],
+  tagImage: ['imageName', 'tags', 'repoName', 'registryId'],
+  checkImageScan: ['imageName', 'repoName', 'registryId', 'failOnSeverity', 'scanTimeoutSeconds'],
+};
+const TARGETS = METHODS.flatMap((method) => (ATTACKED[method] ?? []).map((param) => ({ method, param, base: VALID[method] ?? {} })));
 
 /** Arguments docker received that it would read as a flag the plugin did not mean to pass. */
 function unexpectedFlags(calls: FakeDockerCall[]): string[] {
@@ -113,6 +120,12 @@ afterAll(async () => {
 });
 
 describe('no shell', () => {
+  it('has valid params and params to attack for every method config.json declares, and for no other', () => {
+    expect(Object.keys(VALID).sort()).toEqual([...METHODS].sort());
+    expect(Object.keys(ATTACKED).sort()).toEqual([...METHODS].sort());
+    expect(METHODS.filter((method) => (ATTACKED[method] ?? []).length === 0)).toEqual([]);
+  });
+
   it('the plugin source never asks for a shell', async () => {
     const dir = path.join(REPO_ROOT, 'src');
     const files = (await fs.readdir(dir, { recursive: true })).filter((file) => file.endsWith('.ts'));
@@ -196,10 +209,10 @@ describe('no shell', () => {
     spawned.length = 0;
     const before = (await docker.calls()).length;
     process.env.DEVKIT_DOCKER_LOCAL_IMAGES = 'app:1.0';
-    for (const [method, imageName] of [['pushImgaeToRepo', 'app:1.0'], ['pullImage', '1.0']] as const) {
-      const { error } = await captureOutput(() => plugin.run(method, { ...KEYS, repoName: 'team/app', imageName }));
-      expect(error).toBeUndefined();
-    }
+    // Every method, whatever its outcome here (tagImage finds no registry behind the endpoint, checkImageScan no scan): what it starts is what counts.
+    const errors: Record<string, unknown> = {};
+    for (const method of METHODS) errors[method] = (await captureOutput(() => plugin.run(method, { ...KEYS, ...VALID[method] }))).error;
+    expect({ push: errors.pushImgaeToRepo, pull: errors.pullImage }).toEqual({ push: undefined, pull: undefined });
     const calls = (await docker.calls()).slice(before);
     expect(calls.map((c) => c.argv[0])).toEqual(expect.arrayContaining(['login', 'push', 'pull', 'logout']));
     // One spawn per docker call, each handing docker its arguments as they were given: a shell

@@ -1,7 +1,7 @@
 /**
- * No secret in argv: while a real push and a real pull run (agent-style, in a
- * node process of their own, against the real engine and registry), every process's command line
- * is read from /proc every few milliseconds. None may contain the registry password, its base64
+ * No secret in argv: while every method config.json declares runs (agent-style, in a node process
+ * of its own, against the real engine and registry; a method declared there without a run here
+ * fails the test), every process's command line is read from /proc every few milliseconds. None may contain the registry password, its base64
  * token, the secret key or the session token; nor may the environment of any process the action
  * started. The scan must have seen docker login, push and pull at work, or it proves nothing: the
  * kit's stand-in docker (real mode) holds each of them at a gate until the scan has seen it, then
@@ -19,10 +19,16 @@ import { agentEnvironment, startAgentAction, type AgentOutcome, type AgentProces
 import { buildStandIns, makeGate, type Gate, type StandInBin } from '../../devkit/stand-ins';
 import { leakedSecrets, registrySecrets, sessionToken, type Secret } from './support/secrets';
 import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
+import { readManifest } from '../../devkit/agent';
+
+/** Every method config.json declares, the push first: what pull and tagImage read, it puts there. */
+const METHODS = readManifest()
+  .methods.map((method) => method.name)
+  .sort((a, b) => Number(b === 'pushImgaeToRepo') - Number(a === 'pushImgaeToRepo'));
 
 jest.setTimeout(90_000);
 
-describeWithDocker('no secret in any process argv while push and pull run', (e2e) => {
+describeWithDocker('no secret in any process argv while each method runs', (e2e) => {
   let ecr: LocalEcr;
   let tmp: string;
   let secrets: Secret[];
@@ -35,7 +41,9 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
 
   beforeAll(async () => {
     ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options), publicRegistry: true });
-    ecr.publicRegistry?.state.add('sec/argv');
+    ecr.endpoint.createRepositories(['sec/argv']); // for tagImage and checkImageScan (docker push needs none)
+    ecr.publicRegistry?.state.add('sec/argv'); // ECR Public's registry takes pushes into existing repositories only
+    ecr.endpoint.scans.set({ repositoryName: 'sec/argv', digest: `sha256:${'f'.repeat(64)}`, tags: [tag], scan: [{ status: 'COMPLETE', findings: [] }] });
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-argv-'));
     bin = await buildStandIns({ docker: true });
   });
@@ -49,7 +57,27 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it.each([['private'], ['public']])('push and pull (registryType %s): no password, token, secret key or session token on any command line', async (registryType) => {
+  /** Each method's params beyond the keys, and the docker commands it runs (held until the scan has seen each). */
+  const runs = (): Record<string, { params: Record<string, string>; docker: string[] }> => ({
+    pushImgaeToRepo: { params: { imageName: localImage }, docker: ['login', 'push'] },
+    describeRepositories: { params: {}, docker: [] },
+    getEcrLogin: { params: {}, docker: [] },
+    pullImage: { params: { imageName: tag }, docker: ['login', 'pull'] },
+    tagImage: { params: { imageName: tag, tags: `${tag}-prod` }, docker: [] },
+    checkImageScan: { params: { imageName: tag, failOnSeverity: 'NONE' }, docker: [] },
+  });
+
+  it('has a run for every method config.json declares, and for no other', () => {
+    expect(Object.keys(runs()).sort()).toEqual([...METHODS].sort());
+  });
+
+  /**
+   * The methods a registry type runs: ECR Public scans no images (checkImageScan refuses it before
+   * any call), and its manifests are read through the registry's HTTP API, which tagImage waits for.
+   */
+  const methodsOf = (registryType: string): string[] => (registryType === 'public' ? METHODS.filter((m) => m !== 'checkImageScan' && m !== 'tagImage') : METHODS);
+
+  it.each([['private'], ['public']])('every method (registryType %s): no password, token, secret key or session token on any command line', async (registryType) => {
     const target = registryType === 'public' ? `${ecr.publicRegistry?.state.host ?? ''}/${LOCAL_PUBLIC_ALIAS}/sec/argv:${tag}` : `${ecr.registries[0].host}/sec/argv:${tag}`;
     targets.push(target);
     // Big enough that docker push and pull run for a while (compressing and sending 16 MB).
@@ -57,6 +85,7 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
     // The password is known only to the endpoint and the registry: learn it the way a user would.
     const env = agentEnvironment({ ...e2e().env, ...ecr.env, TMPDIR: tmp });
     const params = { ...LOCAL_KEYS, sessionToken: token, region: LOCAL_REGION, repoName: 'sec/argv', registryType };
+    const methods = methodsOf(registryType);
     const login = await startAgentAction({ method: 'getEcrLogin', params }, env).finished;
     const password = (login.result as { authorizationData: Array<{ decodedToken: { password: string } }> }).authorizationData[0]
       .decodedToken.password;
@@ -67,18 +96,19 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
     const before = await takeSnapshot({ tmpDir: tmp });
     const watch = watchForSecrets(secrets, () => agents);
     let seen: SecretWatchReport;
-    let push: AgentOutcome;
-    let pull: AgentOutcome;
+    const outcomes: Record<string, AgentOutcome> = {};
     // Each action's docker commands wait at its gate until the scan has seen them running.
-    const runThroughGate = async (method: string, imageName: string, transfer: string): Promise<AgentOutcome> => {
-      const gate = await makeGate(['login', transfer]);
+    const runThroughGate = async (method: string): Promise<AgentOutcome> => {
+      const run = runs()[method] as ReturnType<typeof runs>[string] | undefined;
+      if (run === undefined) throw new Error(`config.json declares the method "${method}", but this test has no run for it: add one`);
+      const gate = await makeGate(run.docker);
       gates.push(gate);
       const gatedEnv = { ...env, ...gate.env, PATH: `${bin.dir}${path.delimiter}${env.PATH ?? ''}` };
-      const action: AgentProcess = startAgentAction({ method, params: { ...params, imageName } }, gatedEnv);
+      const action: AgentProcess = startAgentAction({ method, params: { ...params, ...run.params } }, gatedEnv);
       agents.add(action.pid);
       let ended = false;
       void action.finished.then(() => (ended = true));
-      for (const subcommand of ['login', transfer]) {
+      for (const subcommand of run.docker) {
         // An action that fails before a command (the assertions below say why) is not waited for.
         const deadline = Date.now() + 60_000;
         while (!gate.hasReached(subcommand) && !ended) {
@@ -92,16 +122,18 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
       return action.finished;
     };
     try {
-      push = await runThroughGate('pushImgaeToRepo', localImage, 'push');
-      // Make the pull download the layer rather than find it.
-      await removeImage(e2e().env, localImage);
-      pull = await runThroughGate('pullImage', tag, 'pull');
+      for (const method of methods) {
+        outcomes[method] = await runThroughGate(method);
+        // Make the pull download the layer rather than find it.
+        if (method === 'pushImgaeToRepo') await removeImage(e2e().env, localImage);
+      }
     } finally {
       seen = await watch.stop();
       expect(seen.sweeps).toBeGreaterThan(20);
     }
 
-    expect({ push: push.error, pull: pull.error }).toEqual({ push: undefined, pull: undefined });
+    expect(Object.fromEntries(methods.map((method) => [method, outcomes[method].error]))).toEqual(Object.fromEntries(methods.map((method) => [method, undefined])));
+    const { pushImgaeToRepo: push, pullImage: pull } = outcomes;
     expect(push.result).toMatchObject({ image: target, digest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) as string });
     expect(pull.result).toMatchObject({ image: target });
     expect(seen.violations).toEqual([]);
@@ -109,8 +141,9 @@ describeWithDocker('no secret in any process argv while push and pull run', (e2e
     const commands = seen.dockerArgvs.map((argv) => argv.slice(1).join(' '));
     expect(commands).toEqual(expect.arrayContaining([`push ${target}`, `pull ${target}`]));
     expect(commands).toContainEqual(expect.stringMatching(/^login --username AWS --password-stdin 127\.0\.0\.1:\d+$/));
+    if (methods.includes('tagImage')) expect(outcomes.tagImage.result).toMatchObject({ tags: [tag, `${tag}-prod`] });
     // And nothing of it reached the activity log either.
-    expect(leakedSecrets(push.output + pull.output, secrets)).toEqual([]);
+    expect(leakedSecrets(Object.values(outcomes).map((outcome) => outcome.output).join('\n'), secrets)).toEqual([]);
     expect(await leftoversSince(before)).toEqual([]);
     expect((await fs.readdir(tmp)).filter((e) => e.startsWith(PRIVATE_CONFIG_PREFIX))).toEqual([]);
   });

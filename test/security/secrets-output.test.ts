@@ -4,11 +4,17 @@
  * neither the secret key, the session token, the registry password nor its base64 token. Only
  * getEcrLogin's result carries the password, in the fields its documentation names.
  *
- * The first block needs no Docker: the local ECR endpoint answers, and a stand-in `docker` that
- * repeats the password (twice per line, with its base64 auth) in its output and error text plays
- * the careless CLI. The second block uses the real engine and registry, each action in a node
- * process of its own as the agent runs it, and checks that nothing was left behind.
+ * The methods are config.json's, each with its inputs below: a method declared there without
+ * inputs here fails the tests, so a new method is scanned from the start.
+ *
+ * The first block needs no Docker engine: the local ECR endpoint answers, with a real registry
+ * behind it for the images tagImage reads, and a stand-in `docker` that repeats the password (twice
+ * per line, with its base64 auth) in its output and error text plays the careless CLI. The second
+ * block uses the real engine and registry, each action in a node process of its own as the agent
+ * runs it, and checks that nothing was left behind.
  */
+import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +22,7 @@ import { captureOutput } from '../support/capture-output';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../../devkit/images';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
-import { loadPlugin, type LoadedPlugin } from '../../devkit/agent';
+import { loadPlugin, readManifest, type LoadedPlugin } from '../../devkit/agent';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { agentEnvironment, runAgentAction } from '../../devkit/agent-process';
@@ -25,8 +31,28 @@ import type { DockerStandIn } from '../../devkit/docker-stand-in';
 
 jest.setTimeout(60_000);
 
-type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'checkImageScan';
-const METHODS: Method[] = ['describeRepositories', 'getEcrLogin', 'pushImgaeToRepo', 'pullImage', 'checkImageScan'];
+type Method = string;
+/** Every method config.json declares. */
+const METHODS: Method[] = readManifest().methods.map((method) => method.name);
+/**
+ * Each method's params beyond the keys and region, that make it succeed against the first block's
+ * endpoint and registry (its stand-in docker has the local image "app:1.0"; the registry, the tag
+ * "1.0" in "team/app").
+ */
+const INPUTS: Record<Method, Record<string, unknown>> = {
+  describeRepositories: {},
+  getEcrLogin: {},
+  pushImgaeToRepo: { repoName: 'team/app', imageName: 'app:1.0' },
+  pullImage: { repoName: 'team/app', imageName: '1.0' },
+  tagImage: { repoName: 'team/app', imageName: '1.0', tags: 'prod' },
+  checkImageScan: { repoName: 'team/app', imageName: '1.0', failOnSeverity: 'NONE' },
+};
+/** A method's inputs; one config.json declares without inputs here fails the test that asks. */
+function inputsOf(method: Method): Record<string, unknown> {
+  const inputs = INPUTS[method] as Record<string, unknown> | undefined;
+  if (inputs === undefined) throw new Error(`config.json declares the method "${method}", but this test has no inputs for it: add them to INPUTS`);
+  return inputs;
+}
 const REDACTED = '[REDACTED]';
 const WRONG_SECRET = 'wrong/Secret+Key/that/must/never/show/1234';
 /** A password with every character that trips naive redaction (regex and replacement syntax) and colons. */
@@ -50,7 +76,7 @@ function userVisible(method: Method, run: { output: string; error?: unknown; res
   return visibleText({ output: run.output, error: run.error, result });
 }
 
-describe('no secret in output (local endpoint, stand-in docker)', () => {
+describeWithDocker('no secret in output (local endpoint and registry, stand-in docker)', (e2e) => {
   let plugin: LoadedPlugin;
   let ecr: LocalEcr;
   let leaky: DockerStandIn;
@@ -61,12 +87,7 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
   let secrets: Secret[];
 
   const keys = (): Record<string, string> => ({ ...LOCAL_KEYS, sessionToken: token, region: LOCAL_REGION });
-  const baseParams = (method: Method): Record<string, unknown> => ({
-    ...keys(),
-    ...(method === 'pushImgaeToRepo' ? { repoName: 'team/app', imageName: 'app:1.0' } : {}),
-    ...(method === 'pullImage' ? { repoName: 'team/app', imageName: '1.0' } : {}),
-    ...(method === 'checkImageScan' ? { repoName: 'team/app', imageName: '1.0', failOnSeverity: 'NONE' } : {}),
-  });
+  const baseParams = (method: Method): Record<string, unknown> => ({ ...keys(), ...inputsOf(method) });
 
   async function run(method: Method, params: Record<string, unknown>, settings: Record<string, unknown> = {}) {
     const outcome = await captureOutput(() => plugin.run(method, params, settings));
@@ -75,14 +96,23 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
 
   beforeAll(async () => {
     restoreEnv = isolateAwsEnvironment();
-    ecr = await startLocalEcr({ accounts: 1, publicRegistry: true });
+    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options), publicRegistry: true });
+    await ecr.registries[0].setPassword(TRICKY_PASSWORD);
     ecr.endpoint.setPassword(ecr.accountIds[0], TRICKY_PASSWORD);
     ecr.publicRegistry?.state.setPassword(TRICKY_PASSWORD);
     process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
     process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
-    // checkImageScan's image, with findings to report.
+    // An image for tagImage to read (an index of no platforms needs no layers), with a scan for checkImageScan to report.
     ecr.endpoint.createRepositories(['team/app']);
-    ecr.endpoint.scans.set({ repositoryName: 'team/app', digest: `sha256:${'f'.repeat(64)}`, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'HIGH', package: 'openssl', version: '3.0.1' }] }] });
+    const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
+    const client = new ECRClient({ region: LOCAL_REGION, credentials: LOCAL_KEYS, endpoint: ecr.endpoint.url });
+    try {
+      await client.send(new PutImageCommand({ repositoryName: 'team/app', imageTag: '1.0', imageManifest: index, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }));
+    } finally {
+      client.destroy();
+    }
+    const digest = `sha256:${createHash('sha256').update(index).digest('hex')}`;
+    ecr.endpoint.scans.set({ repositoryName: 'team/app', digest, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'HIGH', package: 'openssl', version: '3.0.1' }] }] });
     leaky = await installLeakyDocker();
     emptyBin = await fs.mkdtemp(path.join(os.tmpdir(), 'no-docker-'));
     plugin = loadPlugin();
@@ -112,6 +142,10 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
     process.env.DEVKIT_DOCKER_FAIL = failing;
   };
 
+  it('has inputs for every method config.json declares, and for no other', () => {
+    expect(Object.keys(INPUTS).sort()).toEqual([...METHODS].sort());
+  });
+
   it.each(METHODS)('%s succeeds with a session token and shows no secret', async (method) => {
     useLeakyDocker(''); // push and pull: docker prints the password twice per line, and its base64 auth
     const { error, result, output, visible } = await run(method, baseParams(method));
@@ -126,8 +160,9 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
     expect(ecr.endpoint.calls.at(-1)?.sessionToken).toBe(token);
   });
 
-  // registryType public: the same token shape through ECR Public's API (checkImageScan refuses public before any call).
-  it.each(METHODS.filter((m) => m !== 'checkImageScan'))('%s with registryType public succeeds with a session token and shows no secret', async (method) => {
+  // registryType public: the same token shape through ECR Public's API (checkImageScan refuses public before any
+  // call; tagImage reads a public manifest through the registry's HTTP API, which it waits for).
+  it.each(METHODS.filter((m) => m !== 'checkImageScan' && m !== 'tagImage'))('%s with registryType public succeeds with a session token and shows no secret', async (method) => {
     useLeakyDocker('');
     const { error, result, output, visible } = await run(method, { ...baseParams(method), registryType: 'public' });
     expect(error).toBeUndefined();
@@ -173,14 +208,23 @@ describe('no secret in output (local endpoint, stand-in docker)', () => {
     expect(leakedSecrets(visible, secrets)).toEqual([]);
   });
 
-  it.each([
+  /** A secret pasted into a param of each method (at least one each), and the param the error must name. */
+  const pasted: Array<[Method, Record<string, unknown>, string]> = [
     ['describeRepositories', { registryId: LOCAL_KEYS.secretAccessKey }, 'registryId'],
     ['getEcrLogin', { registryIds: `123456789012\n${token}` }, 'registryIds'],
     ['pushImgaeToRepo', { repoName: LOCAL_KEYS.secretAccessKey }, 'repoName'],
     ['pullImage', { imageName: `app@sha256:${token}` }, 'imageName'],
     ['pullImage', { region: token }, 'region'],
+    ['tagImage', { imageName: `sha256:${token}` }, 'imageName'],
+    ['tagImage', { tags: `prod\n${token}` }, 'tags'],
     ['checkImageScan', { ignoreFindings: `CVE-1 until ${token}` }, 'ignoreFindings'],
-  ] as const)('%s with a secret pasted into a param: the error quotes it hidden', async (method, bad, param) => {
+  ];
+
+  it('pastes a secret into a param of every method config.json declares', () => {
+    expect(METHODS.filter((method) => !pasted.some(([m]) => m === method))).toEqual([]);
+  });
+
+  it.each(pasted)('%s with a secret pasted into a param: the error quotes it hidden', async (method, bad, param) => {
     const { error, visible } = await run(method, { ...baseParams(method), ...bad });
     expect((error as Error).message).toMatch(new RegExp(`^Parameter "${param}": `));
     expect((error as Error).message).toContain(REDACTED);

@@ -245,6 +245,13 @@ describe('reading a scan', () => {
     answers(result('COMPLETE', { findings: [] }));
     passed(await check({}, { image: `team/app@${DIGEST}` }));
     expect(reads.map((r) => r.input.imageId)).toEqual([{ imageDigest: DIGEST }]);
+    // A digest alone, as the ECR console and a push's result write it, or with a reference's "@".
+    for (const image of [DIGEST, `@${DIGEST}`]) {
+      reads = [];
+      answers(result('COMPLETE', { findings: [] }));
+      passed(await check({}, { image }));
+      expect(reads.map((r) => r.input.imageId)).toEqual([{ imageDigest: DIGEST }]);
+    }
   });
 
   it('refuses an answer for another digest than the one pinned, or one without a digest', async () => {

@@ -1,8 +1,10 @@
 import {
+  BatchGetImageCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   ECRServiceException,
   GetAuthorizationTokenCommand,
+  PutImageCommand,
   type Repository,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,6 +16,7 @@ import type { KaholoAction, KaholoSettings } from '../../src/kaholo/contract';
 import { captureOutput } from '../support/capture-output';
 import { FAKE_DIGEST, installFakeDocker, type FakeDocker } from '../../devkit/docker-stand-in';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
+import { registryLockPath, tagReference } from '../../src/agent/registry-lock';
 
 const ecrMock = mockClient(ECRClient);
 const HOST = '123456789012.dkr.ecr.eu-west-2.amazonaws.com';
@@ -317,6 +320,54 @@ describe('push and pull with a stand-in docker CLI', () => {
 
     expect(output).toContain('5f70bf18a086: Pushed');
     expect(output).not.toContain(PASSWORD);
+  });
+
+  describe('with additional tags', () => {
+    const MANIFEST = '{"schemaVersion":2}';
+    const params = { ...pushParams, additionalTags: 'latest\nrc' };
+    beforeEach(() => {
+      ecrMock.on(BatchGetImageCommand).resolves({ images: [{ imageId: { imageDigest: FAKE_DIGEST }, imageManifest: MANIFEST }], failures: [] });
+    });
+
+    it('writes them while it still holds the lock of every tag it writes', async () => {
+      const tags = ['1.2.0', 'latest', 'rc'];
+      const seen: Array<{ tag: string; tagsLocked: boolean[] }> = [];
+      ecrMock.on(PutImageCommand).callsFake((input: { imageTag: string; imageDigest: string }) => {
+        seen.push({ tag: input.imageTag, tagsLocked: tags.map((tag) => existsSync(registryLockPath(tagReference(HOST, 'team/app', tag)))) });
+        return Promise.resolve({ image: { imageId: { imageDigest: input.imageDigest, imageTag: input.imageTag } } });
+      });
+      const { result, error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', params), {}));
+      expect(error).toBeUndefined();
+      expect(result).toEqual({ image: `${HOST}/team/app:1.2.0`, digest: FAKE_DIGEST, registry: HOST, tags });
+      expect(seen).toEqual(['latest', 'rc'].map((tag) => ({ tag, tagsLocked: [true, true, true] })));
+      for (const tag of tags) expect(existsSync(registryLockPath(tagReference(HOST, 'team/app', tag)))).toBe(false);
+    });
+
+    it('a tag that fails after the push: one line with the pushed digest, the tags in place and the one that failed', async () => {
+      ecrMock.on(PutImageCommand).callsFake((input: { imageTag: string; imageDigest: string }) =>
+        input.imageTag === 'rc'
+          ? Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { requestId: 'req-9' } }))
+          : Promise.resolve({ image: { imageId: { imageDigest: input.imageDigest, imageTag: input.imageTag } } }),
+      );
+      const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', params), {}));
+      expect((error as Error).message).toBe(
+        'Tag "rc": ECR PutImage failed: ThrottlingException: Rate exceeded (request id: req-9). ' +
+          `The image itself was pushed to "team/app" with digest ${FAKE_DIGEST}; tags in place (verified): "1.2.0", "latest"; not in place: "rc"`,
+      );
+    });
+
+    it('a tag PutImage answers for but the registry does not hold: not in place, and said so', async () => {
+      ecrMock.on(PutImageCommand).resolves({});
+      ecrMock.on(BatchGetImageCommand, { imageIds: [{ imageTag: 'latest' }] }).resolves({
+        images: [],
+        failures: [{ imageId: { imageTag: 'latest' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }],
+      });
+      const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', params), {}));
+      expect((error as Error).message).toBe(
+        'Tag "latest" is not in place: ECR PutImage answered without the image it stored, but reading the tag back (BatchGetImage) found no such tag. ' +
+          `The image itself was pushed to "team/app" with digest ${FAKE_DIGEST}; tags in place (verified): "1.2.0"; not in place: "latest", "rc"`,
+      );
+    });
   });
 
   it('pushes a bare tag as <repoName>:<tag> when no local image has that name', async () => {

@@ -25,6 +25,7 @@ const ecrMock = mockClient(ECRClient);
 const KEYS = { accessKeyId: 'AKIAEXAMPLEKEY000001', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', region: 'eu-west-2' };
 const HOST = '123456789012.dkr.ecr.eu-west-2.amazonaws.com';
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
+const OTHER = `sha256:${'cd'.repeat(32)}`;
 // Odd spacing and key order on purpose: only the very bytes keep the digest.
 const INDEX = `{"schemaVersion":2,  "mediaType":"${OCI_INDEX}","manifests":[]}\n`;
 
@@ -43,9 +44,27 @@ beforeEach(() => {
 });
 afterEach(() => restoreEnv());
 
+/** BatchGetImage by tag: the manifest, unless `tags` says what a tag names (undefined: missing). */
+function mockRegistry(tags: Record<string, string | undefined> = {}): void {
+  ecrMock.on(BatchGetImageCommand).callsFake(async (input: { imageIds: Array<{ imageTag?: string; imageDigest?: string }> }) => {
+    const [{ imageTag, imageDigest }] = input.imageIds;
+    const digest = imageTag !== undefined && imageTag in tags ? tags[imageTag] : (imageDigest ?? DIGEST);
+    await Promise.resolve();
+    if (digest === undefined) return { images: [], failures: [{ imageId: { imageTag }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }] };
+    return { images: [{ imageId: { imageDigest: digest, imageTag }, imageManifest: INDEX, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }], failures: [] };
+  });
+}
+/** PutImage answering as ECR does: the image id it stored, with its digest and tag. */
+function putImageAnswers(): void {
+  ecrMock.on(PutImageCommand).callsFake((input: { imageDigest: string; imageTag: string; repositoryName: string }) =>
+    Promise.resolve({ image: { repositoryName: input.repositoryName, imageId: { imageDigest: input.imageDigest, imageTag: input.imageTag } } }),
+  );
+}
+const batchGets = () => ecrMock.commandCalls(BatchGetImageCommand).map((c) => c.args[0].input.imageIds);
+
 describe('tagImage', () => {
-  it('puts the manifest it got, byte for byte with its media type, under each new tag', async () => {
-    ecrMock.on(PutImageCommand).resolves({});
+  it('puts the manifest it got, byte for byte with its media type, under each new tag; an answer with the digest is proof', async () => {
+    putImageAnswers();
     const { result, error, output } = await tagImage({ imageName: 'rc', tags: 'prod\n1.4, prod' });
     expect(error).toBeUndefined();
     expect(result).toEqual({ image: `${HOST}/team/app:rc`, digest: DIGEST, registry: HOST, tags: ['rc', 'prod', '1.4'] });
@@ -63,23 +82,82 @@ describe('tagImage', () => {
         imageTag,
       })),
     );
+    expect(batchGets()).toEqual([[{ imageTag: 'rc' }]]); // nothing read back: the answers carried the digest
     expect(output).toContain(`Tagged team/app@${DIGEST} as prod`);
   });
 
-  it('looks a digest up by digest, and takes a tag that already names it as done', async () => {
+  it.each([
+    ['an empty answer (200 with no image id)', {}],
+    ['an answer with another digest', { image: { imageId: { imageDigest: OTHER, imageTag: 'prod' } } }],
+    ['an answer under another tag', { image: { imageId: { imageDigest: DIGEST, imageTag: 'other' } } }],
+  ])('%s is settled by reading the tag back: the tag counts only when it names the image', async (_label, answer) => {
+    ecrMock.on(PutImageCommand).resolves(answer);
+    mockRegistry({ prod: DIGEST });
+    const placed = await tagImage({ imageName: 'rc', tags: 'prod' });
+    expect(placed.error).toBeUndefined();
+    expect((placed.result as { tags: string[] }).tags).toEqual(['rc', 'prod']);
+    expect(batchGets()).toEqual([[{ imageTag: 'rc' }], [{ imageTag: 'prod' }]]);
+    expect(placed.output).toContain(`Tagged team/app@${DIGEST} as prod (PutImage answered`);
+
+    ecrMock.resetHistory();
+    mockRegistry({ prod: undefined });
+    const missing = await tagImage({ imageName: 'rc', tags: 'prod' });
+    expect(missing.result).toBeUndefined();
+    expect((missing.error as Error).message).toMatch(/^Tag "prod" is not in place: ECR PutImage answered .*, but reading the tag back \(BatchGetImage\) found no such tag$/);
+    expect(missing.output).not.toContain('Tagged');
+  });
+
+  it('an answer of another image, and the tag names another image: an error, not a tag', async () => {
+    ecrMock.on(PutImageCommand).resolves({ image: { imageId: { imageDigest: OTHER, imageTag: 'prod' } } });
+    mockRegistry({ prod: OTHER });
+    const { error, result } = await tagImage({ imageName: 'rc', tags: 'prod' });
+    expect(result).toBeUndefined();
+    expect((error as Error).message).toBe(
+      `Tag "prod" is not in place: ECR PutImage answered ${OTHER}, but reading the tag back (BatchGetImage) found it names ${OTHER}, not ${DIGEST}`,
+    );
+  });
+
+  it('"already exists" counts once the tag is read back naming the image', async () => {
     ecrMock.on(PutImageCommand).rejects(new ImageAlreadyExistsException({ message: 'Image already exists', $metadata: {} }));
+    mockRegistry({ prod: DIGEST });
     const { result, output } = await tagImage({ imageName: `team/app@${DIGEST}`, tags: ['prod'], registryId: '123456789012' });
     expect(result).toEqual({ image: `${HOST}/team/app@${DIGEST}`, digest: DIGEST, registry: HOST, tags: ['prod'] });
     expect(ecrMock.commandCalls(BatchGetImageCommand)[0].args[0].input).toMatchObject({ registryId: '123456789012', imageIds: [{ imageDigest: DIGEST }] });
+    expect(batchGets()).toEqual([[{ imageDigest: DIGEST }], [{ imageTag: 'prod' }]]);
     expect(output).toContain(`team/app:prod already names ${DIGEST}`);
   });
 
-  it('names the tag an IMMUTABLE repository refuses to move', async () => {
-    ecrMock.on(PutImageCommand).rejects(new ImageTagAlreadyExistsException({ message: 'immutable', $metadata: {} }));
-    const { error } = await tagImage({ imageName: 'rc', tags: 'prod' });
+  it.each([
+    ['ImageTagAlreadyExistsException (ECR)', new ImageTagAlreadyExistsException({ message: 'immutable', $metadata: {} })],
+    ['ImageAlreadyExistsException (what moto answers for an immutable tag)', new ImageAlreadyExistsException({ message: 'Image already exists', $metadata: {} })],
+  ])('%s while the tag names another image: the immutable tag is an error naming it', async (_label, refusal) => {
+    ecrMock.on(PutImageCommand).rejects(refusal);
+    mockRegistry({ prod: OTHER });
+    const { error, result } = await tagImage({ imageName: 'rc', tags: 'prod' });
+    expect(result).toBeUndefined();
     expect((error as Error).message).toBe(
       'Parameter "tags": tag "prod" already names another image in repository "team/app", whose tags are immutable; choose another tag',
     );
+  });
+
+  it('a tag that fails after others: the error says which are in place and which were not tried', async () => {
+    putImageAnswers();
+    ecrMock.on(PutImageCommand, { imageTag: 'stable' }).resolves({});
+    mockRegistry({ stable: undefined });
+    const { error } = await tagImage({ imageName: 'rc', tags: 'prod, stable, 1.4' });
+    expect((error as Error).message).toBe(
+      `Tag "stable" is not in place: ECR PutImage answered without the image it stored, but reading the tag back (BatchGetImage) found no such tag. ` +
+        'Tags added before it (verified): "prod"; not tried: "1.4"',
+    );
+    expect(ecrMock.commandCalls(PutImageCommand).map((c) => c.args[0].input.imageTag)).toEqual(['prod', 'stable']);
+  });
+
+  it.each([DIGEST, `@${DIGEST}`])('reads %s, a digest alone, as that digest', async (imageName) => {
+    putImageAnswers();
+    const { result, error } = await tagImage({ imageName, tags: 'prod' });
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ image: `${HOST}/team/app@${DIGEST}`, digest: DIGEST, registry: HOST, tags: ['prod'] });
+    expect(batchGets()[0]).toEqual([{ imageDigest: DIGEST }]);
   });
 
   it('reports a missing source image (a BatchGetImage failure, not an exception) naming imageName, and puts nothing', async () => {

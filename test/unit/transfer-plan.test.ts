@@ -78,8 +78,27 @@ describe('planPull', () => {
     [`app@${DIGEST}`, `${HOST}/team/app@${DIGEST}`],
     [`app:3@${DIGEST}`, `${HOST}/team/app@${DIGEST}`],
     [`${HOST}/team/app:4`, `${HOST}/team/app:4`],
+    // A digest alone, as the ECR console and a push's result write it, and as a reference's "@" part.
+    [DIGEST, `${HOST}/team/app@${DIGEST}`],
+    [`@${DIGEST}`, `${HOST}/team/app@${DIGEST}`],
   ])('pulls %s as %s', (imageName, expected) => {
     expect(pull(imageName, 'team/app', HOST)).toBe(expected);
+  });
+
+  it('reads a digest alone as that digest, never as a name and tag', () => {
+    expect(parseImageRequest(DIGEST, 'pull')).toEqual({ kind: 'digest', text: DIGEST, digest: DIGEST });
+    expect(parseImageRequest(`@${DIGEST}`, 'pull')).toEqual({ kind: 'digest', text: `@${DIGEST}`, digest: DIGEST });
+  });
+
+  it.each(['sha256:abc', `sha256:${'A'.repeat(64)}`, `@sha256:${'0'.repeat(63)}`, `@sha512:${'0'.repeat(128)}`, '@latest'])(
+    'refuses %s: what starts like a digest must be one',
+    (imageName) => {
+      expect(() => checkImageName(imageName, 'pull')).toThrow(/^Parameter "imageName": ".*" is not a digest: a digest is "sha256:" followed by 64 lower-case hex characters$/);
+    },
+  );
+
+  it('refuses a digest alone for a push, which needs a tag', () => {
+    for (const imageName of [DIGEST, `@${DIGEST}`]) expect(() => checkImageName(imageName, 'push')).toThrow('names only a digest; a push needs a tag');
   });
 });
 
