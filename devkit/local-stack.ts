@@ -31,6 +31,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Also a Docker engine and a registry (for push and pull). */
   docker: boolean;
+  /** With the engine, also an ECR Public registry (startLocalEcr's `publicRegistry`). */
+  publicRegistry?: boolean;
   /** Called before each slow step, for progress lines. */
   progress?: (line: string) => void;
 }
@@ -100,7 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     if (engine) progress('Starting the local ECR API endpoint and a registry (docker-registry, htpasswd auth)…');
     else progress('Starting the local ECR API endpoint…');
-    ecr = await startLocalEcr(engine ? { startRegistry } : {});
+    ecr = await startLocalEcr(engine ? { startRegistry, ...(options.publicRegistry ? { publicRegistry: true } : {}) } : {});
   } catch (error) {
     await engine?.stop();
     throw error;
@@ -130,6 +132,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 export function useLocalEndpoint(stack: LocalStack): void {
   delete process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
   process.env.AWS_ENDPOINT_URL_ECR = stack.ecr.env.AWS_ENDPOINT_URL_ECR;
+  process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = stack.ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
   if (stack.engine) process.env.DOCKER_HOST = stack.engine.env.DOCKER_HOST;
 }
 
