@@ -70,11 +70,16 @@ export async function putManifest(
   return { digest: said, subjectIndexed: response.header('oci-subject') !== undefined };
 }
 
-/** Whether the registry holds the manifest of this digest (HEAD, no body). */
-export async function hasManifest(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
-  const response = await client.request({ method: 'HEAD', url: manifestPath(repository, digest), headers: { Accept: MANIFEST_TYPES.join(', ') }, expect: [200, 404], signal });
+/**
+ * The digest of what a tag (or digest) names in the registry, or undefined
+ * when it names nothing: HEAD's Docker-Content-Digest, or when the registry
+ * gives none, the digest of the manifest read.
+ */
+export async function manifestDigest(client: RegistryClient, repository: string, reference: string, signal?: AbortSignal): Promise<string | undefined> {
+  const response = await client.request({ method: 'HEAD', url: manifestPath(repository, reference), headers: { Accept: MANIFEST_TYPES.join(', ') }, expect: [200, 404], signal });
   response.discard();
-  return response.status === 200 && (response.header('docker-content-digest') ?? digest) === digest;
+  if (response.status === 404) return undefined;
+  return response.header('docker-content-digest') ?? (await getManifest(client, repository, reference, signal)).digest;
 }
 
 export function manifestPath(repository: string, reference: string): string {

@@ -7,7 +7,7 @@
 import type { Agent } from 'node:http';
 import { cancelUpload, startUpload, uploadBlob, type UploadOptions } from './blob-upload';
 import { blobSize, mountBlob, openBlob, type BlobDescriptor, type MountAnswer } from './blobs';
-import { getManifest, hasManifest, putManifest, type PutManifestAnswer, type StoredManifest } from './manifests';
+import { getManifest, manifestDigest, putManifest, type PutManifestAnswer, type StoredManifest } from './manifests';
 import { addToTagIndex, listReferrers, type ReferrerDescriptor, type ReferrerList } from './referrers';
 import type { AwsTimeouts } from '../aws-http';
 import type { Redactor } from '../redact';
@@ -20,7 +20,8 @@ export interface ManifestApi {
   getManifest(repository: string, reference: string, signal?: AbortSignal): Promise<StoredManifest>;
   /** Puts the bytes under a tag or their digest; the digest the registry answered with. */
   putManifest(repository: string, reference: string, bytes: Buffer, mediaType: string, signal?: AbortSignal): Promise<string>;
-  hasManifest(repository: string, digest: string, signal?: AbortSignal): Promise<boolean>;
+  /** What a tag or digest names now (its digest), or undefined when nothing. */
+  manifestDigest(repository: string, reference: string, signal?: AbortSignal): Promise<string | undefined>;
 }
 
 /** A blob's bytes as they arrive; `cancel` ends the download early. */
@@ -75,8 +76,8 @@ export class RegistryHttpApi implements ImageRegistry {
     return (await putManifest(this.client, repository, reference, { bytes, mediaType }, signal)).digest;
   }
 
-  hasManifest(repository: string, digest: string, signal?: AbortSignal): Promise<boolean> {
-    return hasManifest(this.client, repository, digest, signal);
+  manifestDigest(repository: string, reference: string, signal?: AbortSignal): Promise<string | undefined> {
+    return manifestDigest(this.client, repository, reference, signal);
   }
 
   blobSize(repository: string, digest: string, signal?: AbortSignal): Promise<number | undefined> {
