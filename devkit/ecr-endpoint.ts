@@ -31,6 +31,11 @@ export interface EcrEndpointOptions {
   region?: string;
   /** Roles that STS AssumeRole may assume with the base keys, keyed by role ARN. */
   roles?: Record<string, RoleConfig>;
+  /**
+   * The temporary keys STS hands out, shared with other endpoints (one per region, as AWS's STS
+   * keys work in every region's ECR); default: this endpoint's own.
+   */
+  temporaryKeys?: Map<string, TemporaryKey>;
 }
 
 export interface RoleConfig {
@@ -431,7 +436,7 @@ const isStsRequest = (req: IncomingMessage): boolean =>
 const randomKey = (length: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'): string =>
   Array.from(randomBytes(length), (byte) => alphabet[byte % alphabet.length]).join('');
 
-interface TemporaryKey {
+export interface TemporaryKey {
   secretAccessKey: string;
   sessionToken: string;
   roleArn: string;
@@ -610,7 +615,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   const assumeRoleCalls: AssumeRoleCall[] = [];
   const faulted: Array<'ecr' | 'sts'> = [];
   const roles = new Map(Object.entries(options.roles ?? {}));
-  const temporaryKeys = new Map<string, TemporaryKey>();
+  const temporaryKeys = options.temporaryKeys ?? new Map<string, TemporaryKey>();
   let fault: { fault: EndpointFault; service?: 'ecr' | 'sts' } | undefined;
   let pendingFailures = 0;
   let failureKind: 'throttling' | 'server-error' = 'throttling';
@@ -1030,7 +1035,18 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     const handler = req.method === 'POST' && Object.hasOwn(operations, operation) ? operations[operation] : undefined;
     if (!handler) throw new EcrError('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
     await passGate(operation);
-    return handler(parseJsonBody(body));
+    return handler(withCallersRegistry(parseJsonBody(body), operation, temporary?.roleArn));
+  };
+
+  /**
+   * As in AWS, the default registry is the caller's account: for a call signed by a role's keys,
+   * the role's account when this endpoint serves its registry (else, as for the base keys, the first).
+   */
+  const withCallersRegistry = (input: Json, operation: string, roleArn: string | undefined): Json => {
+    const account = roleArn === undefined ? undefined : ROLE_ARN_PATTERN.exec(roleArn)?.[1];
+    if (account === undefined || !registries.has(account)) return input;
+    if (operation === 'GetAuthorizationToken') return input.registryIds === undefined || input.registryIds === null ? { ...input, registryIds: [account] } : input;
+    return input.registryId === undefined || input.registryId === null ? { ...input, registryId: account } : input;
   };
 
   const server = createServer((req, res) => {

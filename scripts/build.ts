@@ -27,6 +27,8 @@ const BUNDLED_MODULES = [
   'src/assume-role.ts',
   'src/proxy-agent.ts',
   'src/credential-chain.ts',
+  // The lock and its proper-lockfile: shared by the docker side and copyImage's tags.
+  'src/transfer-lock.ts',
 ];
 
 /**
@@ -42,6 +44,24 @@ const lazyCredentialChain: Plugin = {
     );
   },
 };
+
+/**
+ * The modules of src/ that stay files of their own in dist/ (bundles, and what the methods load
+ * lazily): the entry requires them at run time, by their path from dist/, whichever folder of
+ * src/ the import is written in (an import from src/methods/ says '../errors', dist/app.js needs './errors').
+ */
+function keptApart(modules: string[]): Plugin {
+  return {
+    name: 'kept-apart',
+    setup(build) {
+      const src = path.join(build.initialOptions.absWorkingDir ?? ROOT, 'src');
+      build.onResolve({ filter: /^\.\.?\// }, (args) => {
+        const module = path.relative(src, path.resolve(args.resolveDir, args.path)).split(path.sep).join('/').replace(/\.[jt]s$/, '');
+        return modules.includes(module) ? { path: `./${module}`, external: true } : undefined;
+      });
+    },
+  };
+}
 
 /** How esbuild bundles for the agent. */
 const BUNDLE_OPTIONS: BuildOptions = {
@@ -72,7 +92,7 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     allowOverwrite: true,
     // One PluginError class for the whole plugin, so instanceof holds across modules; the role and
     // proxy bundles stay separate files, loaded only by the actions that need them; one code cache.
-    external: ['./errors', './assume-role', './proxy-agent', './code-cache', './credential-chain'],
+    external: ['./errors', './assume-role', './proxy-agent', './code-cache', './credential-chain', './transfer-lock'],
     plugins: [lazyCredentialChain],
   });
   // The entry and what it loads eagerly as one file: require() of main reads one module, not fifteen.
@@ -84,7 +104,7 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     outdir: outDir,
     allowOverwrite: true,
     minify: false,
-    external: ['./errors', './code-cache', './ecr-client', './image-transfer', './repository-creation', './image-tagging'],
+    plugins: [keptApart(['errors', 'code-cache', 'ecr-client', 'image-transfer', 'repository-creation', 'image-tagging', 'copy/copy-session'])],
   });
   // dist/ must run with no node_modules anywhere: every require() it can reach resolves inside it.
   await checkSelfContained(outDir, 'app.js');

@@ -76,6 +76,8 @@ export const tagImage = kaholoMethod(async ({ params, log, redactor }) => {
   });
 });
 
+export { copyImage } from './methods/copy-image';
+
 export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));
 
 type EcrModule = typeof import('./ecr-client');

@@ -164,3 +164,5 @@ function chunks<T>(items: T[], size: number): T[][] {
 
 // The other ECR modules take their commands from here, so the shipped bundle holds one copy of the SDK.
 export { BatchGetImageCommand, CreateRepositoryCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+// The registry side of copyImage bounds its requests and finds the proxy as the AWS calls do.
+export { awsTimeouts, PROXY_VARIABLES } from './aws-http';

@@ -47,7 +47,8 @@ export async function followRequires(dir: string, entry: string): Promise<{ reac
 export async function checkSelfContained(dir: string, entry: string): Promise<void> {
   const { reached, outside } = await followRequires(dir, entry);
   if (outside.length > 0) throw new Error(`the build loads code from outside dist/ (bundle it): ${outside.join('; ')}`);
-  for (const file of await fs.readdir(dir)) {
-    if (file.endsWith('.js') && !reached.has(file)) await fs.rm(path.join(dir, file));
+  for (const file of await fs.readdir(dir, { recursive: true })) {
+    const name = file.split(path.sep).join('/');
+    if (name.endsWith('.js') && !reached.has(name)) await fs.rm(path.join(dir, file));
   }
 }

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * Runs `work` on every item, at most `limit` at a time. The first failure
  * stops the rest: no item starts after it, the ones under way are told
@@ -5,6 +7,8 @@
  */
 export async function forEachBounded<T>(items: readonly T[], limit: number, signal: AbortSignal, work: (item: T, signal: AbortSignal) => Promise<void>): Promise<void> {
   const stop = new AbortController();
+  // Each item's requests listen to it: several per item under way.
+  setMaxListeners(64, stop.signal);
   const follow = (): void => stop.abort(signal.reason);
   if (signal.aborted) follow();
   else signal.addEventListener('abort', follow, { once: true });

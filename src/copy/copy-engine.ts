@@ -7,6 +7,7 @@
  * an image that is not whole. A failure or an interrupt puts no tag; a rerun
  * finds what is already there and goes on.
  */
+import { setMaxListeners } from 'node:events';
 import type { ActivityLog } from '../activity-log';
 import { PluginError } from '../errors';
 import type { Interruption } from '../interruption';
@@ -48,6 +49,8 @@ export async function copyImage(request: CopyRequest): Promise<CopyResult> {
   const { interruption, timeLimitMs } = request;
   interruption.check();
   const controller = new AbortController();
+  // Every request under way listens to it (a few blobs at once, each with its download and upload).
+  setMaxListeners(64, controller.signal);
   const stopListening = interruption.onInterrupt(() => controller.abort(interruptedError(interruption)));
   const timer = setTimeout(
     () => controller.abort(new PluginError(`copyImage did not finish within ${seconds(timeLimitMs)} (the transfer time limit); no tag was put, and a new run goes on from what is there`)),

@@ -14,7 +14,10 @@ export interface BlobTotals {
 /** A line every few seconds for a blob that takes long. */
 export const PROGRESS_EVERY_MS = 5_000;
 
+/** A size as the log gives it: "512 B", "3.4 KiB", "25.0 MiB". */
 export function mib(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 

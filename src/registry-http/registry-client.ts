@@ -128,7 +128,9 @@ export class RegistryClient {
         clearTimeout(connectTimer);
         // The socket's inactivity bound goes on for the body: a download that stalls ends with a clear error.
         response.setTimeout(requestMs, () => response.destroy(new RegistryError(`${what} stalled: no data for ${seconds(requestMs)} s`, undefined, 'ETIMEDOUT', true)));
-        request.signal?.addEventListener('abort', () => response.destroy(abortReason(request.signal)), { once: true });
+        const onAbort = (): void => void response.destroy(abortReason(request.signal));
+        request.signal?.addEventListener('abort', onAbort, { once: true });
+        response.once('close', () => request.signal?.removeEventListener('abort', onAbort));
         resolve(response);
       });
       let connectTimer: NodeJS.Timeout | undefined;

@@ -42,6 +42,6 @@ describe('the activity log of a copy', () => {
       return Promise.resolve();
     });
     expect(progress.totals).toEqual({ copied: 1, mounted: 1, skipped: 1, bytes: 10 });
-    expect(progress.summary()).toBe('Blobs: 1 copied (0.0 MiB), 1 mounted, 1 already there, in 0 s');
+    expect(progress.summary()).toBe('Blobs: 1 copied (10 B), 1 mounted, 1 already there, in 0 s');
   });
 });
