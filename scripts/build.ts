@@ -46,22 +46,26 @@ const lazyCredentialChain: Plugin = {
 };
 
 /**
- * The modules of src/ that stay files of their own in dist/ (bundles, and what the methods load
- * lazily): the entry requires them at run time, by their path from dist/, whichever folder of
- * src/ the import is written in (an import from src/methods/ says '../errors', dist/app.js needs './errors').
+ * The modules of src/ that stay files of their own at the top of dist/ (bundles, and what the
+ * methods load lazily), each by its source path and its file there: a bundle requires them at run
+ * time by that file, whichever folder of src/ the import is written in (an import from src/methods/
+ * says '../errors', dist/app.js needs './errors').
  */
-function keptApart(modules: string[]): Plugin {
+function keptApart(modules: Record<string, string>): Plugin {
   return {
     name: 'kept-apart',
     setup(build) {
       const src = path.join(build.initialOptions.absWorkingDir ?? ROOT, 'src');
       build.onResolve({ filter: /^\.\.?\// }, (args) => {
         const module = path.relative(src, path.resolve(args.resolveDir, args.path)).split(path.sep).join('/').replace(/\.[jt]s$/, '');
-        return modules.includes(module) ? { path: `./${module}`, external: true } : undefined;
+        return modules[module] !== undefined ? { path: `./${modules[module]}`, external: true } : undefined;
       });
     },
   };
 }
+
+/** Modules kept apart under their own names. */
+const flat = (modules: string[]): Record<string, string> => Object.fromEntries(modules.map((module) => [module, module]));
 
 /** How esbuild bundles for the agent. */
 const BUNDLE_OPTIONS: BuildOptions = {
@@ -104,7 +108,16 @@ export async function buildPlugin(outDir: string, root = ROOT): Promise<void> {
     outdir: outDir,
     allowOverwrite: true,
     minify: false,
-    plugins: [keptApart(['errors', 'code-cache', 'ecr-client', 'image-transfer', 'repository-creation', 'image-tagging', 'copy/copy-session'])],
+    plugins: [keptApart({ ...flat(['errors', 'code-cache', 'ecr-client', 'image-transfer', 'repository-creation', 'image-tagging']), 'copy/copy-session': 'copy-session' })],
+  });
+  // copyImage's registry side (src/copy/, src/registry-http/) as one file at the top of dist/, loaded when a copy starts.
+  await build({
+    ...BUNDLE_OPTIONS,
+    absWorkingDir: root,
+    entryPoints: [{ in: 'src/copy/copy-session.ts', out: 'copy-session' }],
+    outdir: outDir,
+    allowOverwrite: true,
+    plugins: [keptApart(flat(['errors', 'transfer-lock', 'proxy-agent', 'code-cache']))],
   });
   // dist/ must run with no node_modules anywhere: every require() it can reach resolves inside it.
   await checkSelfContained(outDir, 'app.js');

@@ -47,8 +47,14 @@ export async function followRequires(dir: string, entry: string): Promise<{ reac
 export async function checkSelfContained(dir: string, entry: string): Promise<void> {
   const { reached, outside } = await followRequires(dir, entry);
   if (outside.length > 0) throw new Error(`the build loads code from outside dist/ (bundle it): ${outside.join('; ')}`);
-  for (const file of await fs.readdir(dir, { recursive: true })) {
-    const name = file.split(path.sep).join('/');
-    if (name.endsWith('.js') && !reached.has(name)) await fs.rm(path.join(dir, file));
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  for (const entry of entries.filter((e) => e.isFile() && e.name.endsWith('.js'))) {
+    const name = path.relative(dir, path.join(entry.parentPath ?? entry.path, entry.name)).split(path.sep).join('/');
+    if (!reached.has(name)) await fs.rm(path.join(dir, name));
+  }
+  // Folders the compiler made for modules that were all inlined into bundles go too.
+  for (const entry of entries.filter((e) => e.isDirectory()).reverse()) {
+    const folder = path.join(entry.parentPath ?? entry.path, entry.name);
+    if ((await fs.readdir(folder)).length === 0) await fs.rmdir(folder);
   }
 }

@@ -46,6 +46,7 @@ export const copyImage = kaholoMethod(async ({ params, log, redactor }) => {
     for (const side of [source, target]) redactor.add(side.data.authorizationToken);
     const sourceReference = planPull(copy.source.image, copy.source.repoName, source.login.host);
     log.info(`Authorized for ${source.login.host} (source) and ${target.login.host} (target)`);
+    (await import('../code-cache')).preloadWithCodeCache('copy-session');
     const { runCopy } = await import('../copy/copy-session');
     const copied = await runCopy({
       source: { ...side(source), repository: copy.source.repoName, reference: copy.source.reference },
