@@ -7,6 +7,7 @@
  */
 import type { BlobDescriptor, ImageRegistry } from '../registry-http/registry-api';
 import { RegistryError } from '../registry-http/registry-error';
+import { explainSourceError, type CopyNames } from './copy-errors';
 import type { BlobOutcome } from './copy-progress';
 
 export interface BlobRoute {
@@ -15,6 +16,8 @@ export interface BlobRoute {
   /** Source and target are one registry: mount instead of moving bytes. */
   sameRegistry: boolean;
   chunkBytes?: number;
+  /** For errors that say which side refused. */
+  names: CopyNames;
 }
 
 /** How long the clean-up of an unfinished upload may take, also after an interrupt. */
@@ -35,7 +38,9 @@ export async function copyBlob(route: BlobRoute, blob: BlobDescriptor, signal: A
   }
   uploadUrl ??= await target.registry.startUpload(target.repository, signal);
   try {
-    const download = await source.registry.openBlob(source.repository, blob, signal);
+    const download = await source.registry.openBlob(source.repository, blob, signal).catch((error: unknown) => {
+      throw explainSourceError(error, route.names);
+    });
     try {
       await target.registry.uploadBlob(uploadUrl, fromSource(download.body, `${source.registry.host}/${source.repository}`, blob.digest), blob, { chunkBytes: route.chunkBytes, signal, onBytes });
     } catch (error) {

@@ -15,6 +15,7 @@ import type { ImageRegistry } from '../registry-http/registry-api';
 import type { RetryPolicy } from '../retry-policy';
 import { copyBlob } from './blob-copy';
 import { forEachBounded } from './bounded-pool';
+import { explainSourceError, explainTargetError, type CopyNames } from './copy-errors';
 import { CopyProgress, mib, shortDigest, type BlobTotals } from './copy-progress';
 import { planCopy, type CopyPlan, type ManifestNode } from './copy-plan';
 import { abortReason, withRetries, type RetryContext } from './retries';
@@ -68,16 +69,32 @@ export async function copyImage(request: CopyRequest): Promise<CopyResult> {
 }
 
 async function copyUnderSignal(request: CopyRequest, context: RetryContext): Promise<CopyResult> {
-  const { source, target, log } = request;
+  const { source, target } = request;
   const { signal } = context;
   const attempt = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetries(what, context, call);
 
-  const plan = await planCopy({ registry: source.registry, repository: source.repository, signal, attempt }, source.reference, request.copyReferrers);
+  const names: CopyNames = { source: { host: source.registry.host, repository: source.repository, reference: source.reference }, target: { host: target.registry.host, repository: target.repository } };
+  const plan = await planCopy({ registry: source.registry, repository: source.repository, signal, attempt }, source.reference, request.copyReferrers).catch((error: unknown) => {
+    throw explainSourceError(error, names);
+  });
+  try {
+    return await writeCopy(request, context, plan, names);
+  } catch (error) {
+    // What the source refused is explained where it was read; the rest was the target's.
+    throw explainTargetError(error, names);
+  }
+}
+
+/** The writes, once the plan is known: blobs, then manifests, then the tags. */
+async function writeCopy(request: CopyRequest, context: RetryContext, plan: CopyPlan, names: CopyNames): Promise<CopyResult> {
+  const { source, target, log } = request;
+  const { signal } = context;
+  const attempt = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetries(what, context, call);
   log.info(`Copying ${source.registry.host}/${source.repository}@${plan.root.digest} to ${target.registry.host}/${target.repository}: ${describePlan(plan)}`);
 
   const progress = new CopyProgress(log);
   const sameRegistry = source.registry.host.toLowerCase() === target.registry.host.toLowerCase();
-  const route = { source, target, sameRegistry, chunkBytes: request.chunkBytes };
+  const route = { source, target, sameRegistry, chunkBytes: request.chunkBytes, names };
   await forEachBounded(plan.blobs, request.concurrency ?? DEFAULT_CONCURRENCY, signal, async (blob, blobSignal) => {
     const started = Date.now();
     const outcome = await attempt(`Copying ${shortDigest(blob.digest)}…`, () => copyBlob(route, blob, blobSignal, progress.copying(blob)));
@@ -101,8 +118,8 @@ async function copyUnderSignal(request: CopyRequest, context: RetryContext): Pro
 
   // The tags, last: the referrers' tag-schema indexes, then the image's tags. Each names a whole image by now.
   const tagOf = (tag: string): string => `${target.registry.host.toLowerCase()}/${target.repository}:${tag}`;
-  const names = [...[...unindexed.keys()].map((subject) => subject.replace(':', '-')), ...target.tags].map(tagOf);
-  await request.lockNames(names, context.deadline - Date.now(), async () => {
+  const locked = [...[...unindexed.keys()].map((subject) => subject.replace(':', '-')), ...target.tags].map(tagOf);
+  await request.lockNames(locked, context.deadline - Date.now(), async () => {
     for (const [subject, referrers] of unindexed) {
       stopIfAborted(signal);
       const index = await attempt(`Listing the referrers of ${shortDigest(subject)}…`, () =>

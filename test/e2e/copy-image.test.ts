@@ -285,6 +285,11 @@ describeCopies('copyImage across repositories, accounts and regions (ECR stand-i
     expect((await registryRequest(access(target), 'HEAD', `/v2/prod/app/blobs/${layer}`)).status).toBe(404);
   });
 
+  test('an image that is not in the source repository: an error naming imageName, nothing written', async () => {
+    const error = failed(await copy({ repoName: 'team/app', imageName: 'no-such-tag', targetRepoName: 'prod/app' }));
+    expect(error.message).toMatch(/^Parameter "imageName": "no-such-tag" is not in 127\.0\.0\.1:\d+\/team\/app: check "imageName" and "repoName" \(GET .+ answered HTTP 404 MANIFEST_UNKNOWN: manifest unknown\)$/);
+  });
+
   describe('as the agent runs it, in a process of its own', () => {
     let emptyBin: string;
     beforeAll(async () => {

@@ -231,4 +231,19 @@ describe('copyImage (the engine)', () => {
     expect(again.output).toContain(`prod/app:stable already names ${image.digest}`);
     expect(s.target.calls.filter((c) => c.op === 'putManifest' && c.reference === 'stable')).toHaveLength(1);
   });
+
+  it('refusals name the side and the parameter: a missing source image, a missing target repository, a denied target', async () => {
+    const s = setup();
+    const missing = await captureOutput(() => copyImage(s.request({ source: { registry: s.source, repository: 'team/app', reference: '9.9' } })));
+    expect(String(missing.error)).toMatch(/^ParamError: Parameter "imageName": "9\.9" is not in source\.example\/team\/app: check "imageName" and "repoName" \(manifest 9\.9 unknown\)$/);
+
+    seedImage(s.source, 'team/app', '1.0', [100]);
+    s.target.fail('startUpload', 1, () => new RegistryError('POST answered HTTP 404 NAME_UNKNOWN: repository name not known to registry', 404, 'NAME_UNKNOWN'));
+    const noRepository = await captureOutput(() => copyImage(s.request()));
+    expect(String(noRepository.error)).toContain('Parameter "targetRepoName": repository "prod/app" is not in target.example: create it, or set "createRepository"');
+
+    s.target.fail('putManifest', 1, () => new RegistryError('PUT answered HTTP 403 DENIED: not authorized', 403, 'DENIED'));
+    const denied = await captureOutput(() => copyImage(s.request()));
+    expect(String(denied.error)).toContain('The target registry target.example refused the copy: the target side needs ecr:BatchCheckLayerAvailability');
+  });
 });
