@@ -12,6 +12,8 @@
  *   5. checkImageScan        the pushed image's scan (set in the stand-in) judged: the gate for 6
  *   6. tagImage              the pushed image promoted to a second tag in the registry (no Docker),
  *                            only because it passed the gate
+ *   7. copyImage             a promotion: the image copied to a second account's registry, through
+ *                            a role there, by the registries' HTTP API (no Docker, same digest)
  *
  * Without Docker (no engine and none can be started, or no docker-registry) it runs 1 and 2 and
  * says why it skipped 3 to 6; `--no-docker` does that on purpose. Everything it starts listens on
@@ -25,6 +27,7 @@ import path from 'node:path';
 import execa from 'execa';
 import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../devkit/agent';
 import { makeImage, removeImage } from '../devkit/images';
+import { LOCAL_ROLES } from '../devkit/local-ecr';
 import { LOCAL_REPOSITORIES, seedScan, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
 import { parseCommandLine, UsageError } from '../devkit/cli-args';
 import { bold, dim, indent, json, maskVault, seconds, withPrefixedOutput } from '../devkit/printing';
@@ -34,7 +37,7 @@ const IMAGE_BYTES = 1024 * 1024;
 const LOCAL_IMAGE = 'kaholo-demo/app:1.0.0';
 const PUSH_REPO = 'demo/app';
 const TAG = '1.0.0';
-const STEPS = 6;
+const STEPS = 7;
 const PROMOTED_TAG = 'stable';
 
 /** Set on Ctrl-C (SIGINT) or SIGTERM: the step under way finishes or fails, and no further step starts. */
@@ -144,7 +147,8 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
   say(dim(`${path.join(REPO_ROOT, manifest.main)} is loaded with require(); each method is called as exports[method]({ method, params }, settings).`));
   say();
 
-  const stack = await startLocalStack({ docker: options.docker, progress: (line) => say(dim(line)) });
+  // Two accounts: the second is where the last step promotes the image to.
+  const stack = await startLocalStack({ docker: options.docker, accounts: 2, progress: (line) => say(dim(line)) });
   cleanups.push(() => stack.stop());
   if (!options.docker) stack.dockerSkipped = 'the demo was run with --no-docker';
   useLocalEndpoint(stack);
@@ -170,7 +174,7 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
 
   if (!stack.engine || stack.ecr.registries.length === 0) {
     say();
-    say(bold(`━━ 3/${STEPS} pushImgaeToRepo, 4/${STEPS} pullImage, 5/${STEPS} checkImageScan and 6/${STEPS} tagImage: SKIPPED ━━`));
+    say(bold(`━━ 3/${STEPS} pushImgaeToRepo, 4/${STEPS} pullImage, 5/${STEPS} checkImageScan, 6/${STEPS} tagImage and 7/${STEPS} copyImage: SKIPPED ━━`));
     say(`  Why: ${stack.dockerSkipped ?? 'no registry'}.`);
     say('  They need the docker CLI and a Docker engine (a running one, or root with dockerd to start a');
     say('  private one), docker-registry and htpasswd: apt-get install docker.io docker-registry apache2-utils');
@@ -239,6 +243,26 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
     throw new Error(`tagImage gave ${tagged.digest} with tags ${tagged.tags.join(', ')}; expected ${pushed.digest} tagged ${PROMOTED_TAG}`);
   }
   say(`  ✔ ${PUSH_REPO}:${PROMOTED_TAG} names the pushed digest too (${tagged.tags.join(', ')}), with no docker command and no layer moved`);
+
+  // Promotion: the image goes to the prod account's registry, through a role there, registry to registry.
+  const [, prodAccount] = stack.ecr.accountIds;
+  const copied = (await runStep(
+    plugin,
+    7,
+    'copyImage',
+    {
+      repoName: PUSH_REPO,
+      imageName: PROMOTED_TAG,
+      targetRoleArn: LOCAL_ROLES.partner,
+      targetRoleExternalId: LOCAL_ROLES.partnerExternalId,
+      createRepository: true,
+      targetTags: `${TAG}, prod`,
+    },
+    settings,
+  )) as { digest: string; registry: string; tags: string[] };
+  say();
+  if (copied.digest !== pushed.digest) throw new Error(`copyImage gave ${copied.digest}; expected the pushed ${pushed.digest}`);
+  say(`  ✔ ${copied.registry}/${PUSH_REPO} (account ${prodAccount}) holds the pushed image as ${copied.tags.join(', ')}, same digest, copied registry to registry with no docker command`);
 }
 
 async function main(): Promise<number> {

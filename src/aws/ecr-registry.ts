@@ -57,8 +57,14 @@ class EcrRegistry implements RegistryApi {
     private readonly client: ECRClient,
     private readonly registryId: string | undefined,
     readonly region: string,
+    /** False for an API made by forRegistry, which shares its maker's client. */
+    private readonly ownsClient = true,
   ) {
     this.scans = new EcrImageScans(client, registryId);
+  }
+
+  forRegistry(registryId: string | undefined): RegistryApi {
+    return new EcrRegistry(this.client, registryId, this.region, false);
   }
 
   expectedHost(): Promise<string | undefined> {
@@ -173,7 +179,7 @@ class EcrRegistry implements RegistryApi {
   }
 
   close(): void {
-    closeEcrClient(this.client);
+    if (this.ownsClient) closeEcrClient(this.client);
   }
 }
 
