@@ -16,7 +16,7 @@
  * fail the next ECR calls, hold them at a gate or hold one until the test lets it go
  * (aws/call-faults.ts); PutImage can answer as other ECR-compatible endpoints do (ecr/images.ts).
  */
-import { AccessKeys } from './aws/access-keys';
+import { AccessKeys, type TemporaryKey } from './aws/access-keys';
 import { startEndpointServer, type EndpointFault } from './aws/endpoint-server';
 import type { CallHold } from './aws/call-faults';
 import type { ServiceCall } from './aws/json-protocol';
@@ -29,6 +29,7 @@ import { EcrRegistries, type RegistryConfig } from './ecr/registries';
 import { seedRepositories } from './ecr/repositories';
 import type { ImageScans } from './ecr/scans';
 
+export type { TemporaryKey } from './aws/access-keys';
 export type { EndpointFault } from './aws/endpoint-server';
 export type { CallHold } from './aws/call-faults';
 export type { PutImageAnswers } from './ecr/images';
@@ -47,6 +48,11 @@ export interface EcrEndpointOptions {
   roles?: Record<string, RoleConfig>;
   /** An ECR Public registry to serve the `ecr-public` API for. */
   publicRegistry?: PublicRegistry;
+  /**
+   * The temporary keys STS hands out, shared with other endpoints (one per region, as AWS's STS
+   * keys work in every region's ECR); default: this endpoint's own.
+   */
+  temporaryKeys?: Map<string, TemporaryKey>;
 }
 
 /** One ECR request that carried a parseable SigV4 credential, whether it was then accepted or not. */
@@ -94,7 +100,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   if (!options.accessKeyId || !options.secretAccessKey) throw new Error('accessKeyId and secretAccessKey are required');
   const registries = new EcrRegistries(options.registries, options.region ?? 'us-east-1');
   const { defaultRegistryId } = registries;
-  const keys = new AccessKeys({ accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey });
+  const keys = new AccessKeys({ accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }, options.temporaryKeys);
   const assumeRoleCalls: AssumeRoleCall[] = [];
   const ecr = ecrService(registries, keys);
   const ecrPublic = options.publicRegistry ? ecrPublicService(options.publicRegistry, keys) : undefined;

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { dockerAvailability, ensureDockerEngine, type DockerEngine } from './docker-engine';
 import type { ScanFindingSpec } from './ecr-endpoint';
 import { makeImage, removeImage } from './images';
+import { writeIndex, writeReferrer } from './oci-images';
 import { startLocalEcr, type LocalEcr } from './local-ecr';
 import { registryAvailability, startRegistry } from './registry';
 
@@ -31,7 +32,11 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Also a Docker engine and a registry (for push and pull). */
   docker: boolean;
-  /** With the engine, also an ECR Public registry (startLocalEcr's `publicRegistry`). */
+  /** Registries even without an engine (copyImage needs none). */
+  registries?: boolean;
+  /** How many accounts (registries); default 1. */
+  accounts?: number;
+  /** With registries, also an ECR Public registry (startLocalEcr's `publicRegistry`). */
   publicRegistry?: boolean;
   /** Called before each slow step, for progress lines. */
   progress?: (line: string) => void;
@@ -100,9 +105,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   let ecr: LocalEcr;
   try {
-    if (engine) progress('Starting the local ECR API endpoint and a registry (docker-registry, htpasswd auth)…');
+    const withRegistries = engine !== undefined || (options.registries === true && (await registryAvailability()).ok);
+    if (withRegistries) progress('Starting the local ECR API endpoint and a registry per account (docker-registry, htpasswd auth)…');
     else progress('Starting the local ECR API endpoint…');
-    ecr = await startLocalEcr(engine ? { startRegistry, ...(options.publicRegistry ? { publicRegistry: true } : {}) } : {});
+    ecr = await startLocalEcr({ accounts: options.accounts ?? 1, ...(withRegistries ? { startRegistry, ...(options.publicRegistry ? { publicRegistry: true } : {}) } : {}) });
   } catch (error) {
     await engine?.stop();
     throw error;
@@ -126,14 +132,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 }
 
 /**
- * Points this process's AWS SDK at the local endpoint (and nothing else's: child processes get
+ * Points this process's AWS SDK at the local endpoint (ECR and STS) (and nothing else's: child processes get
  * it only if they inherit this environment). A setting that would make the SDK ignore it goes.
  */
 export function useLocalEndpoint(stack: LocalStack): void {
   delete process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
   process.env.AWS_ENDPOINT_URL_ECR = stack.ecr.env.AWS_ENDPOINT_URL_ECR;
   process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = stack.ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
+  process.env.AWS_ENDPOINT_URL_STS = stack.ecr.env.AWS_ENDPOINT_URL_STS; // roles are assumed locally too
   if (stack.engine) process.env.DOCKER_HOST = stack.engine.env.DOCKER_HOST;
+}
+
+/**
+ * Puts an image for copyImage to copy at `<repository>:<tag>` in the stack's default registry,
+ * written straight to the registry's API (no Docker): an OCI index of two platforms (1 MiB layers)
+ * and a signature that refers to it. Returns the index's digest.
+ */
+export async function seedImageToCopy(stack: LocalStack, repository: string, tag: string): Promise<string> {
+  const registry = stack.ecr.registries[0];
+  if (!registry) throw new Error('no registry to seed');
+  const access = { url: registry.url, user: registry.user, password: stack.ecr.passwords[0] };
+  const index = await writeIndex(access, repository, tag, [IMAGE_BYTES]);
+  await writeReferrer(access, repository, index, 'application/vnd.dev.cosign.artifact.sig.v1+json', Buffer.from(`signature of ${index.digest}`));
+  return index.digest;
 }
 
 /** The repositories the demo and `--local` create, in the default registry. */

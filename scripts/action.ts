@@ -10,14 +10,16 @@
  * this one call. See devkit/action-args.ts for where values (and vault values) come from.
  */
 import { loadPlugin, readManifest, REPO_ROOT, type Manifest, type ParamDeclaration } from '../devkit/agent';
-import { LOCAL_KEYS, LOCAL_REGION } from '../devkit/local-ecr';
+import { LOCAL_KEYS, LOCAL_REGION, LOCAL_ROLES } from '../devkit/local-ecr';
 import { describeValue, parseActionArgs, UsageError, type Invocation, type Source } from '../devkit/action-args';
-import { LOCAL_REPOSITORIES, LOCAL_SCAN_FINDINGS, makeLocalImage, seedRegistry, seedScan, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
+import { LOCAL_REPOSITORIES, LOCAL_SCAN_FINDINGS, makeLocalImage, seedImageToCopy, seedRegistry, seedScan, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
 import { removeImage } from '../devkit/images';
 import { ensureBuilt } from './build';
 import { bold, json, withStdoutOnStderr } from '../devkit/printing';
 
 const DOCKER_METHODS = ['pushImgaeToRepo', 'pullImage'];
+/** Methods that need registries (two accounts) but no engine. */
+const REGISTRY_METHODS = ['copyImage'];
 
 function note(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -43,11 +45,13 @@ function printValues(
 /** --local: start the stack, seed repositories, and give the call the local keys and region it lacks. */
 async function startLocal(invocation: Invocation): Promise<LocalStack> {
   const needsDocker = invocation.target.kind === 'method' && DOCKER_METHODS.includes(invocation.target.name);
-  const stack = await startLocalStack({ docker: needsDocker, progress: (line) => note(`local: ${line}`) });
+  const copies = invocation.target.kind === 'method' && REGISTRY_METHODS.includes(invocation.target.name);
+  const stack = await startLocalStack({ docker: needsDocker, registries: copies, accounts: copies ? 2 : 1, progress: (line) => note(`local: ${line}`) });
   useLocalEndpoint(stack);
   const { params, settings, settingSources } = invocation;
   const repoName = typeof params.repoName === 'string' ? params.repoName : '';
   stack.ecr.endpoint.createRepositories([...new Set([...LOCAL_REPOSITORIES, ...(repoName ? [repoName] : [])])]);
+  if (copies) await giveImageToCopy(stack, repoName, params);
   const given = (name: string): boolean => (params[name] ?? '') !== '' || (settings[name] ?? '') !== '';
   if (!given('accessKeyId') && !given('secretAccessKey')) {
     settings.accessKeyId = LOCAL_KEYS.accessKeyId;
@@ -96,6 +100,23 @@ function giveScanToCheck(stack: LocalStack, repoName: string, imageName: unknown
   const scanned = seedScan(stack, repoName, { digest, tag });
   const severities = LOCAL_SCAN_FINDINGS.map((finding) => finding.severity).join(', ');
   note(`local: gave ${repoName}${tag !== undefined ? `:${tag}` : ''} (${scanned.slice(0, 19)}…) a completed basic scan with ${LOCAL_SCAN_FINDINGS.length} findings (${severities})`);
+}
+
+/**
+ * --local with copyImage: the target repository in both accounts, and in the source an image for
+ * it to copy (an index of two platforms and a signature, written straight to the registry), when
+ * imageName is a tag.
+ */
+async function giveImageToCopy(stack: LocalStack, repoName: string, params: Record<string, unknown>): Promise<void> {
+  const target = typeof params.targetRepoName === 'string' && params.targetRepoName !== '' ? params.targetRepoName : repoName;
+  const [home, second] = stack.ecr.accountIds;
+  if (target !== '' && ![...LOCAL_REPOSITORIES, repoName].includes(target)) stack.ecr.endpoint.createRepositories([target], home);
+  if (target !== '') stack.ecr.endpoint.createRepositories([target], second);
+  note(`local: a second account ${stack.ecr.accountIds[1]} (registry ${stack.ecr.registries[1]?.host ?? 'none'}); the role ${LOCAL_ROLES.partner} is in it (external id in KAHOLO_PARAM_targetRoleExternalId)`);
+  const imageName = params.imageName;
+  if (typeof imageName !== 'string' || repoName === '' || !/^[\w][\w.-]*$/.test(imageName)) return;
+  const digest = await seedImageToCopy(stack, repoName, imageName);
+  note(`local: put ${stack.ecr.registries[0]?.host ?? ''}/${repoName}:${imageName} (${digest.slice(0, 19)}…: two platforms of 1 MiB and a signature) in the source registry`);
 }
 
 async function removePulled(stack: LocalStack, result: unknown): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the plugin against what users would use instead, on this machine, against the
- * kit's local stand-ins (ECR endpoint, registry, Docker engine): push overhead vs the raw docker CLI
- * and the AWS CLI pipeline, tagImage against docker and the AWS CLI, cold start with its
+ * kit's local stand-ins (ECR endpoint, registries, Docker engine): push overhead vs the raw docker CLI
+ * and the AWS CLI pipeline, tagImage against docker and the AWS CLI, copyImage against docker and
+ * skopeo, cold start with its
  * breakdown, and scale. Medians over alternating
  * pairs; markdown on stdout, progress on stderr. Not part of `npm test`. Bounded by --max-minutes;
  * what it starts and makes is removed at the end. BENCHMARKS.md holds the latest run.
@@ -14,14 +15,15 @@ import { parseCommandLine, UsageError } from '../devkit/cli-args';
 import { dockerServerVersion } from '../devkit/docker-engine';
 import { startLocalStack, type LocalStack } from '../devkit/local-stack';
 import { coldStart } from './bench/cold';
+import { copy } from './bench/copy';
 import { push } from './bench/push';
 import { scale } from './bench/scale';
 import { tag } from './bench/tag';
 import { ensureBuilt } from './build';
 
 const USAGE = `usage: npm run bench [-- options]
-  --only push,tag,cold,scale  sections to run (default: all; cold and scale need no Docker)
-  --pairs N                alternating pairs per push size (default 5)
+  --only push,tag,copy,cold,scale  sections to run (default: all; cold and scale need no Docker)
+  --pairs N                alternating pairs per push size, rounds of copy (default 5)
   --sizes 1,100            push image sizes in MiB (default 1,100)
   --tag-mib N              size of the image tagImage tags (default 100)
   --quick                  3 pairs, 1 MiB only, 10 cold rounds, scale up to 1,000, tag 10 MiB
@@ -38,25 +40,14 @@ function numbers(text: string | undefined, fallback: number[], what: string): nu
 }
 
 function options(argv: string[]) {
-  const commandLine = parseCommandLine(
-    argv,
-    {
-      only: { type: 'string' },
-      pairs: { type: 'string' },
-      sizes: { type: 'string' },
-      'tag-mib': { type: 'string' },
-      quick: { type: 'boolean' },
-      'max-minutes': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    'npm run bench -- --help',
-  );
+  const flags = { only: { type: 'string' }, pairs: { type: 'string' }, sizes: { type: 'string' }, 'tag-mib': { type: 'string' }, 'max-minutes': { type: 'string' } } as const;
+  const commandLine = parseCommandLine(argv, { ...flags, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'npm run bench -- --help');
   if (commandLine.has('help')) {
     console.log(USAGE);
     process.exit(0);
   }
   const quick = commandLine.has('quick');
-  const sections = ['push', 'tag', 'cold', 'scale'];
+  const sections = ['push', 'tag', 'copy', 'cold', 'scale'];
   const only = commandLine.last('only')?.split(',') ?? sections;
   if (only.some((s) => !sections.includes(s))) throw new UsageError(`--only takes ${sections.join(', ')}`);
   return {
@@ -93,9 +84,9 @@ async function main(): Promise<void> {
     if (chosen.only.includes('cold')) sections.push(`### Cold start\n\n${await coldStart(chosen.coldRounds, progress)}`);
     if (chosen.only.includes('scale')) sections.push(`### Scale\n\n${await scale(chosen.scaleCounts, 5, progress)}`);
     let stack: LocalStack | undefined;
-    if (chosen.only.includes('push') || chosen.only.includes('tag')) {
-      progress('Docker engine (the running one, else a private dockerd), ECR endpoint and registry');
-      const started = await startLocalStack({ docker: true });
+    if (['push', 'tag', 'copy'].some((section) => chosen.only.includes(section))) {
+      progress('Docker engine (the running one, else a private dockerd), ECR endpoint and a registry per account');
+      const started = await startLocalStack({ docker: true, accounts: 2 });
       stack = started;
       cleanups.push(() => started.stop());
       const aws = process.env.BENCH_AWS ?? (existsSync('/usr/bin/aws') ? '/usr/bin/aws' : undefined);
@@ -105,6 +96,7 @@ async function main(): Promise<void> {
       if (chosen.only.includes('tag')) {
         sections.push(`### tagImage\n\n${await tag(started, { rounds: chosen.pairs, sizeMiB: chosen.tagMiB, aws, progress })}`);
       }
+      if (chosen.only.includes('copy')) sections.push(`### copyImage\n\n${await copy(started, { rounds: chosen.pairs, progress })}`);
     }
 
     const engine = stack?.engine ? `; Docker engine ${(await dockerServerVersion(stack.engine.env.DOCKER_HOST)) ?? '?'}${stack.engine.started ? ' (a private dockerd, vfs)' : ''}` : '';

@@ -12,12 +12,14 @@
  *   5. checkImageScan        the pushed image's scan (set in the stand-in) judged: the gate for 6
  *   6. tagImage              the pushed image promoted to a second tag in the registry (no Docker),
  *                            only because it passed the gate
- *   7. pushImgaeToRepo       registryType public: the same image published on the ECR Public
+ *   7. copyImage             a promotion: the image copied to a second account's registry, through
+ *                            a role there, by the registries' HTTP API (no Docker, same digest)
+ *   8. pushImgaeToRepo       registryType public: the same image published on the ECR Public
  *                            stand-in, in a public repository it creates with catalog data
- *   8. pullImage             registryType public, with no AWS credentials anywhere: an anonymous pull
+ *   9. pullImage             registryType public, with no AWS credentials anywhere: an anonymous pull
  *
  * Without Docker (no engine and none can be started, or no docker-registry) it runs 1 and 2 and
- * says why it skipped 3 to 8; `--no-docker` does that on purpose. Everything it starts listens on
+ * says why it skipped 3 to 9; `--no-docker` does that on purpose. Everything it starts listens on
  * 127.0.0.1 and is stopped at the end, its temporary directories removed. AWS_ENDPOINT_URL_ECR is
  * set in this process only; the user's ~/.docker/config.json is never written (checked at the end).
  */
@@ -29,6 +31,7 @@ import execa from 'execa';
 import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../devkit/agent';
 import { isolateAwsEnvironment } from '../devkit/aws-env';
 import { makeImage, removeImage } from '../devkit/images';
+import { LOCAL_ROLES } from '../devkit/local-ecr';
 import { LOCAL_REPOSITORIES, seedScan, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
 import { parseCommandLine, UsageError } from '../devkit/cli-args';
 import { bold, dim, indent, json, maskVault, seconds, withPrefixedOutput } from '../devkit/printing';
@@ -38,7 +41,7 @@ const IMAGE_BYTES = 1024 * 1024;
 const LOCAL_IMAGE = 'kaholo-demo/app:1.0.0';
 const PUSH_REPO = 'demo/app';
 const TAG = '1.0.0';
-const STEPS = 8;
+const STEPS = 9;
 const PROMOTED_TAG = 'stable';
 const PUBLIC_REPO = 'demo/public-app';
 
@@ -154,7 +157,8 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
   say(dim(`${path.join(REPO_ROOT, manifest.main)} is loaded with require(); each method is called as exports[method]({ method, params }, settings).`));
   say();
 
-  const stack = await startLocalStack({ docker: options.docker, publicRegistry: true, progress: (line) => say(dim(line)) });
+  // Two accounts: the second is where step 7 promotes the image to; and a public registry for 8 and 9.
+  const stack = await startLocalStack({ docker: options.docker, accounts: 2, publicRegistry: true, progress: (line) => say(dim(line)) });
   cleanups.push(() => stack.stop());
   if (!options.docker) stack.dockerSkipped = 'the demo was run with --no-docker';
   useLocalEndpoint(stack);
@@ -180,7 +184,7 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
 
   if (!stack.engine || stack.ecr.registries.length === 0) {
     say();
-    say(bold(`━━ 3/${STEPS} to ${STEPS}/${STEPS} (push, pull, checkImageScan, tagImage, and public push and pull): SKIPPED ━━`));
+    say(bold(`━━ 3/${STEPS} to ${STEPS}/${STEPS} (push, pull, checkImageScan, tagImage, copyImage, and public push and pull): SKIPPED ━━`));
     say(`  Why: ${stack.dockerSkipped ?? 'no registry'}.`);
     say('  They need the docker CLI and a Docker engine (a running one, or root with dockerd to start a');
     say('  private one), docker-registry and htpasswd: apt-get install docker.io docker-registry apache2-utils');
@@ -250,6 +254,26 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
   }
   say(`  ✔ ${PUSH_REPO}:${PROMOTED_TAG} names the pushed digest too (${tagged.tags.join(', ')}), with no docker command and no layer moved`);
 
+  // Promotion: the image goes to the prod account's registry, through a role there, registry to registry.
+  const [, prodAccount] = stack.ecr.accountIds;
+  const copied = (await runStep(
+    plugin,
+    7,
+    'copyImage',
+    {
+      repoName: PUSH_REPO,
+      imageName: PROMOTED_TAG,
+      targetRoleArn: LOCAL_ROLES.partner,
+      targetRoleExternalId: LOCAL_ROLES.partnerExternalId,
+      createRepository: true,
+      targetTags: `${TAG}, prod`,
+    },
+    settings,
+  )) as { digest: string; registry: string; tags: string[] };
+  say();
+  if (copied.digest !== pushed.digest) throw new Error(`copyImage gave ${copied.digest}; expected the pushed ${pushed.digest}`);
+  say(`  ✔ ${copied.registry}/${PUSH_REPO} (account ${prodAccount}) holds the pushed image as ${copied.tags.join(', ')}, same digest, copied registry to registry with no docker command`);
+
   await publicSteps(plugin, stack, settings, pulled, dockerEnv, cleanups);
 }
 
@@ -267,7 +291,7 @@ async function publicSteps(
 ): Promise<void> {
   const published = (await runStep(
     plugin,
-    7,
+    8,
     'pushImgaeToRepo',
     {
       registryType: 'public',
@@ -288,14 +312,14 @@ async function publicSteps(
   process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = stack.ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
   let anonymous: { image: string; digest: string };
   try {
-    anonymous = (await runStep(plugin, 8, 'pullImage', { registryType: 'public', repoName: PUBLIC_REPO, imageName: published.image }, {})) as { image: string; digest: string };
+    anonymous = (await runStep(plugin, 9, 'pullImage', { registryType: 'public', repoName: PUBLIC_REPO, imageName: published.image }, {})) as { image: string; digest: string };
   } finally {
     restore();
   }
   cleanups.push(() => removeImage(dockerEnv, anonymous.image));
   say();
   if (anonymous.digest !== published.digest) throw new Error(`the anonymous pull gave ${anonymous.digest}; expected ${published.digest}`);
-  say(`  ✔ pulled ${anonymous.image} with no credentials at all: the digest published in step 7`);
+  say(`  ✔ pulled ${anonymous.image} with no credentials at all: the digest published in step 8`);
 }
 
 async function main(): Promise<number> {

@@ -14,5 +14,6 @@ export { pushImgaeToRepo } from './methods/push-image';
 export { pullImage } from './methods/pull-image';
 export { tagImage } from './methods/tag-image';
 export { checkImageScan } from './methods/check-image-scan';
+export { copyImage } from './methods/copy-image';
 
 export const listRegions: KaholoAutocomplete = (query) => Promise.resolve(filterRegions(query));

@@ -25,9 +25,14 @@ export const randomKey = (length: number, alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ
   Array.from(randomBytes(length), (byte) => alphabet[byte % alphabet.length]).join('');
 
 export class AccessKeys {
-  private readonly temporaryKeys = new Map<string, TemporaryKey>();
-
-  constructor(private readonly base: KeyPair) {}
+  /**
+   * `temporaryKeys` may be shared by several endpoints (one per region): as in AWS, the keys STS
+   * hands out work in every region.
+   */
+  constructor(
+    private readonly base: KeyPair,
+    private readonly temporaryKeys = new Map<string, TemporaryKey>(),
+  ) {}
 
   /**
    * The secret that signs for `accessKeyId`: the base key (whatever session token a test sends with

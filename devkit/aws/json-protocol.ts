@@ -14,7 +14,13 @@ import { checkSignature } from './sigv4';
 export type Json = Record<string, unknown>;
 
 /** One operation: its parsed input and the service's state in, its output out (or a ServiceError thrown). */
-export type Operation<Context> = (input: Json, context: Context) => Json | Promise<Json>;
+/** Who signed a call: the operations that default to the caller's account read it. */
+export interface Caller {
+  /** The role whose temporary key signed, when one did. */
+  role?: string;
+}
+
+export type Operation<Context> = (input: Json, context: Context, caller: Caller) => Json | Promise<Json>;
 
 /** An error answered in the JSON protocol's shape; `type` becomes the SDK error's `name`. */
 export class ServiceError extends Error {
@@ -147,7 +153,7 @@ export function jsonService<Name extends string, Context>(api: JsonApi<Name, Con
     const handler = req.method === 'POST' && Object.hasOwn(api.operations, operation) ? api.operations[operation] : undefined;
     if (!handler) throw new ServiceError('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
     await faults.pass(operation);
-    return handler(parseJsonBody(body), api.context);
+    return handler(parseJsonBody(body), api.context, { ...(role !== undefined ? { role } : {}) });
   };
 
   return {

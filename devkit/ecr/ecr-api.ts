@@ -11,7 +11,7 @@ import type { EcrRegistries } from './registries';
 import { describeImageScanFindings, startImageScan } from './scans';
 import { createRepository, deleteRepository, describeRepositories, listTagsForResource } from './repositories';
 
-export const ECR_OPERATIONS: Readonly<Record<string, Operation<EcrRegistries>>> = {
+const OPERATIONS: Readonly<Record<string, Operation<EcrRegistries>>> = {
   CreateRepository: createRepository,
   DescribeRepositories: describeRepositories,
   DeleteRepository: deleteRepository,
@@ -22,6 +22,25 @@ export const ECR_OPERATIONS: Readonly<Record<string, Operation<EcrRegistries>>> 
   DescribeImageScanFindings: describeImageScanFindings,
   StartImageScan: startImageScan,
 };
+
+const ROLE_ACCOUNT = /^arn:aws[a-z-]*:iam::(\d{12}):role\//;
+
+/**
+ * As in AWS, the default registry is the caller's account: for a call signed by a role's keys, the
+ * role's account when this endpoint serves its registry (else, as for the base keys, the first).
+ */
+function inCallersRegistry(operation: string, handler: Operation<EcrRegistries>): Operation<EcrRegistries> {
+  const field = operation === 'GetAuthorizationToken' ? 'registryIds' : 'registryId';
+  return (input, registries, caller) => {
+    const account = caller.role === undefined ? undefined : ROLE_ACCOUNT.exec(caller.role)?.[1];
+    if (account === undefined || !registries.serves(account) || (input[field] !== undefined && input[field] !== null)) return handler(input, registries, caller);
+    return handler({ ...input, [field]: field === 'registryIds' ? [account] : account }, registries, caller);
+  };
+}
+
+export const ECR_OPERATIONS: Readonly<Record<string, Operation<EcrRegistries>>> = Object.fromEntries(
+  Object.entries(OPERATIONS).map(([operation, handler]) => [operation, inCallersRegistry(operation, handler)]),
+);
 
 /** ECR as a service of the endpoint; it answers every request no other service claims. */
 export function ecrService(registries: EcrRegistries, keys: AccessKeys): JsonService<'ecr'> {

@@ -158,6 +158,11 @@ export class EcrRegistries {
     return registryId;
   }
 
+  /** Whether this stand-in serves the registry of that account. */
+  serves(registryId: string): boolean {
+    return this.configs.has(registryId);
+  }
+
   /** The real registry behind a registry id; refused for one this stand-in does not serve. */
   configured(registryId: string): RegistryConfig {
     const registry = this.configs.get(registryId);

@@ -1,7 +1,11 @@
 /** Timing, statistics and markdown tables for the benchmark. */
 import execa from 'execa';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { runAgentAction } from '../../devkit/agent-process';
 import { withoutAwsSettings } from '../../devkit/aws-env';
+import { LOCAL_KEYS, LOCAL_REGION } from '../../devkit/local-ecr';
 
 /** One measured quantity: its samples (ms, or KiB for memory). */
 export type Samples = number[];
@@ -53,4 +57,20 @@ export async function clock(work: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await work();
   return performance.now() - start;
+}
+
+/** One action in a fresh agent-style process (the kit's runner) with the local keys and region; a failure throws. */
+export async function agentAction(method: string, params: Record<string, unknown>, env: NodeJS.ProcessEnv): Promise<void> {
+  const outcome = await runAgentAction({ method, params, settings: { ...LOCAL_KEYS, region: LOCAL_REGION } }, env);
+  if (outcome.exitCode !== 0) throw new Error(`${method} failed: ${outcome.error ?? outcome.output.slice(-400)}`);
+}
+
+/** `work` with a docker config of its own (its logins stay in it), removed after. */
+export async function withDockerConfig<T>(env: NodeJS.ProcessEnv, work: (env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbench-docker-'));
+  try {
+    return await work({ ...env, DOCKER_CONFIG: dir });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 }

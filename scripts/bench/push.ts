@@ -8,14 +8,10 @@
  * is steadier than the ratio of two medians whose spread exceeds it.
  */
 import execa from 'execa';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { runAgentAction } from '../../devkit/agent-process';
 import { makeImage, removeImage } from '../../devkit/images';
 import { LOCAL_KEYS, LOCAL_REGION } from '../../devkit/local-ecr';
 import type { LocalStack } from '../../devkit/local-stack';
-import { childEnv, clock, median, ms, spread, table, timed, type Samples } from './measure';
+import { agentAction, childEnv, clock, median, ms, spread, table, timed, withDockerConfig, type Samples } from './measure';
 
 const REPOSITORY = 'bench/push';
 
@@ -35,37 +31,20 @@ export async function push(stack: LocalStack, options: PushOptions): Promise<str
   const agentEnv = childEnv({ ...engine.env, AWS_ENDPOINT_URL_ECR: stack.ecr.env.AWS_ENDPOINT_URL_ECR });
   const password = stack.ecr.passwords[0];
 
-  const plugin = async (reference: string): Promise<void> => {
-    const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
-    const outcome = await runAgentAction({ method: 'pushImgaeToRepo', params: { repoName: REPOSITORY, imageName: reference }, settings }, agentEnv);
-    if (outcome.exitCode !== 0) throw new Error(`pushImgaeToRepo failed: ${outcome.error ?? outcome.output.slice(-400)}`);
-  };
+  const plugin = (reference: string): Promise<void> => agentAction('pushImgaeToRepo', { repoName: REPOSITORY, imageName: reference }, agentEnv);
   /** A docker session in a private config: `logIn`, push, logout. */
-  const session = async (reference: string, logIn: (env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbench-docker-'));
-    try {
-      const env = { ...dockerEnv, DOCKER_CONFIG: dir };
+  const session = (reference: string, logIn: (env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> =>
+    withDockerConfig(dockerEnv, async (env) => {
       await logIn(env);
       await timed('docker', ['push', reference], env);
       await timed('docker', ['logout', registry.host], env);
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
-    }
-  };
-  const rawDocker = (reference: string): Promise<void> =>
-    session(reference, async (env) => {
-      await timed('docker', ['login', '--username', registry.user, '--password-stdin', registry.host], env, password);
     });
+  const rawDocker = (reference: string): Promise<void> => session(reference, async (env) => void (await timed('docker', ['login', '--username', registry.user, '--password-stdin', registry.host], env, password)));
   const awsPipeline = (aws: string) => (reference: string): Promise<void> =>
     session(reference, async (env) => {
       // Keys through the environment, never argv; both ends started at once, as a shell pipe does.
       const awsEnv = childEnv({ AWS_ACCESS_KEY_ID: LOCAL_KEYS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_KEYS.secretAccessKey, AWS_PAGER: '' });
-      const getPassword = execa(aws, ['ecr', 'get-login-password', '--endpoint-url', stack.ecr.endpoint.url, '--region', LOCAL_REGION], {
-        env: awsEnv,
-        extendEnv: false,
-        stdin: 'ignore',
-        timeout: 60_000,
-      });
+      const getPassword = execa(aws, ['ecr', 'get-login-password', '--endpoint-url', stack.ecr.endpoint.url, '--region', LOCAL_REGION], { env: awsEnv, extendEnv: false, stdin: 'ignore', timeout: 60_000 });
       const login = execa('docker', ['login', '--username', 'AWS', '--password-stdin', registry.host], { env, extendEnv: false, timeout: 60_000 });
       getPassword.stdout?.pipe(login.stdin as NodeJS.WritableStream);
       await Promise.all([getPassword, login]);

@@ -7,14 +7,10 @@
  */
 import { BatchGetImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import execa from 'execa';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { runAgentAction } from '../../devkit/agent-process';
 import { makeImage, removeImage } from '../../devkit/images';
 import { LOCAL_KEYS, LOCAL_REGION } from '../../devkit/local-ecr';
 import type { LocalStack } from '../../devkit/local-stack';
-import { childEnv, clock, median, spread, table, timed, type Samples } from './measure';
+import { agentAction, childEnv, clock, median, spread, table, timed, withDockerConfig, type Samples } from './measure';
 
 const REPOSITORY = 'bench/retag';
 
@@ -44,17 +40,12 @@ export async function tag(stack: LocalStack, options: TagOptions): Promise<strin
     (await client.send(new BatchGetImageCommand({ repositoryName: REPOSITORY, imageIds: [{ imageTag: tagName }] }))).images?.[0]?.imageId?.imageDigest;
 
   /** A private docker config logged in to the registry for `work` (password on stdin). */
-  const loggedIn = async (work: (env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kbench-docker-'));
-    try {
-      const env = { ...dockerEnv, DOCKER_CONFIG: dir };
+  const loggedIn = (work: (env: NodeJS.ProcessEnv) => Promise<void>): Promise<void> =>
+    withDockerConfig(dockerEnv, async (env) => {
       await timed('docker', ['login', '--username', registry.user, '--password-stdin', registry.host], env, stack.ecr.passwords[0]);
       await work(env);
       await timed('docker', ['logout', registry.host], env);
-    } finally {
-      await fs.rm(dir, { recursive: true, force: true });
-    }
-  };
+    });
 
   try {
     options.progress(`tag: making and pushing a ${options.sizeMiB} MiB image as ${source}`);
@@ -64,17 +55,8 @@ export async function tag(stack: LocalStack, options: TagOptions): Promise<strin
     const sourceDigest = await digestOf('source');
 
     const agentEnv = childEnv({ AWS_ENDPOINT_URL_ECR: stack.ecr.env.AWS_ENDPOINT_URL_ECR });
-    const settings = { ...LOCAL_KEYS, region: LOCAL_REGION };
     const sides: Array<[string, (tagName: string) => Promise<number>]> = [
-      [
-        'tagImage',
-        (tagName) =>
-          clock(async () => {
-            const params = { repoName: REPOSITORY, imageName: 'source', tags: tagName };
-            const outcome = await runAgentAction({ method: 'tagImage', params, settings }, agentEnv);
-            if (outcome.exitCode !== 0) throw new Error(`tagImage failed: ${outcome.error ?? ''}`);
-          }),
-      ],
+      ['tagImage', (tagName) => clock(() => agentAction('tagImage', { repoName: REPOSITORY, imageName: 'source', tags: tagName }, agentEnv))],
       [
         'docker pull, tag, push',
         async (tagName) => {

@@ -50,6 +50,21 @@ export async function checkSelfContained(dir: string, entry: string): Promise<vo
   for (const file of await jsFiles(dir)) {
     if (!reached.has(file)) await fs.rm(path.join(dir, file));
   }
+  // Folders the compiler made for modules that were all inlined into bundles go too.
+  for (const folder of (await folders(dir)).reverse()) {
+    if ((await fs.readdir(folder)).length === 0) await fs.rmdir(folder);
+  }
+}
+
+/** Every folder under `dir` but the code cache's, parents before their children. */
+async function folders(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+      .map(async (entry) => [path.join(dir, entry.name), ...(await folders(path.join(dir, entry.name)))]),
+  );
+  return nested.flat();
 }
 
 /** The .js files under `dir`, by their path from it (with "/"), the code cache's directory left out. */

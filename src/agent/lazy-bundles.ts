@@ -17,6 +17,8 @@ export const LAZY_BUNDLES = {
   assumeRole: 'aws/assume-role',
   /** The proxy agents: only when the agent's environment names a proxy. */
   proxyAgent: 'aws/proxy-agent',
+  /** copyImage's registry side: the registries' HTTP API and the copy engine. */
+  copySession: 'copy/copy-session',
   /** The SDK's default credential chain: only actions with no keys. */
   credentialChain: 'aws/credential-chain',
 } as const;

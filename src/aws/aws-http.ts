@@ -7,45 +7,14 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StandardRetryStrategy } from '@smithy/util-retry';
 import type { Agent } from 'node:http';
 import { finished, type Readable } from 'node:stream';
-import { PluginError } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
 import { faultOf, isRetriedFault, markFault } from './transport-faults';
+import { awsTimeouts, PROXY_VARIABLES, type AwsTimeouts } from './transport-settings';
 
-/** A few seconds: an endpoint that does not accept a connection by then is not there. */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-/** About a minute for one request, from sending it to the answer's headers (ECR answers in milliseconds). */
-export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /** The SDK's default: one call and two retries. */
 export const MAX_ATTEMPTS = 3;
 /** The SDK's retry waits: at most base·2^retry (throttling base 1 s), plus up to 5 s for a Retry-After hint. */
 const MAX_RETRY_WAIT_MS = (retry: number): number => 1_000 * 2 ** retry + 5_000;
-
-/** Agent environment variables that shorten the timeouts (the tests use them; see the README). */
-export const CONNECT_TIMEOUT_VARIABLE = 'KAHOLO_ECR_AWS_CONNECT_TIMEOUT_MS';
-export const REQUEST_TIMEOUT_VARIABLE = 'KAHOLO_ECR_AWS_REQUEST_TIMEOUT_MS';
-
-export interface AwsTimeouts {
-  connectMs: number;
-  requestMs: number;
-}
-
-/** The timeouts in force: the defaults, or what the agent's environment sets. */
-export function awsTimeouts(env: NodeJS.ProcessEnv = process.env): AwsTimeouts {
-  return {
-    connectMs: timeoutFromEnv(env, CONNECT_TIMEOUT_VARIABLE, DEFAULT_CONNECT_TIMEOUT_MS),
-    requestMs: timeoutFromEnv(env, REQUEST_TIMEOUT_VARIABLE, DEFAULT_REQUEST_TIMEOUT_MS),
-  };
-}
-
-function timeoutFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name]?.trim();
-  if (!text) return fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 100 || value > 600_000) {
-    throw new PluginError(`The agent's environment variable ${name} must be a number of milliseconds from 100 to 600000`);
-  }
-  return value;
-}
 
 /**
  * The longest one AWS call can wait on an endpoint that never answers: every
@@ -213,6 +182,3 @@ export async function createTransport(redactor: Redactor, env: NodeJS.ProcessEnv
   }
   return { requestHandler: new AwsRequestHandler(timeouts, agent), retryStrategy: new RetryUnlessUnanswered(), streamCollector: collectNodeBody };
 }
-
-/** The variables that name a proxy (NO_PROXY alone changes nothing). */
-export const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];

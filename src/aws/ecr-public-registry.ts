@@ -24,6 +24,7 @@ import type { CatalogData, RepositorySettings } from '../params/repository-setti
 import { decodeAuthorizationToken, registryOrigin } from '../registry/authorization';
 import type {
   ImageId,
+  ManifestApi,
   PutManifestAnswer,
   RegistryApi,
   RegistryAuthorization,
@@ -32,6 +33,7 @@ import type {
 } from '../registry/registry-api';
 import { awsClientSetup, type AwsClientSetup } from './client-setup';
 import { describeEveryRepository } from './repository-pages';
+import { awsTimeouts, PROXY_VARIABLES } from './transport-settings';
 
 /** The one region that serves the ECR Public API. */
 export const ECR_PUBLIC_REGION = 'us-east-1';
@@ -58,19 +60,30 @@ export async function openEcrPublicRegistry(
     log.info(`ECR Public's API is in ${ECR_PUBLIC_REGION} only: its calls go there ("region" ${connection.region} does not apply to them)`);
   }
   const setup = await awsClientSetup(connection, redactor, ECR_PUBLIC_REGION);
-  return new EcrPublicRegistry(new ECRPUBLICClient(setup.config), setup, registryId);
+  return new EcrPublicRegistry(new ECRPUBLICClient(setup.config), setup, registryId, redactor);
 }
+
+/** The registry's HTTP API, for its manifests: what this module asks of it. */
+type RegistryManifests = ManifestApi & { close(): void };
 
 class EcrPublicRegistry implements RegistryApi {
   readonly type = 'public';
   readonly region = ECR_PUBLIC_REGION;
   private location: Promise<PublicRegistryLocation> | undefined;
+  private manifestApi: Promise<RegistryManifests> | undefined;
 
   constructor(
     private readonly client: ECRPUBLICClient,
     private readonly setup: AwsClientSetup,
     private readonly registryId: string | undefined,
+    private readonly redactor: Redactor,
+    /** False for an API made by forRegistry, which shares its maker's client. */
+    private readonly ownsClient = true,
   ) {}
+
+  forRegistry(registryId: string | undefined): RegistryApi {
+    return new EcrPublicRegistry(this.client, this.setup, registryId, this.redactor, false);
+  }
 
   /** The host is only known from DescribeRegistries. */
   expectedHost(): Promise<string | undefined> {
@@ -127,12 +140,16 @@ class EcrPublicRegistry implements RegistryApi {
     }
   }
 
-  /** ECR Public's API has no BatchGetImage: a manifest is read through the registry's own HTTP API. */
-  getManifest(repoName: string, _image: ImageId): Promise<StoredManifest> {
-    return Promise.reject(new PluginError(`Reading a manifest of the public repository "${repoName}" needs the registry's HTTP API, which this build does not have yet`));
+  /**
+   * ECR Public's API has no BatchGetImage: a manifest is read through the
+   * registry's own HTTP API, byte for byte, with the registry's token.
+   */
+  async getManifest(repoName: string, image: ImageId, signal?: AbortSignal): Promise<StoredManifest> {
+    const [manifests, path] = await Promise.all([this.manifests(), this.repositoryPath(repoName)]);
+    return manifests.getManifest(path, image, signal);
   }
 
-  async putManifest(repoName: string, manifest: StoredManifest, tag: string): Promise<PutManifestAnswer> {
+  async putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer> {
     try {
       const response = await this.client.send(
         new PutImageCommand({
@@ -143,8 +160,10 @@ class EcrPublicRegistry implements RegistryApi {
           imageDigest: manifest.digest,
           imageTag: tag,
         }),
+        { abortSignal: signal },
       );
-      return { outcome: 'stored', digest: response.image?.imageId?.imageDigest };
+      const imageId = response.image?.imageId;
+      return { outcome: 'stored', digest: imageId?.imageDigest, tag: imageId?.imageTag };
     } catch (error) {
       const name = (error as { name?: unknown })?.name;
       if (name === 'ImageAlreadyExistsException') return { outcome: 'already-exists' };
@@ -154,8 +173,22 @@ class EcrPublicRegistry implements RegistryApi {
   }
 
   close(): void {
+    void this.manifestApi?.then((api) => api.close(), () => undefined);
+    if (!this.ownsClient) return;
     this.client.destroy();
     this.setup.closeRole();
+  }
+
+  /** The registry's HTTP API, opened once with the registry's token, the plugin's request bounds and the agent's proxy. */
+  private manifests(): Promise<RegistryManifests> {
+    this.manifestApi ??= (async () => {
+      const [{ data, login }] = await this.authorize([]);
+      this.redactor.add(data.authorizationToken);
+      const { openRegistryHttpApi } = await import('../registry-http/registry-http-api');
+      const proxied = PROXY_VARIABLES.some((name) => process.env[name]);
+      return openRegistryHttpApi({ origin: data.proxyEndpoint, user: login.user, password: login.password }, awsTimeouts(), proxied, this.redactor);
+    })();
+    return this.manifestApi;
   }
 
   /** The registry's host and alias, asked once. */

@@ -54,9 +54,15 @@ class EcrRegistry implements RegistryApi {
     private readonly ecr: EcrClient,
     private readonly registryId: string | undefined,
     readonly region: string,
+    /** False for an API made by forRegistry, which shares its maker's client. */
+    private readonly ownsClient = true,
   ) {
     this.client = ecr.client;
     this.scans = new EcrImageScans(ecr, registryId);
+  }
+
+  forRegistry(registryId: string | undefined): RegistryApi {
+    return new EcrRegistry(this.ecr, registryId, this.region, false);
   }
 
   expectedHost(): Promise<string | undefined> {
@@ -167,7 +173,7 @@ class EcrRegistry implements RegistryApi {
   }
 
   close(): void {
-    this.ecr.close();
+    if (this.ownsClient) this.ecr.close();
   }
 }
 

@@ -2,6 +2,7 @@ import type { ActivityLog } from '../kaholo/activity-log';
 import { DockerCommandError } from './docker-cli';
 import type { Interruption } from '../agent/interruption';
 import type { TimeLimit } from '../params/time-limit';
+import type { RetryPolicy } from '../params/transfer-options';
 
 /** Said by docker when the registry or the network is briefly unavailable: worth another try. */
 const TRANSIENT: [RegExp, string][] = [
@@ -20,12 +21,6 @@ const TRANSIENT: [RegExp, string][] = [
 /** Refusals: repeating would only get the same answer. They win over anything transient in the same output. */
 const TERMINAL = /unauthorized|authentication required|no basic auth|denied|forbidden|name unknown|manifest unknown|immutable|tag invalid|does not exist|not found|invalid reference|no such/i;
 
-export interface RetryPolicy {
-  /** Tries in all, at least 1 (1 means no retry). */
-  attempts: number;
-  /** The first wait; each next one doubles, plus up to half again of jitter. */
-  baseDelayMs: number;
-}
 
 /** Why a failed docker command may succeed when repeated; undefined when it would not. */
 export function transientReason(error: unknown): string | undefined {

@@ -7,7 +7,8 @@ import { PluginError, shorten } from '../errors';
 import { Interruption } from '../agent/interruption';
 import { sweepOrphans } from '../agent/leftover-sweeper';
 import type { Redactor } from '../kaholo/redactor';
-import { withRetries, type RetryPolicy } from './docker-retries';
+import type { RetryPolicy } from '../params/transfer-options';
+import { withRetries } from './docker-retries';
 import type { TimeLimit } from '../params/time-limit';
 
 const LOGIN_TIMEOUT_MS = 2 * 60 * 1000;

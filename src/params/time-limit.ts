@@ -7,6 +7,9 @@ import { ParamError } from '../errors';
  * wait between retries). Clean-up is not bound by it: logout, giving a name
  * back and removing the private config run after it, each with bounds of its own.
  */
+/** What a time limit bounds. */
+export type TransferWork = 'push' | 'pull' | 'copy';
+
 export class TimeLimit {
   private readonly end: number;
 
@@ -15,7 +18,7 @@ export class TimeLimit {
     readonly minutes: number,
     /** How long that is (the tests shorten a minute). */
     readonly ms: number,
-    private readonly work: 'push' | 'pull',
+    private readonly work: TransferWork,
   ) {
     this.end = Date.now() + ms;
   }

@@ -1,13 +1,19 @@
 import { ParamError } from '../errors';
 import { shown, type ParamReader } from '../kaholo/param-reader';
-// Type only: the retry code (and the docker runner it knows) loads when a transfer runs, not with the entry.
-import type { RetryPolicy } from '../docker/docker-retries';
-import { TimeLimit } from './time-limit';
+import { TimeLimit, type TransferWork } from './time-limit';
 
-/** How hard and how long push and pull try. */
+/** How often a failed step is tried again, and how long the waits between tries are. */
+export interface RetryPolicy {
+  /** Tries in all, at least 1 (1 means no retry). */
+  attempts: number;
+  /** The first wait; each next one doubles, plus up to half again of jitter. */
+  baseDelayMs: number;
+}
+
+/** How hard and how long push, pull and copy try. */
 export interface TransferOptions {
   retry: RetryPolicy;
-  /** Bound on the whole push or pull (every attempt, and waiting for another action using the same name), from the action's start. */
+  /** Bound on the whole push, pull or copy (every attempt, and waiting for another action using the same name), from the action's start. */
   limit: TimeLimit;
   /** A transfer that prints nothing for this long is stopped. */
   stallMs: number;
@@ -30,7 +36,7 @@ const MINUTE_MS = 60_000;
  * KAHOLO_ECR_TEST_MINUTE_MS a minute, for tests only (DEVELOPMENT.md lists such
  * knobs); otherwise the defaults are as documented.
  */
-export function readTransferOptions(params: ParamReader, work: 'push' | 'pull', env: NodeJS.ProcessEnv = process.env): TransferOptions {
+export function readTransferOptions(params: ParamReader, work: TransferWork, env: NodeJS.ProcessEnv = process.env): TransferOptions {
   const attempts = wholeNumber('transferAttempts', params.stringOrSetting('transferAttempts'), 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
   const minutes = wholeNumber('transferTimeLimit', params.stringOrSetting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
   const limit = new TimeLimit(minutes, minutes * (positive(env.KAHOLO_ECR_TEST_MINUTE_MS) ?? MINUTE_MS), work);

@@ -62,7 +62,18 @@ export interface RegistryAuthorization {
   login: RegistryLogin;
 }
 
-export interface RegistryApi {
+/**
+ * Reading and writing an image's manifest: part of every registry API, and
+ * all a registry's own HTTP API (registry-http/) offers of the rest.
+ */
+export interface ManifestApi {
+  /** The manifest of an image; a missing image is a `MissingImageError` (errors.ts). `signal` abandons the call. */
+  getManifest(repoName: string, image: ImageId, signal?: AbortSignal): Promise<StoredManifest>;
+  /** Puts `manifest` under `tag`, reporting what the registry answered. `signal` abandons the call. */
+  putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer>;
+}
+
+export interface RegistryApi extends ManifestApi {
   /** Which API this is: private ECR, or ECR Public. */
   readonly type: RegistryType;
   /** The region the API's calls go to (for the log). */
@@ -84,12 +95,13 @@ export interface RegistryApi {
   repositoryPath(repoName: string): Promise<string>;
   /** Creates the repository unless it exists; true when this call created it. */
   createRepository(repoName: string, settings: RepositorySettings): Promise<boolean>;
-  /** The manifest of an image; a missing image is a `MissingImageError` (errors.ts). `signal` abandons the call. */
-  getManifest(repoName: string, image: ImageId, signal?: AbortSignal): Promise<StoredManifest>;
-  /** Puts `manifest` under `tag`, reporting what the registry answered. `signal` abandons the call. */
-  putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer>;
   /** The registry's image scanning; absent where the registry has none. */
   readonly scans?: ImageScanApi;
+  /**
+   * The same API, credentials and connections, for another registry (account)
+   * they may reach; closing this one closes both.
+   */
+  forRegistry(registryId: string | undefined): RegistryApi;
   /** Closes the connections the API keeps for reuse. */
   close(): void;
 }

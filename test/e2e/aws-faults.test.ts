@@ -7,7 +7,7 @@
  * so the test takes seconds; that the default timeouts bound an unanswered call under 90 s is
  * proven by the unit test of the computed bound (test/unit/aws-http.test.ts).
  */
-import { REQUEST_TIMEOUT_VARIABLE } from '../../src/aws/aws-http';
+import { REQUEST_TIMEOUT_VARIABLE } from '../../src/aws/transport-settings';
 import { LOCAL_ROLES } from '../../devkit/local-ecr';
 import { startFaultFront, type FaultFront } from '../../devkit/fault-front';
 import { agentEnvironment, runAgentAction } from '../../devkit/agent-process';

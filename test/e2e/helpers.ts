@@ -21,7 +21,7 @@ import type { E2eEnvironment } from '../support/e2e-environment';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
 import { loadPlugin, type LoadedPlugin } from '../../devkit/agent';
 import { filesMentioning, leftoversSince, takeSnapshot, type Snapshot } from '../support/leftovers';
-import { startLocalEcr, LOCAL_KEYS, LOCAL_REGION, type LocalEcr } from '../../devkit/local-ecr';
+import { startLocalEcr, LOCAL_KEYS, LOCAL_REGION, type LocalEcr, type LocalEcrOptions } from '../../devkit/local-ecr';
 import type { Registry } from '../../devkit/registry';
 import { PRIVATE_CONFIG_PREFIX } from '../../src/docker/docker-config';
 import { MANIFEST_MEDIA_TYPES } from '../../src/registry/media-types';
@@ -64,7 +64,10 @@ export interface Stack {
 
 export interface StackOptions {
   accounts?: number;
-  /** Also an ECR Public registry (the first account's), behind the same endpoint. */
+  /** More regions (each with a registry per account), and fronts for some registries: see devkit/local-ecr.ts. */
+  regions?: LocalEcrOptions['regions'];
+  front?: LocalEcrOptions['front'];
+  /** Also an ECR Public registry (the first account's), behind the home region's endpoint. */
   publicRegistry?: boolean;
   /** With a Docker engine: start real registries and point DOCKER_HOST at the engine. */
   e2e?: () => E2eEnvironment;
@@ -98,6 +101,8 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
     if (environment) process.env.DOCKER_HOST = environment.env.DOCKER_HOST;
     const ecr = await startLocalEcr({
       accounts: options.accounts ?? 1,
+      regions: options.regions,
+      front: options.front,
       ...(environment ? { startRegistry: (o) => environment.startRegistry(o) } : {}),
       ...(options.publicRegistry ? { publicRegistry: true } : {}),
     });

@@ -3,7 +3,7 @@
  * agent uses it: unpacked into an empty directory outside this repository, with no npm install, no
  * node_modules anywhere above it and no registry to reach, `main` loaded with require() in a fresh
  * node process, and every method run from it against the local parts (the ECR API stand-in; for
- * push, pull and tagImage also the Docker engine and a registry).
+ * push, pull, tagImage and copyImage also the Docker engine and a registry).
  */
 import { createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -331,7 +331,7 @@ describe('the plugin zip', () => {
       });
 
       test(
-        'runs pushImgaeToRepo, pullImage and tagImage from the unpacked zip, and leaves nothing behind',
+        'runs pushImgaeToRepo, pullImage, tagImage and copyImage from the unpacked zip, and leaves nothing behind',
         async () => {
           registryEndpoint = await startLocalEcr({ startRegistry: (options) => e2e().startRegistry(options) });
           registryEndpoint.endpoint.createRepositories(['zip/app']);
@@ -353,6 +353,10 @@ describe('the plugin zip', () => {
           expect(tagged.result).toMatchObject({ digest });
           expect((tagged.result as { tags: string[] }).tags).toContain('stable');
 
+          // copyImage runs from the zip too (its registry code and the lock's bundle): a promotion by mounts.
+          const copied = await run({ method: 'copyImage', params: { repoName: 'zip/app', imageName: tag, targetRepoName: 'zip/prod', targetTags: 'stable', createRepository: true }, settings }, env, node);
+          expect(copied.result).toMatchObject({ digest, tags: ['stable'], blobs: { copied: 0, skipped: 0, bytes: 0 } });
+
           // No private docker config (credentials) left in the agent's temporary directory.
           expect((await fs.readdir(agentTmp)).filter((entry) => entry.startsWith(PRIVATE_CONFIG_PREFIX))).toEqual([]);
           // The pulled name is the plugin's result, the user's to keep; the test removes it.
@@ -364,7 +368,7 @@ describe('the plugin zip', () => {
   });
 
   test('every method of config.json, and its autocomplete function, is run above', () => {
-    const exercised = ['describeRepositories', 'getEcrLogin', 'pushImgaeToRepo', 'pullImage', 'tagImage', 'checkImageScan', 'listRegions'];
+    const exercised = ['describeRepositories', 'getEcrLogin', 'pushImgaeToRepo', 'pullImage', 'tagImage', 'checkImageScan', 'copyImage', 'listRegions'];
     const manifest = readManifest();
     const params = [...manifest.settings, ...manifest.methods.flatMap((m) => m.params)];
     const declared = [...manifest.methods.map((m) => m.name), ...params.flatMap((p) => (p.functionName ? [p.functionName] : []))];

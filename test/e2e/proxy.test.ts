@@ -7,7 +7,7 @@
  * no proxy code at all. Behind an https front (as real AWS is), HTTPS_PROXY tunnels with CONNECT.
  */
 import path from 'node:path';
-import { CONNECT_TIMEOUT_VARIABLE } from '../../src/aws/aws-http';
+import { CONNECT_TIMEOUT_VARIABLE } from '../../src/aws/transport-settings';
 import { REPO_ROOT } from '../../devkit/agent';
 import { LOCAL_ROLES } from '../../devkit/local-ecr';
 import { describeWithTinyproxy } from '../support/e2e-environment';

@@ -13,7 +13,7 @@ import { isolateAwsEnvironment } from '../../devkit/aws-env';
 import { loadPlugin, readManifest, REPO_ROOT, type LoadedPlugin } from '../../devkit/agent';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 
-type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'tagImage' | 'checkImageScan';
+type Method = 'describeRepositories' | 'getEcrLogin' | 'pushImgaeToRepo' | 'pullImage' | 'tagImage' | 'checkImageScan' | 'copyImage';
 
 interface BadInput {
   what: string;
@@ -33,6 +33,7 @@ const VALID: Record<Method, Record<string, unknown>> = {
   pullImage: { ...KEYS, repoName: 'team/app', imageName: '1.0' },
   tagImage: { ...KEYS, repoName: 'team/app', imageName: 'rc', tags: 'prod' },
   checkImageScan: { ...KEYS, repoName: 'team/app', imageName: '1.0', failOnSeverity: 'HIGH', ignoreFindings: 'CVE-2024-1', startScan: 'false', scanTimeoutSeconds: '60' },
+  copyImage: { ...KEYS, repoName: 'team/app', imageName: '1.0', targetRepoName: 'prod/app' },
 };
 /** What the local endpoint's proxyEndpoint (with no registry behind it) turns into. */
 const LOCAL_HOST = '127.0.0.1:9';
@@ -217,6 +218,29 @@ const CASES: BadInput[] = [
   { what: 'a scan timeout of zero', method: 'checkImageScan', params: { scanTimeoutSeconds: '0' }, param: 'scanTimeoutSeconds' },
   { what: 'a scan timeout with a unit', method: 'checkImageScan', params: { scanTimeoutSeconds: '15m' }, param: 'scanTimeoutSeconds' },
   { what: 'a scan timeout as a number', method: 'checkImageScan', params: { scanTimeoutSeconds: 60 }, param: 'scanTimeoutSeconds' },
+  // copyImage
+  { what: 'source registry id of 11 digits', method: 'copyImage', params: { registryId: '12345678901' }, param: 'registryId' },
+  { what: 'source repoName missing', method: 'copyImage', params: { repoName: undefined }, param: 'repoName' },
+  { what: 'source image as a bad reference', method: 'copyImage', params: { imageName: 'app@sha256:abc' }, param: 'imageName' },
+  { what: 'target registry id of letters', method: 'copyImage', params: { targetRegistryId: 'abcdefghijkl' }, param: 'targetRegistryId' },
+  { what: 'target region in upper case', method: 'copyImage', params: { targetRegion: 'EU-WEST-2' }, param: 'targetRegion' },
+  { what: 'target region as an autocomplete item with a bad id', method: 'copyImage', params: { targetRegion: { id: 'europe', value: 'Europe' } }, param: 'targetRegion' },
+  { what: 'target repository in upper case', method: 'copyImage', params: { targetRepoName: 'Prod/App' }, param: 'targetRepoName' },
+  { what: 'the target is the source itself', method: 'copyImage', params: { targetRepoName: undefined }, param: 'targetRepoName' },
+  { what: 'a target tag with a space', method: 'copyImage', params: { targetTags: 'prod 1' }, param: 'targetTags' },
+  { what: 'no target tags for a digest', method: 'copyImage', params: { imageName: `team/app@${DIGEST}` }, param: 'targetTags' },
+  { what: 'target role ARN of a user', method: 'copyImage', params: { targetRoleArn: 'arn:aws:iam::210987654321:user/ci' }, param: 'targetRoleArn' },
+  { what: 'target external id without a target role', method: 'copyImage', params: { targetRoleExternalId: 'partner-id' }, param: 'targetRoleArn' },
+  { what: 'target external id of one character', method: 'copyImage', params: { targetRoleArn: 'arn:aws:iam::210987654321:role/ecr-partner', targetRoleExternalId: 'x' }, param: 'targetRoleExternalId' },
+  { what: 'createRepository as "yes" for a copy', method: 'copyImage', params: { createRepository: 'yes' }, param: 'createRepository' },
+  { what: 'tag mutability in lower case for a copy', method: 'copyImage', params: { imageTagMutability: 'immutable' }, param: 'imageTagMutability' },
+  { what: 'scanOnPush as "on" for a copy', method: 'copyImage', params: { scanOnPush: 'on' }, param: 'scanOnPush' },
+  { what: 'an encryption type that is not offered for a copy', method: 'copyImage', params: { encryptionType: 'DSSE' }, param: 'encryptionType' },
+  { what: 'kmsKey without KMS for a copy', method: 'copyImage', params: { kmsKey: 'alias/app' }, param: 'kmsKey' },
+  { what: 'a repository tag without "=" for a copy', method: 'copyImage', params: { repositoryTags: 'team' }, param: 'repositoryTags' },
+  { what: 'copyReferrers as "maybe"', method: 'copyImage', params: { copyReferrers: 'maybe' }, param: 'copyReferrers' },
+  { what: 'zero transfer attempts for a copy', method: 'copyImage', params: { transferAttempts: '0' }, param: 'transferAttempts' },
+  { what: 'a time limit of a day and more for a copy', method: 'copyImage', params: { transferTimeLimit: '1441' }, param: 'transferTimeLimit' },
 ];
 
 function paramsFor(testCase: BadInput): Record<string, unknown> {

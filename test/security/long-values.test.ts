@@ -67,6 +67,9 @@ const CASES: Case[] = [
   { what: 'a long repository name that does not exist (AWS echoes it)', method: 'tagImage', params: { repoName: REPO_200, imageName: 'rc', tags: 'prod' }, reaches: /RepositoryNotFoundException/ },
   { what: 'a long new tag', method: 'tagImage', params: { repoName: 'team/app', imageName: 'rc', tags: `prod\n${TAG_128}zz` }, reaches: /^Parameter "tags"/ },
   { what: 'a long repository name that does not exist (AWS echoes it)', method: 'checkImageScan', params: { repoName: REPO_200, imageName: '1.0' }, reaches: /RepositoryNotFoundException/ },
+  { what: 'a long target repository name', method: 'copyImage', params: { repoName: 'team/app', imageName: '1.0', targetRepoName: long('Prod/', 150, 'x') }, reaches: /^Parameter "targetRepoName"/ },
+  { what: 'a long target tag', method: 'copyImage', params: { repoName: 'team/app', imageName: '1.0', targetRepoName: 'team/copy', targetTags: `prod\n${TAG_128}zz` }, reaches: /^Parameter "targetTags"/ },
+  { what: 'a long source repository name that does not exist (the registry echoes it)', method: 'copyImage', params: { repoName: REPO_200, imageName: '1.0', targetRepoName: 'team/copy' }, reaches: /REPO|repository|not/i },
   { what: 'a long finding name to ignore that is no name', method: 'checkImageScan', params: { repoName: 'team/app', imageName: '1.0', ignoreFindings: `CVE-2024-1 until ${long('2', 150, '')}` }, reaches: /^Parameter "ignoreFindings"/ },
 ];
 

@@ -74,6 +74,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   pullImage: { repoName: 'team/app', imageName: '1.0' },
   tagImage: { repoName: 'team/app', imageName: '1.0', tags: 'prod' },
   checkImageScan: { repoName: 'team/app', imageName: '1.0', failOnSeverity: 'NONE', scanTimeoutSeconds: '1' },
+  copyImage: { repoName: 'team/app', imageName: '1.0', targetRepoName: 'team/copy' },
 };
 /** The params of each method that each payload goes into (the others keep their valid values). */
 const ATTACKED: Record<string, string[]> = {
@@ -84,6 +85,7 @@ const ATTACKED: Record<string, string[]> = {
   getEcrLogin: ['registryIds', 'sessionToken'],
   tagImage: ['imageName', 'tags', 'repoName', 'registryId'],
   checkImageScan: ['imageName', 'repoName', 'registryId', 'failOnSeverity', 'scanTimeoutSeconds'],
+  copyImage: ['imageName', 'repoName', 'targetRepoName', 'targetTags', 'targetRegistryId', 'targetRegion'],
 };
 const TARGETS = METHODS.flatMap((method) => (ATTACKED[method] ?? []).map((param) => ({ method, param, base: VALID[method] ?? {} })));
 
@@ -129,7 +131,7 @@ describe('no shell', () => {
   it('the plugin source never asks for a shell', async () => {
     const dir = path.join(REPO_ROOT, 'src');
     const files = (await fs.readdir(dir, { recursive: true })).filter((file) => file.endsWith('.ts'));
-    expect(files).toEqual(expect.arrayContaining([path.join('docker', 'docker-cli.ts'), path.join('scan', 'scan-wait.ts')])); // the folders are searched
+    expect(files).toEqual(expect.arrayContaining([path.join('docker', 'docker-cli.ts'), path.join('scan', 'scan-wait.ts'), path.join('copy', 'copy-engine.ts')])); // the folders are searched
     for (const file of files) {
       const text = await fs.readFile(path.join(dir, file), 'utf8');
       expect({ file, shellOption: /\bshell\s*:/.test(text) }).toEqual({ file, shellOption: false });

@@ -65,6 +65,8 @@ describeWithDocker('no secret in any process argv while each method runs', (e2e)
     pullImage: { params: { imageName: tag }, docker: ['login', 'pull'] },
     tagImage: { params: { imageName: tag, tags: `${tag}-prod` }, docker: [] },
     checkImageScan: { params: { imageName: tag, failOnSeverity: 'NONE' }, docker: [] },
+    // Registry to registry over HTTP: no process at all.
+    copyImage: { params: { imageName: tag, targetRepoName: 'sec/argv-copy', createRepository: 'true' }, docker: [] },
   });
 
   it('has a run for every method config.json declares, and for no other', () => {

@@ -46,6 +46,7 @@ const INPUTS: Record<Method, Record<string, unknown>> = {
   pullImage: { repoName: 'team/app', imageName: '1.0' },
   tagImage: { repoName: 'team/app', imageName: '1.0', tags: 'prod' },
   checkImageScan: { repoName: 'team/app', imageName: '1.0', failOnSeverity: 'NONE' },
+  copyImage: { repoName: 'team/app', imageName: '1.0', targetRepoName: 'team/copy', createRepository: true },
 };
 /** A method's inputs; one config.json declares without inputs here fails the test that asks. */
 function inputsOf(method: Method): Record<string, unknown> {
@@ -218,6 +219,8 @@ describeWithDocker('no secret in output (local endpoint and registry, stand-in d
     ['tagImage', { imageName: `sha256:${token}` }, 'imageName'],
     ['tagImage', { tags: `prod\n${token}` }, 'tags'],
     ['checkImageScan', { ignoreFindings: `CVE-1 until ${token}` }, 'ignoreFindings'],
+    ['copyImage', { targetTags: `prod\n${token}` }, 'targetTags'],
+    ['copyImage', { targetRegistryId: LOCAL_KEYS.secretAccessKey }, 'targetRegistryId'],
   ];
 
   it('pastes a secret into a param of every method config.json declares', () => {

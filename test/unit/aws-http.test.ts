@@ -2,17 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 import { HttpRequest } from '@smithy/protocol-http';
-import {
-  AwsRequestHandler,
-  CONNECT_TIMEOUT_VARIABLE,
-  DEFAULT_CONNECT_TIMEOUT_MS,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  REQUEST_TIMEOUT_VARIABLE,
-  RetryUnlessUnanswered,
-  awsTimeouts,
-  collectNodeBody,
-  unansweredCallBoundMs,
-} from '../../src/aws/aws-http';
+import { AwsRequestHandler, RetryUnlessUnanswered, collectNodeBody, unansweredCallBoundMs } from '../../src/aws/aws-http';
+import { CONNECT_TIMEOUT_VARIABLE, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, REQUEST_TIMEOUT_VARIABLE, awsTimeouts } from '../../src/aws/transport-settings';
 import { describeAwsError, escapeControl, oneLine, quote, shorten } from '../../src/errors';
 import { markFault } from '../../src/aws/transport-faults';
 

@@ -8,7 +8,10 @@ import {
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as app from '../../src/app';
 import { captureOutput } from '../support/capture-output';
@@ -38,6 +41,7 @@ describe('config.json', () => {
       ['pullImage', 'Pull Image From Repo'],
       ['tagImage', 'Tag Image In Repo'],
       ['checkImageScan', 'Check Image Scan'],
+      ['copyImage', 'Copy Image'],
     ]);
     expect(manifest.settings.map((s) => s.name)).toEqual(['accessKeyId', 'secretAccessKey', 'region', 'roleArn', 'roleExternalId', 'transferAttempts', 'transferTimeLimit']);
   });
@@ -97,7 +101,14 @@ describe('what each method reads is what config.json declares', () => {
   });
   afterAll(async () => {
     await docker.remove();
+    await registry.close();
     restoreEnv();
+  });
+
+  // copyImage reaches the registries' HTTP API, not docker: one in this process answers it.
+  let registry: { url: string; close(): Promise<void> };
+  beforeAll(async () => {
+    registry = await serveImageRegistry();
   });
 
   const validValues: Record<string, unknown> = {
@@ -131,6 +142,11 @@ describe('what each method reads is what config.json declares', () => {
     ignoreFindings: 'CVE-2024-1234 until 2099-12-31',
     startScan: 'true',
     scanTimeoutSeconds: '60',
+    targetRegistryId: '210987654321',
+    targetRegion: { id: 'eu-west-2', value: 'eu-west-2 (Europe, London)' },
+    targetRepoName: 'prod/app',
+    targetTags: '1.0\nprod',
+    copyReferrers: 'true',
   };
 
   /** A params object that remembers every name the method asks for. */
@@ -150,6 +166,11 @@ describe('what each method reads is what config.json declares', () => {
     const params = recording(Object.fromEntries(declared.map((p) => [p, validValues[p]])), readParams);
     const settings = recording({}, readSettings);
     const handler = (app as Record<string, unknown>)[name] as (a: unknown, s: unknown) => Promise<unknown>;
+    if (name === 'copyImage') {
+      ecrMock.on(GetAuthorizationTokenCommand).resolves({
+        authorizationData: [{ authorizationToken: Buffer.from('AWS:pw').toString('base64'), proxyEndpoint: registry.url }],
+      });
+    }
 
     const { error } = await captureOutput(() => handler({ method: { name }, params }, settings));
 
@@ -159,3 +180,40 @@ describe('what each method reads is what config.json declares', () => {
     expect([...readSettings].filter((s) => !declaredSettings.includes(s))).toEqual([]);
   });
 });
+
+/**
+ * A registry that holds app:1.0 (one layer) and answers as if the target held every blob already:
+ * enough for copyImage to run to its end.
+ */
+async function serveImageRegistry(): Promise<{ url: string; close(): Promise<void> }> {
+  const digest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const blob = Buffer.from('layer');
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(blob), size: blob.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digest(blob), size: blob.length }],
+    }),
+  );
+  const server = createServer((req, res) => {
+    const body: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => body.push(chunk));
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url === '/v2/app/manifests/1.0') {
+        res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }).end(manifest);
+      } else if (req.method === 'HEAD' && req.url?.includes('/blobs/')) {
+        res.writeHead(200, { 'Content-Length': blob.length, 'Docker-Content-Digest': digest(blob) }).end();
+      } else if (req.method === 'PUT' && req.url?.includes('/manifests/')) {
+        res.writeHead(201, { 'Docker-Content-Digest': digest(Buffer.concat(body)) }).end();
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

@@ -58,6 +58,9 @@ describe('every vault param and setting of config.json is redacted', () => {
       repoName: 'team/app',
       imageName: 'app:1.0',
       tags: 'prod',
+      // copyImage's target role (its external id is a vault param).
+      targetRoleArn: 'arn:aws:iam::210987654321:role/ecr-promote',
+      targetRepoName: 'prod/app',
     };
     for (const param of vaultParams) params[param] = vaultValue(param, 'param');
     const settings: Record<string, unknown> = {};

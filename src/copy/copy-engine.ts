@@ -1,0 +1,166 @@
+/**
+ * Copies an image from one registry repository to another through both
+ * registries' HTTP APIs: no Docker, nothing on disk. The order keeps every
+ * name honest: the blobs first (a few at a time), then each manifest after
+ * its blobs and an index after its children, the referrers after their
+ * subjects, and the tags last, under their locks, so that a tag never names
+ * an image that is not whole. A failure or an interrupt puts no tag; a rerun
+ * finds what is already there and goes on.
+ */
+import { setMaxListeners } from 'node:events';
+import type { ActivityLog } from '../kaholo/activity-log';
+import { PluginError } from '../errors';
+import type { Interruption } from '../agent/interruption';
+import type { ImageRegistry } from '../registry-http/registry-http-api';
+import { tagReference } from '../agent/registry-lock';
+import type { TimeLimit } from '../params/time-limit';
+import type { RetryPolicy } from '../params/transfer-options';
+import { copyBlob } from './blob-copy';
+import { forEachBounded } from './bounded-pool';
+import { explainSourceError, explainTargetError, type CopyNames } from './copy-errors';
+import { CopyProgress, mib, shortDigest, type BlobTotals } from './copy-progress';
+import { planCopy, type CopyPlan, type ManifestNode } from './copy-plan';
+import { abortReason, withRetries, type RetryContext } from './retries';
+
+/** Blobs in flight at once: enough to fill a link, few enough for a registry's rate limits. */
+export const DEFAULT_CONCURRENCY = 4;
+
+export interface CopyRequest {
+  source: { registry: ImageRegistry; repository: string; reference: string };
+  target: { registry: ImageRegistry; repository: string; tags: string[] };
+  copyReferrers: boolean;
+  retry: RetryPolicy;
+  /** Bound on the whole copy, retries and waits for locks included (transferTimeLimit, counted from the action's start). */
+  limit: TimeLimit;
+  log: ActivityLog;
+  interruption: Interruption;
+  /** Runs `work` holding the lock of every tag (as agent/registry-lock.ts's tagReference names it), waiting at most `waitMs` for them. */
+  lockNames: <T>(names: string[], waitMs: number, work: () => Promise<T>) => Promise<T>;
+  concurrency?: number;
+  chunkBytes?: number;
+}
+
+export interface CopyResult {
+  digest: string;
+  mediaType: string;
+  platforms: number;
+  referrers: number;
+  blobs: BlobTotals;
+}
+
+export async function copyImage(request: CopyRequest): Promise<CopyResult> {
+  const { interruption, limit } = request;
+  const timeLimitMs = limit.remainingMs();
+  interruption.check();
+  const controller = new AbortController();
+  // Every request under way listens to it (a few blobs at once, each with its download and upload).
+  setMaxListeners(64, controller.signal);
+  const stopListening = interruption.onInterrupt(() => controller.abort(interruptedError(interruption)));
+  const timer = setTimeout(
+    () => controller.abort(limit.exceeded('no tag was put, and a new run goes on from what is there')),
+    timeLimitMs,
+  );
+  const context: RetryContext = { policy: request.retry, log: request.log, signal: controller.signal, deadline: Date.now() + timeLimitMs };
+  try {
+    return await copyUnderSignal(request, context);
+  } catch (error) {
+    throw abortReason(controller.signal, error);
+  } finally {
+    clearTimeout(timer);
+    stopListening();
+  }
+}
+
+async function copyUnderSignal(request: CopyRequest, context: RetryContext): Promise<CopyResult> {
+  const { source, target } = request;
+  const { signal } = context;
+  const attempt = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetries(what, context, call);
+
+  const names: CopyNames = { source: { host: source.registry.host, repository: source.repository, reference: source.reference }, target: { host: target.registry.host, repository: target.repository } };
+  const plan = await planCopy({ registry: source.registry, repository: source.repository, signal, attempt }, source.reference, request.copyReferrers).catch((error: unknown) => {
+    throw explainSourceError(error, names);
+  });
+  try {
+    return await writeCopy(request, context, plan, names);
+  } catch (error) {
+    // What the source refused is explained where it was read; the rest was the target's.
+    throw explainTargetError(error, names);
+  }
+}
+
+/** The writes, once the plan is known: blobs, then manifests, then the tags. */
+async function writeCopy(request: CopyRequest, context: RetryContext, plan: CopyPlan, names: CopyNames): Promise<CopyResult> {
+  const { source, target, log } = request;
+  const { signal } = context;
+  const attempt = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetries(what, context, call);
+  log.info(`Copying ${source.registry.host}/${source.repository}@${plan.root.digest} to ${target.registry.host}/${target.repository}: ${describePlan(plan)}`);
+
+  const progress = new CopyProgress(log);
+  const sameRegistry = source.registry.host.toLowerCase() === target.registry.host.toLowerCase();
+  const route = { source, target, sameRegistry, chunkBytes: request.chunkBytes, names };
+  await forEachBounded(plan.blobs, request.concurrency ?? DEFAULT_CONCURRENCY, signal, async (blob, blobSignal) => {
+    const started = Date.now();
+    const outcome = await attempt(`Copying ${shortDigest(blob.digest)}…`, () => copyBlob(route, blob, blobSignal, progress.copying(blob)));
+    const detail = { skipped: `already in ${target.repository}`, mounted: `from ${source.repository}`, copied: '' }[outcome];
+    progress.done(blob, outcome, detail, started);
+  });
+  log.info(progress.summary());
+
+  // Manifests by digest: each after what it names. Referrers the registry does not index itself wait for the tag schema.
+  const unindexed = new Map<string, ManifestNode[]>();
+  for (const node of plan.manifests) {
+    const answer = await attempt(`Putting the manifest ${shortDigest(node.digest)}…`, async () =>
+      node.referrer
+        ? target.registry.putReferrer(target.repository, node.bytes, node.mediaType, node.digest, signal)
+        : { digest: await target.registry.writeManifest(target.repository, node.digest, node.bytes, node.mediaType, signal), subjectIndexed: true },
+    );
+    if (answer.digest !== node.digest) throw new PluginError(`${target.registry.host} stored the manifest ${node.digest} as ${answer.digest}`);
+    if (node.referrer && !answer.subjectIndexed) unindexed.set(node.referrer.subject, [...(unindexed.get(node.referrer.subject) ?? []), node]);
+  }
+  log.info(`Put ${plan.manifests.length} ${plan.manifests.length === 1 ? 'manifest' : 'manifests'} by digest in ${target.repository}`);
+
+  // The tags, last: the referrers' tag-schema indexes, then the image's tags. Each names a whole image by now.
+  const tagOf = (tag: string): string => tagReference(target.registry.host, target.repository, tag);
+  const locked = [...[...unindexed.keys()].map((subject) => subject.replace(':', '-')), ...target.tags].map(tagOf);
+  await request.lockNames(locked, context.deadline - Date.now(), async () => {
+    for (const [subject, referrers] of unindexed) {
+      stopIfAborted(signal);
+      const index = await attempt(`Listing the referrers of ${shortDigest(subject)}…`, () =>
+        target.registry.addToTagIndex(target.repository, subject, referrers.map((node) => node.referrer?.descriptor).filter((d) => d !== undefined), signal),
+      );
+      log.info(`Referrers of ${shortDigest(subject)}… listed under the tag ${subject.replace(':', '-').slice(0, 19)}… (${target.registry.host} has no referrers API)${index.changed ? '' : ': already there'}`);
+    }
+    for (const tag of target.tags) {
+      stopIfAborted(signal);
+      const current = await attempt(`Reading the tag ${tag}`, () => target.registry.manifestDigest(target.repository, tag, signal));
+      if (current === plan.root.digest) {
+        log.info(`${target.repository}:${tag} already names ${plan.root.digest}`);
+        continue;
+      }
+      const digest = await attempt(`Tagging ${tag}`, () => target.registry.writeManifest(target.repository, tag, plan.root.bytes, plan.root.mediaType, signal));
+      if (digest !== plan.root.digest) throw new PluginError(`${target.registry.host} tagged ${target.repository}:${tag} as ${digest}, not ${plan.root.digest}`);
+      log.info(`Tagged ${target.repository}:${tag} → ${plan.root.digest}`);
+    }
+  });
+  return { digest: plan.root.digest, mediaType: plan.root.mediaType, platforms: plan.platforms, referrers: plan.referrers.length, blobs: progress.totals };
+}
+
+function describePlan(plan: CopyPlan): string {
+  const bytes = plan.blobs.reduce((sum, blob) => sum + blob.size, 0);
+  const what = plan.root.children.length > 0 ? `an index of ${plan.platforms} ${plan.platforms === 1 ? 'platform' : 'platforms'}` : 'an image';
+  const referrers = plan.referrersVia === undefined ? '' : `, ${plan.referrers.length} ${plan.referrers.length === 1 ? 'referrer' : 'referrers'} (found through ${plan.referrersVia === 'api' ? 'the referrers API' : 'the sha256-<hex> tag schema'})`;
+  return `${what}, ${plan.manifests.length} ${plan.manifests.length === 1 ? 'manifest' : 'manifests'}, ${plan.blobs.length} ${plan.blobs.length === 1 ? 'blob' : 'blobs'} of ${mib(bytes)}${referrers}`;
+}
+
+function stopIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason;
+}
+
+function interruptedError(interruption: Interruption): unknown {
+  try {
+    interruption.check();
+  } catch (error) {
+    return new PluginError(`${(error as Error).message}: the copy stopped and put no tag; a new run goes on from what is there`);
+  }
+  return new PluginError('The action was interrupted');
+}

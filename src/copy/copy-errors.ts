@@ -1,0 +1,46 @@
+/**
+ * A registry's refusal as the user can act on it: which side and which
+ * parameter, and what to do. Anything else is passed on as it is.
+ */
+import { ParamError, PluginError, quote } from '../errors';
+import { RegistryError } from '../registry-http/registry-error';
+
+export interface CopyNames {
+  source: { host: string; repository: string; reference: string };
+  target: { host: string; repository: string };
+}
+
+/** The IAM actions each side needs, for a refusal's hint. */
+const ACTIONS = {
+  source: 'ecr:BatchGetImage and ecr:GetDownloadUrlForLayer',
+  target: 'ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload and ecr:PutImage',
+};
+
+/** A refusal from reading the image to copy. */
+export function explainSourceError(error: unknown, names: CopyNames): unknown {
+  if (!(error instanceof RegistryError)) return error;
+  const { host, repository, reference } = names.source;
+  if (error.code === 'NAME_UNKNOWN' || error.code === 'REPOSITORY_NOT_FOUND') {
+    return new ParamError('repoName', `repository ${quote(repository)} is not in ${host} (${error.message})`);
+  }
+  if (error.status === 404) return new ParamError('imageName', `${quote(reference)} is not in ${host}/${repository}: check "imageName" and "repoName" (${error.message})`);
+  return refusal(error, 'source', host) ?? error;
+}
+
+/** A refusal from writing to the target. */
+export function explainTargetError(error: unknown, names: CopyNames): unknown {
+  if (!(error instanceof RegistryError)) return error;
+  const { host, repository } = names.target;
+  if (error.code === 'NAME_UNKNOWN' || error.code === 'REPOSITORY_NOT_FOUND') {
+    return new ParamError('targetRepoName', `repository ${quote(repository)} is not in ${host}: create it, or set "createRepository" (${error.message})`);
+  }
+  if (error.code === 'TAG_INVALID' || /immutable/i.test(error.message)) {
+    return new ParamError('targetTags', `a tag already names another image in ${host}/${repository}, whose tags are immutable: choose another tag (${error.message})`);
+  }
+  return refusal(error, 'target', host) ?? error;
+}
+
+function refusal(error: RegistryError, side: 'source' | 'target', host: string): PluginError | undefined {
+  if (error.status !== 401 && error.status !== 403) return undefined;
+  return new PluginError(`The ${side} registry ${host} refused the copy: the ${side} side needs ${ACTIONS[side]} (${error.message})`);
+}
