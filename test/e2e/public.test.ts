@@ -11,6 +11,8 @@ import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../../devkit/images';
 import { LOCAL_PUBLIC_ALIAS, LOCAL_ROLES } from '../../devkit/local-ecr';
+import { inspectRaw, skopeo } from '../../devkit/skopeo';
+import { createHash } from 'node:crypto';
 import { AGENT_CONFIG, E2E_TEST_TIMEOUT_MS, VAULT_KEYS, docker, expectNoOpenConnections, expectNoSecrets, failed, hasImage, runAction, succeeded, useLocalStack } from './helpers';
 
 jest.setTimeout(E2E_TEST_TIMEOUT_MS);
@@ -38,6 +40,10 @@ describeWithDocker('registryType public (ECR Public stand-in, token-auth registr
   /** The digest the registry holds for a reference, read by skopeo with no credentials at all. */
   const skopeoDigest = async (ref: string): Promise<string> =>
     (await execa('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${ref}`], { stdin: 'ignore', env: { PATH: process.env.PATH ?? '' }, extendEnv: false })).stdout.trim();
+
+  /** The manifest a public reference names, byte for byte, read by skopeo with no credentials at all. */
+  const publicRaw = async (ref: string): Promise<Buffer> => Buffer.from(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`], []), 'utf8');
+  const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
   /** A local image to push, removed when the file ends. */
   const localImage = async (name: string): Promise<string> => {
@@ -204,5 +210,68 @@ describeWithDocker('registryType public (ECR Public stand-in, token-auth registr
     expect(error.message).toBe(
       'Parameter "imageName": with no AWS credentials a public image is pulled anonymously, which needs its full reference, such as "public.ecr.aws/<alias>/team/app:1.0"; or give credentials',
     );
+  });
+  test('tagImage on a public repository: the manifest read through the registry, byte for byte, put under each tag with ECR Public PutImage', async () => {
+    const before = calls().length;
+    const run = await runAction<Transfer>(stack().plugin, 'tagImage', { ...PUBLIC, region: 'eu-west-2', repoName: 'team/app', imageName: '1.0', tags: 'stable\nprod' });
+    const tagged = succeeded(run);
+    const source = await publicRaw(reference('team/app', '1.0'));
+    expect(tagged).toEqual({ image: reference('team/app', '1.0'), digest: sha256(source), registry: host(), tags: ['1.0', 'stable', 'prod'] });
+    for (const tag of ['stable', 'prod']) expect((await publicRaw(reference('team/app', tag))).equals(source)).toBe(true);
+    const made = calls().slice(before);
+    expect(made.filter((c) => c.operation === 'PutImage')).toHaveLength(2);
+    expect(made.every((c) => c.region === 'us-east-1')).toBe(true);
+    expect(stack().ecr.endpoint.calls).toEqual([]); // no BatchGetImage, no private ECR at all
+    expectNoSecrets(stack(), run.output, run.error?.message ?? '');
+    await expectNoOpenConnections(stack());
+  });
+
+  test('a push to a public repository gives the pushed image its additionalTags too', async () => {
+    await localImage('kaholo-public-app:1.1');
+    const pushed = succeeded(await runAction<Transfer>(stack().plugin, 'pushImgaeToRepo', { ...PUBLIC, repoName: 'team/app', imageName: 'kaholo-public-app:1.1', additionalTags: 'latest, 1' }));
+    expect(pushed).toEqual({ image: reference('team/app', '1.1'), digest: pushed.digest, registry: host(), tags: ['1.1', 'latest', '1'] });
+    for (const tag of ['1.1', 'latest', '1']) expect(sha256(await publicRaw(reference('team/app', tag)))).toBe(pushed.digest);
+  });
+
+  type Copied = Transfer & { source: string; blobs: { copied: number; mounted: number; skipped: number } };
+
+  test('copyImage from a private repository to a public one (targetRegistryType public), the public repository made with its catalog data', async () => {
+    // The image in private ECR first, by the plugin's own push.
+    const privateHost = stack().ecr.registries[0].host;
+    await localImage('kaholo-public-app:2.0');
+    succeeded(await runAction(stack().plugin, 'pushImgaeToRepo', { ...VAULT_KEYS, region: 'us-east-1', repoName: 'team/private', imageName: 'kaholo-public-app:2.0', createRepository: true }));
+    const privateRaw = await inspectRaw({ host: privateHost, user: 'AWS', password: stack().passwords[0] }, 'team/private:2.0');
+
+    const copied = succeeded(
+      await runAction<Copied>(stack().plugin, 'copyImage', {
+        ...VAULT_KEYS,
+        region: 'us-east-1',
+        repoName: 'team/private',
+        imageName: '2.0',
+        targetRegistryType: 'public',
+        targetRepoName: 'copied/app',
+        createRepository: true,
+        ...FORM_DEFAULTS,
+        catalogDescription: 'Copied for everyone',
+      }),
+    );
+    expect(copied).toMatchObject({ image: reference('copied/app', '2.0'), digest: sha256(privateRaw), registry: host(), tags: ['2.0'], source: `${privateHost}/team/private:2.0` });
+    expect((await publicRaw(reference('copied/app', '2.0'))).equals(privateRaw)).toBe(true);
+    expect(publicRegistry().state.catalogs.get('copied/app')).toEqual({ description: 'Copied for everyone' });
+  });
+
+  test('copyImage from a public repository to a private one, and within the public registry (blobs mounted)', async () => {
+    const source = await publicRaw(reference('team/app', '1.0'));
+    const toPrivate = succeeded(
+      await runAction<Copied>(stack().plugin, 'copyImage', { ...PUBLIC, region: 'us-east-1', repoName: 'team/app', imageName: '1.0', targetRegistryType: 'private', targetRepoName: 'from-public/app', createRepository: true }),
+    );
+    const privateHost = stack().ecr.registries[0].host;
+    expect(toPrivate).toMatchObject({ image: `${privateHost}/from-public/app:1.0`, digest: sha256(source), source: reference('team/app', '1.0') });
+    expect((await inspectRaw({ host: privateHost, user: 'AWS', password: stack().passwords[0] }, 'from-public/app:1.0')).equals(source)).toBe(true);
+
+    const mirrored = succeeded(await runAction<Copied>(stack().plugin, 'copyImage', { ...PUBLIC, repoName: 'team/app', imageName: '1.0', targetRepoName: 'mirror/app', createRepository: true }));
+    expect(mirrored).toMatchObject({ image: reference('mirror/app', '1.0'), digest: sha256(source) });
+    expect(mirrored.blobs.copied).toBe(0); // one registry: every blob mounted or already there, none through the agent
+    expect((await publicRaw(reference('mirror/app', '1.0'))).equals(source)).toBe(true);
   });
 });

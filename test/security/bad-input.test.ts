@@ -241,6 +241,13 @@ const CASES: BadInput[] = [
   { what: 'copyReferrers as "maybe"', method: 'copyImage', params: { copyReferrers: 'maybe' }, param: 'copyReferrers' },
   { what: 'zero transfer attempts for a copy', method: 'copyImage', params: { transferAttempts: '0' }, param: 'transferAttempts' },
   { what: 'a time limit of a day and more for a copy', method: 'copyImage', params: { transferTimeLimit: '1441' }, param: 'transferTimeLimit' },
+  { what: 'a target registry type that is not offered', method: 'copyImage', params: { targetRegistryType: 'gallery' }, param: 'targetRegistryType' },
+  { what: 'IMMUTABLE tags for a public target', method: 'copyImage', params: { targetRegistryType: 'public', createRepository: true, imageTagMutability: 'IMMUTABLE' }, param: 'imageTagMutability' },
+  { what: 'catalog data for a private target', method: 'copyImage', params: { createRepository: true, catalogUsageText: 'docker run app' }, param: 'catalogUsageText' },
+  { what: 'a catalog description as an array for a copy', method: 'copyImage', params: { targetRegistryType: 'public', catalogDescription: ['a', 'b'] }, param: 'catalogDescription' },
+  { what: 'a catalog architecture the Gallery does not know, for a copy', method: 'copyImage', params: { targetRegistryType: 'public', catalogArchitectures: 'riscv' }, param: 'catalogArchitectures' },
+  { what: 'a catalog operating system as a number, for a copy', method: 'copyImage', params: { targetRegistryType: 'public', catalogOperatingSystems: [7] }, param: 'catalogOperatingSystems' },
+  { what: 'catalog about text as a number, for a copy', method: 'copyImage', params: { targetRegistryType: 'public', catalogAboutText: 42 }, param: 'catalogAboutText' },
 ];
 
 function paramsFor(testCase: BadInput): Record<string, unknown> {

@@ -14,6 +14,7 @@
  * runs it, and checks that nothing was left behind.
  */
 import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { ECRPUBLICClient, PutImageCommand as PublicPutImageCommand } from '@aws-sdk/client-ecr-public';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -107,10 +108,15 @@ describeWithDocker('no secret in output (local endpoint and registry, stand-in d
     ecr.endpoint.createRepositories(['team/app']);
     const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
     const client = new ECRClient({ region: LOCAL_REGION, credentials: LOCAL_KEYS, endpoint: ecr.endpoint.url });
+    // The same image in the public registry, for tagImage with registryType public.
+    ecr.publicRegistry?.state.add('team/app');
+    const publicClient = new ECRPUBLICClient({ region: 'us-east-1', credentials: LOCAL_KEYS, endpoint: ecr.endpoint.url });
     try {
       await client.send(new PutImageCommand({ repositoryName: 'team/app', imageTag: '1.0', imageManifest: index, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }));
+      await publicClient.send(new PublicPutImageCommand({ repositoryName: 'team/app', imageTag: '1.0', imageManifest: index, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }));
     } finally {
       client.destroy();
+      publicClient.destroy();
     }
     const digest = `sha256:${createHash('sha256').update(index).digest('hex')}`;
     ecr.endpoint.scans.set({ repositoryName: 'team/app', digest, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'HIGH', package: 'openssl', version: '3.0.1' }] }] });
@@ -161,9 +167,8 @@ describeWithDocker('no secret in output (local endpoint and registry, stand-in d
     expect(ecr.endpoint.calls.at(-1)?.sessionToken).toBe(token);
   });
 
-  // registryType public: the same token shape through ECR Public's API (checkImageScan refuses public before any
-  // call; tagImage reads a public manifest through the registry's HTTP API, which it waits for).
-  it.each(METHODS.filter((m) => m !== 'checkImageScan' && m !== 'tagImage'))('%s with registryType public succeeds with a session token and shows no secret', async (method) => {
+  // registryType public: the same token shape through ECR Public's API (checkImageScan refuses public before any call).
+  it.each(METHODS.filter((m) => m !== 'checkImageScan'))('%s with registryType public succeeds with a session token and shows no secret', async (method) => {
     useLeakyDocker('');
     const { error, result, output, visible } = await run(method, { ...baseParams(method), registryType: 'public' });
     expect(error).toBeUndefined();
