@@ -99,7 +99,10 @@ async function writeCopy(request: CopyRequest, context: RetryContext, plan: Copy
   const progress = new CopyProgress(log);
   const sameRegistry = source.registry.host.toLowerCase() === target.registry.host.toLowerCase();
   const route = { source, target, sameRegistry, chunkBytes: request.chunkBytes, names };
-  await forEachBounded(plan.blobs, request.concurrency ?? DEFAULT_CONCURRENCY, signal, async (blob, blobSignal) => {
+  // The largest first: a small blob (a config) then fills a slot a large one has left, rather than
+  // holding one back while it waits its turn among large ones.
+  const largestFirst = [...plan.blobs].sort((x, y) => y.size - x.size);
+  await forEachBounded(largestFirst, request.concurrency ?? DEFAULT_CONCURRENCY, signal, async (blob, blobSignal) => {
     const started = Date.now();
     const outcome = await attempt(`Copying ${shortDigest(blob.digest)}…`, () => copyBlob(route, blob, blobSignal, progress.copying(blob)));
     const detail = { skipped: `already in ${target.repository}`, mounted: `from ${source.repository}`, copied: '' }[outcome];
