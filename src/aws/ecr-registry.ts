@@ -1,7 +1,10 @@
 /**
- * Private ECR as a `RegistryApi`, through `@aws-sdk/client-ecr`: the only
- * module the methods reach the SDK's ECR client by (it is loaded lazily, as a
- * bundle of its own, so an action that needs no AWS call never loads the SDK).
+ * aws/: everything that talks to AWS through its SDK: private ECR
+ * (this file) and ECR Public as `RegistryApi`s, ECR's image scanning, how
+ * their clients are set up (credentials, roles through STS, the default
+ * credential chain), and the transport under every call: timeouts, retries,
+ * faults named for what they are, the agent's proxy and NO_PROXY. The SDK
+ * bundles load lazily, only when an action needs them.
  */
 import {
   BatchGetImageCommand,

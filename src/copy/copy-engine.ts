@@ -1,11 +1,12 @@
 /**
- * Copies an image from one registry repository to another through both
- * registries' HTTP APIs: no Docker, nothing on disk. The order keeps every
- * name honest: the blobs first (a few at a time), then each manifest after
- * its blobs and an index after its children, the referrers after their
- * subjects, and the tags last, under their locks, so that a tag never names
- * an image that is not whole. A failure or an interrupt puts no tag; a rerun
- * finds what is already there and goes on.
+ * copy/: Copy Image's engine. This file copies an image from one registry
+ * repository to another through both registries' HTTP APIs: no Docker,
+ * nothing on disk. The order keeps every name honest: the blobs first (a few
+ * at a time), then each manifest after its blobs and an index after its
+ * children, the referrers after their subjects, and the tags last, under
+ * their locks, so that a tag never names an image that is not whole. A
+ * failure or an interrupt puts no tag; a rerun finds what is already there
+ * and goes on.
  */
 import { setMaxListeners } from 'node:events';
 import type { ActivityLog } from '../kaholo/activity-log';

@@ -1,3 +1,9 @@
+/**
+ * docker/: push and pull through the docker CLI and the agent's Docker
+ * engine: docker run from an argument array in a private config, the login
+ * session around the work, the engine's image names and endpoint, docker's
+ * retries. This file is push and pull themselves.
+ */
 import { DockerCommandError } from './docker-cli';
 import type { RegistryLogin, RepositoryLocation } from '../registry/registry-api';
 import { imageIdOf, lastLine, LOCAL_TIMEOUT_MS, restoreName } from './engine-names';

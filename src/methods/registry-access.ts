@@ -1,8 +1,10 @@
 /**
- * What the methods share on their way to a registry: reading which registry
- * and repository an action names, and opening the registry's API for the
- * length of the work (loaded lazily, from its code cache, so an action that
- * fails on its params, and the autocomplete, never load the AWS SDK).
+ * methods/: one module per method of config.json, each turning Kaholo's
+ * params into typed inputs and handing them to the work. This file is what
+ * they share on their way to a registry: which registry and repository an
+ * action names, and the registry's API for the length of the work (loaded
+ * lazily, from its code cache, so an action that fails on its params, and the
+ * autocomplete, never load the AWS SDK).
  */
 import { LAZY_BUNDLES } from '../agent/lazy-bundles';
 import type { ActivityLog } from '../kaholo/activity-log';

@@ -1,11 +1,12 @@
 /**
- * The seam between the methods and a container registry's API. Each API the
- * plugin speaks (private ECR through the AWS SDK, and each one added later)
- * is one implementation of `RegistryApi`; the methods and the registry-level
- * work (tagging, creating repositories) talk to this interface only, so they
- * never import an SDK client type. An implementation is opened for one
- * registry (an account's, or the caller's default) and closed when the
- * action is done with it.
+ * registry/: the seam between the methods and the registries' APIs, and the
+ * registry-level work done through it. `RegistryApi` (this file) is what a
+ * method asks of a registry: describe repositories, authorize, create a
+ * repository, read and put manifests, close; private ECR, ECR Public and a
+ * registry's own HTTP API (for manifests) are its implementations, so methods,
+ * tagging and repository creation never import an SDK client type. An
+ * implementation is opened for one registry (an account's, or the caller's
+ * default) and closed when the action is done with it.
  */
 import type { RegistryType } from '../params/registry-type';
 import type { RepositorySettings } from '../params/repository-settings';

@@ -1,3 +1,9 @@
+/**
+ * scan/: Check Image Scan's logic: its params, one read of a scan (every
+ * page), what each scan status means, the poll schedule, the wait for a
+ * usable result, and the verdict against the gate. This file runs them in
+ * order.
+ */
 import { planPull, repositoryImageId, type ImageRequest } from '../docker/transfer-plan';
 import { PluginError, seconds } from '../errors';
 import type { ScanTarget } from './scan-reading';
