@@ -16,7 +16,7 @@
  *   ("each image layer is checked to verify if it has been uploaded before"); POST to uploads:
  *   InitiateLayerUpload; PATCH of an upload: UploadLayerPart; PUT of an upload: CompleteLayerUpload
  *   (and UploadLayerPart when it carries the last bytes); PUT of a manifest: PutImage; tags/list:
- *   ListImages (the brief's mapping; no method lists tags, so none is ever seen).
+ *   ListImages, the action that lists a repository's tags (no method lists them: none is seen).
  * - A cross-repository mount (POST …/blobs/uploads/?mount=…&from=…) starts an upload in the target
  *   (InitiateLayerUpload), and "users need ecr:GetDownloadUrlForLayer IAM permission on a
  *   repository to mount layers from the repository" (Blob mounting in Amazon ECR,
