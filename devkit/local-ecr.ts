@@ -47,6 +47,8 @@ export interface LocalPublicRegistry {
   registry?: Registry;
   /** Its token service: what each token request asked for and got. */
   issuer?: TokenIssuer;
+  /** The front before the registry, when started with `publicFront`: what its URIs then name. */
+  front?: RegistryFront;
 }
 
 /** One registry of the stack: an account's in a region. */
@@ -96,13 +98,19 @@ export interface LocalEcrOptions {
   front?: (accountId: string, region: string) => FrontOptions | undefined;
   /** Also an ECR Public registry, of the first account (with a real registry when there is a starter). */
   publicRegistry?: boolean;
+  /** A front before the public registry's real one, and what it does; none when undefined. */
+  publicFront?: FrontOptions;
 }
 
 /**
  * The public registry: a token service and its realm first, then the real registry that trusts
  * them, then the stand-in's state, whose policy the token service then follows.
  */
-async function startPublicRegistry(registryId: string, startRegistry: LocalEcrOptions['startRegistry'], cleanups: Array<() => Promise<void>>): Promise<LocalPublicRegistry> {
+async function startPublicRegistry(
+  registryId: string,
+  { startRegistry, publicFront }: Pick<LocalEcrOptions, 'startRegistry' | 'publicFront'>,
+  cleanups: Array<() => Promise<void>>,
+): Promise<LocalPublicRegistry> {
   const password = randomBytes(24).toString('base64url');
   if (!startRegistry) {
     return { state: new PublicRegistry({ registryId, alias: LOCAL_PUBLIC_ALIAS, url: 'http://127.0.0.1:9', password, service: LOCAL_PUBLIC_SERVICE }) };
@@ -113,9 +121,11 @@ async function startPublicRegistry(registryId: string, startRegistry: LocalEcrOp
   cleanups.push(() => realm.close());
   const registry = await startRegistry({ password, tokenAuth: issuer.registryAuth(realm.origin, LOCAL_PUBLIC_SERVICE) });
   cleanups.push(() => registry.dispose());
-  const state = new PublicRegistry({ registryId, alias: LOCAL_PUBLIC_ALIAS, url: registry.url, password, issuer, service: LOCAL_PUBLIC_SERVICE });
+  const front = publicFront ? await startRegistryFront(registry.url, publicFront) : undefined;
+  if (front) cleanups.push(() => front.close());
+  const state = new PublicRegistry({ registryId, alias: LOCAL_PUBLIC_ALIAS, url: front?.url ?? registry.url, password, issuer, service: LOCAL_PUBLIC_SERVICE });
   issuer.policy = state.policy();
-  return { state, registry, issuer };
+  return { state, registry, issuer, ...(front ? { front } : {}) };
 }
 
 export async function startLocalEcr(options: LocalEcrOptions = {}): Promise<LocalEcr> {
@@ -134,7 +144,7 @@ export async function startLocalEcr(options: LocalEcrOptions = {}): Promise<Loca
   };
   try {
     const temporaryKeys = new Map<string, TemporaryKey>();
-    const publicRegistry = options.publicRegistry ? await startPublicRegistry(accountIds[0], options.startRegistry, cleanups) : undefined;
+    const publicRegistry = options.publicRegistry ? await startPublicRegistry(accountIds[0], options, cleanups) : undefined;
     for (const region of regions) {
       const configs: Record<string, RegistryConfig> = {};
       for (const accountId of accountIds) {

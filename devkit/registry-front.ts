@@ -33,11 +33,15 @@ export interface FrontRequest {
   method: string;
   /** The path, without the query. */
   path: string;
+  /** The query (without its '?'), when there is one: a mount's `mount` and `from`. */
+  query?: string;
   status: number;
   /** Body bytes the client sent, and the front sent back. */
   bytesIn: number;
   bytesOut: number;
   authorization: boolean;
+  /** The User-Agent header: tells the ECR stand-in's own requests (KIT_USER_AGENT of ecr/manifest-store.ts) from the client's. */
+  userAgent?: string;
 }
 
 export interface FaultRule {
@@ -100,9 +104,21 @@ export async function startRegistryFront(upstreamUrl: string, options: FrontOpti
   };
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = req.url ?? '/';
+    const path = url.split('?')[0];
+    const query = url.slice(path.length + 1);
     const method = req.method ?? 'GET';
-    const entry: FrontRequest = { host: 'registry', method, path, status: 0, bytesIn: 0, bytesOut: 0, authorization: req.headers.authorization !== undefined };
+    const entry: FrontRequest = {
+      host: 'registry',
+      method,
+      path,
+      ...(query ? { query } : {}),
+      status: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      authorization: req.headers.authorization !== undefined,
+      ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
+    };
     void (async () => {
       for (const hold of holds.filter((h) => h.match.test(`${method} ${path}`))) {
         hold.reached();

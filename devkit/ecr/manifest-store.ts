@@ -32,6 +32,9 @@ interface RegistryAnswer {
 
 const REGISTRY_TIMEOUT_MS = 10_000;
 
+/** The User-Agent of the stand-in's own registry requests, so a recording front (registry-front.ts) tells them from the client's. */
+export const KIT_USER_AGENT = 'kaholo-kit-ecr-stand-in';
+
 export const manifestDigest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** One request to the registry's /v2/ API as the user its tokens name ('AWS'), bounded in time. */
@@ -39,6 +42,7 @@ function registryRequest(registry: ManifestRegistry, method: 'GET' | 'PUT', path
   const url = new URL(`/v2/${path}`, registry.url);
   const repository = path.slice(0, path.lastIndexOf('/manifests/'));
   const headers = {
+    'User-Agent': KIT_USER_AGENT,
     Authorization: registry.bearer ? `Bearer ${registry.bearer(repository)}` : `Basic ${Buffer.from(`AWS:${registry.password}`).toString('base64')}`,
     ...(body ? { 'Content-Type': body.mediaType, 'Content-Length': String(body.bytes.length) } : { Accept: MANIFEST_MEDIA_TYPES.join(', ') }),
   };

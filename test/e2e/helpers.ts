@@ -69,6 +69,8 @@ export interface StackOptions {
   front?: LocalEcrOptions['front'];
   /** Also an ECR Public registry (the first account's), behind the home region's endpoint. */
   publicRegistry?: boolean;
+  /** A front before the public registry: see devkit/local-ecr.ts. */
+  publicFront?: LocalEcrOptions['publicFront'];
   /** With a Docker engine: start real registries and point DOCKER_HOST at the engine. */
   e2e?: () => E2eEnvironment;
 }
@@ -105,6 +107,7 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
       front: options.front,
       ...(environment ? { startRegistry: (o) => environment.startRegistry(o) } : {}),
       ...(options.publicRegistry ? { publicRegistry: true } : {}),
+      ...(options.publicFront ? { publicFront: options.publicFront } : {}),
     });
     process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
     process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
@@ -152,7 +155,14 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
     // Ours (this file's directories, ~/.docker): not even the registry's name. The machine's /tmp,
     // which others share: the credentials (the ports of our registries may have been someone's before).
     const credentials = [...s.passwords, ...s.tokens];
-    const hosts = [...s.ecr.registries, ...(s.ecr.publicRegistry?.registry ? [s.ecr.publicRegistry.registry] : [])].map((r) => r.host);
+    const publicRegistry = s.ecr.publicRegistry;
+    const hosts = [
+      ...new Set([
+        ...s.ecr.registries.map((r) => r.host),
+        ...s.ecr.places.filter((p) => p.registry).map((p) => p.host), // a front's, when the tokens point at one
+        ...(publicRegistry?.registry ? [publicRegistry.registry.host, publicRegistry.state.host] : []),
+      ]),
+    ];
     const mentioning = [
       ...(await filesMentioning([...credentials, ...hosts], [s.tmpDir, s.agentDir, path.dirname(HOME_DOCKER_CONFIG)])),
       ...(await filesMentioning(credentials, [REAL_TMPDIR])),
