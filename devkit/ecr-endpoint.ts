@@ -8,7 +8,10 @@
  *   real registries behind it, and image manifests read and written on those registries;
  * - STS AssumeRole (aws/sts.ts) for the roles it is given; the temporary keys it hands out work on
  *   the ECR side only together with their session token.
- * Both check the SigV4 signature with the configured keys (aws/sigv4.ts), so credentials provably
+ * - ECR Public (ecr-public/), when given a public registry: its own JSON API (signed for
+ *   `ecr-public`, reached through AWS_ENDPOINT_URL_ECR_PUBLIC) over a registry that trusts the
+ *   kit's token service, so anonymous pulls work as on public.ecr.aws.
+ * All check the SigV4 signature with the configured keys (aws/sigv4.ts), so credentials provably
  * reach the wire. Image scans answer from what a test sets per image (ecr/scans.ts). Fault modes make it hang or answer with an HTML page (aws/endpoint-server.ts),
  * fail the next ECR calls, hold them at a gate or hold one until the test lets it go
  * (aws/call-faults.ts); PutImage can answer as other ECR-compatible endpoints do (ecr/images.ts).
@@ -19,6 +22,8 @@ import type { CallHold } from './aws/call-faults';
 import type { ServiceCall } from './aws/json-protocol';
 import { stsService, type AssumeRoleCall, type RoleConfig } from './aws/sts';
 import { ecrService } from './ecr/ecr-api';
+import { ecrPublicService } from './ecr-public/ecr-public-api';
+import type { PublicRegistry } from './ecr-public/public-registry';
 import type { PutImageAnswers } from './ecr/images';
 import { EcrRegistries, type RegistryConfig } from './ecr/registries';
 import { seedRepositories } from './ecr/repositories';
@@ -41,6 +46,8 @@ export interface EcrEndpointOptions {
   region?: string;
   /** Roles that STS AssumeRole may assume with the base keys, keyed by role ARN. */
   roles?: Record<string, RoleConfig>;
+  /** An ECR Public registry to serve the `ecr-public` API for. */
+  publicRegistry?: PublicRegistry;
   /**
    * The temporary keys STS hands out, shared with other endpoints (one per region, as AWS's STS
    * keys work in every region's ECR); default: this endpoint's own.
@@ -52,13 +59,15 @@ export interface EcrEndpointOptions {
 export type EcrCall = ServiceCall;
 
 /** The services of the endpoint, as fault modes name them. */
-export type EndpointServiceName = 'ecr' | 'sts';
+export type EndpointServiceName = 'ecr' | 'ecr-public' | 'sts';
 
 export interface EcrEndpoint {
   /** 'http://127.0.0.1:<port>' */
   url: string;
   defaultRegistryId: string;
   calls: EcrCall[];
+  /** ECR Public requests that carried a parseable SigV4 credential (empty without a public registry). */
+  publicCalls: EcrCall[];
   /** Seeds repositories directly, without HTTP; throws on invalid or duplicate names. */
   createRepositories(names: string[], registryId?: string): void;
   /** The next `count` authenticated ECR calls fail (replaces any pending count; 0 clears it). */
@@ -94,9 +103,11 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
   const keys = new AccessKeys({ accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }, options.temporaryKeys);
   const assumeRoleCalls: AssumeRoleCall[] = [];
   const ecr = ecrService(registries, keys);
-  // STS first: ECR answers whatever no other service claims.
+  const ecrPublic = options.publicRegistry ? ecrPublicService(options.publicRegistry, keys) : undefined;
+  // ECR last: it answers whatever no other service claims.
   const server = await startEndpointServer<EndpointServiceName>([
     stsService({ keys, roles: options.roles ?? {}, accountId: defaultRegistryId, calls: assumeRoleCalls }),
+    ...(ecrPublic ? [ecrPublic] : []),
     ecr,
   ]);
 
@@ -104,6 +115,7 @@ export async function startEcrEndpoint(options: EcrEndpointOptions): Promise<Ecr
     url: server.url,
     defaultRegistryId,
     calls: ecr.calls,
+    publicCalls: ecrPublic?.calls ?? [],
     createRepositories: (names, registryId = defaultRegistryId) => seedRepositories(registries, names, registryId),
     failNext: (count, kind) => ecr.faults.failNext(count, kind),
     gate: (operation, count, timeoutMs) => ecr.faults.gate(operation, count, timeoutMs),

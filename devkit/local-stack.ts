@@ -36,6 +36,8 @@ export interface LocalStackOptions {
   registries?: boolean;
   /** How many accounts (registries); default 1. */
   accounts?: number;
+  /** With registries, also an ECR Public registry (startLocalEcr's `publicRegistry`). */
+  publicRegistry?: boolean;
   /** Called before each slow step, for progress lines. */
   progress?: (line: string) => void;
 }
@@ -106,7 +108,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const withRegistries = engine !== undefined || (options.registries === true && (await registryAvailability()).ok);
     if (withRegistries) progress('Starting the local ECR API endpoint and a registry per account (docker-registry, htpasswd auth)…');
     else progress('Starting the local ECR API endpoint…');
-    ecr = await startLocalEcr({ accounts: options.accounts ?? 1, ...(withRegistries ? { startRegistry } : {}) });
+    ecr = await startLocalEcr({ accounts: options.accounts ?? 1, ...(withRegistries ? { startRegistry, ...(options.publicRegistry ? { publicRegistry: true } : {}) } : {}) });
   } catch (error) {
     await engine?.stop();
     throw error;
@@ -136,6 +138,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 export function useLocalEndpoint(stack: LocalStack): void {
   delete process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
   process.env.AWS_ENDPOINT_URL_ECR = stack.ecr.env.AWS_ENDPOINT_URL_ECR;
+  process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = stack.ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
   process.env.AWS_ENDPOINT_URL_STS = stack.ecr.env.AWS_ENDPOINT_URL_STS; // roles are assumed locally too
   if (stack.engine) process.env.DOCKER_HOST = stack.engine.env.DOCKER_HOST;
 }

@@ -2,6 +2,8 @@
  * A real Docker registry for the tests: Debian's `docker-registry` (CNCF distribution 2.8) with
  * filesystem storage in a private temporary directory and htpasswd (bcrypt) basic auth, listening
  * on 127.0.0.1 only, plain HTTP (docker treats 127.0.0.0/8 as an insecure registry by default).
+ * With `tokenAuth` it trusts a token service instead (registry-tokens.ts), as public.ecr.aws does:
+ * Bearer challenges, and tokens that may be anonymous.
  *
  * Lifecycle: `startRegistry()` → `stop()` (the port refuses connections; the data stays, so that
  * `start()` brings the same registry back on the same port) → `dispose()` (stops it and removes its
@@ -18,11 +20,15 @@ import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { findExecutable, removeDirSync, startSupervised, waitFor, type Availability, type Supervised } from './docker-engine';
 import { freePort } from './ports';
+import type { RegistryTokenAuth } from './registry-tokens';
 
 export interface RegistryOptions {
   /** Basic-auth user; default `AWS` (what an ECR token decodes to). */
   user?: string;
+  /** The htpasswd password (unused with `tokenAuth`: the token service checks passwords). */
   password: string;
+  /** Trust this token service instead of htpasswd. */
+  tokenAuth?: RegistryTokenAuth;
 }
 
 export interface Registry {
@@ -101,7 +107,7 @@ export function httpStatus(url: string, options: { headers?: Record<string, stri
   });
 }
 
-function configYaml(dir: string, port: number): string {
+function configYaml(dir: string, port: number, tokenAuth: RegistryTokenAuth | undefined): string {
   const q = (s: string): string => JSON.stringify(s); // JSON strings are valid YAML scalars
   return [
     'version: 0.1',
@@ -122,9 +128,15 @@ function configYaml(dir: string, port: number): string {
     `  addr: ${q(`127.0.0.1:${port}`)}`,
     `  secret: ${q(randomBytes(16).toString('hex'))}`,
     'auth:',
-    '  htpasswd:',
-    '    realm: kaholo-test-registry',
-    `    path: ${q(path.join(dir, 'htpasswd'))}`,
+    ...(tokenAuth
+      ? [
+          '  token:',
+          `    realm: ${q(tokenAuth.realm)}`,
+          `    service: ${q(tokenAuth.service)}`,
+          `    issuer: ${q(tokenAuth.issuer)}`,
+          `    rootcertbundle: ${q(tokenAuth.rootCertBundle)}`,
+        ]
+      : ['  htpasswd:', '    realm: kaholo-test-registry', `    path: ${q(path.join(dir, 'htpasswd'))}`]),
     '',
   ].join('\n');
 }
@@ -167,11 +179,11 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
   };
 
   try {
-    await writeHtpasswd(dir, user, options.password);
+    if (!options.tokenAuth) await writeHtpasswd(dir, user, options.password);
     // The port is free when we look, but may be taken before the registry binds it: retry.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      await fs.writeFile(configFile, configYaml(dir, port), { mode: 0o600 });
+      await fs.writeFile(configFile, configYaml(dir, port, options.tokenAuth), { mode: 0o600 });
       try {
         await launch();
         break;
@@ -192,7 +204,10 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
     host,
     user,
     dir,
-    setPassword: (password) => writeHtpasswd(dir, user, password),
+    setPassword: (password) => {
+      if (options.tokenAuth) return Promise.reject(new Error('a registry with token auth has no password of its own: the token service checks it'));
+      return writeHtpasswd(dir, user, password);
+    },
     stop: async () => {
       await proc?.stop(false);
     },

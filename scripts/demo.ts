@@ -14,9 +14,12 @@
  *                            only because it passed the gate
  *   7. copyImage             a promotion: the image copied to a second account's registry, through
  *                            a role there, by the registries' HTTP API (no Docker, same digest)
+ *   8. pushImgaeToRepo       registryType public: the same image published on the ECR Public
+ *                            stand-in, in a public repository it creates with catalog data
+ *   9. pullImage             registryType public, with no AWS credentials anywhere: an anonymous pull
  *
  * Without Docker (no engine and none can be started, or no docker-registry) it runs 1 and 2 and
- * says why it skipped 3 to 6; `--no-docker` does that on purpose. Everything it starts listens on
+ * says why it skipped 3 to 9; `--no-docker` does that on purpose. Everything it starts listens on
  * 127.0.0.1 and is stopped at the end, its temporary directories removed. AWS_ENDPOINT_URL_ECR is
  * set in this process only; the user's ~/.docker/config.json is never written (checked at the end).
  */
@@ -26,6 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import execa from 'execa';
 import { loadPlugin, REPO_ROOT, type LoadedPlugin } from '../devkit/agent';
+import { isolateAwsEnvironment } from '../devkit/aws-env';
 import { makeImage, removeImage } from '../devkit/images';
 import { LOCAL_ROLES } from '../devkit/local-ecr';
 import { LOCAL_REPOSITORIES, seedScan, startLocalStack, useLocalEndpoint, type LocalStack } from '../devkit/local-stack';
@@ -37,8 +41,9 @@ const IMAGE_BYTES = 1024 * 1024;
 const LOCAL_IMAGE = 'kaholo-demo/app:1.0.0';
 const PUSH_REPO = 'demo/app';
 const TAG = '1.0.0';
-const STEPS = 7;
+const STEPS = 9;
 const PROMOTED_TAG = 'stable';
+const PUBLIC_REPO = 'demo/public-app';
 
 /** Set on Ctrl-C (SIGINT) or SIGTERM: the step under way finishes or fails, and no further step starts. */
 let interrupted: NodeJS.Signals | undefined;
@@ -139,6 +144,11 @@ function describeEnvironment(stack: LocalStack): void {
     say(`  Docker engine      none: ${stack.dockerSkipped ?? 'not wanted'}`);
   }
   say(`  account            ${stack.ecr.endpoint.defaultRegistryId}, region ${stack.ecr.settings.region}, repositories ${LOCAL_REPOSITORIES.join(', ')}`);
+  const publicRegistry = stack.ecr.publicRegistry?.registry;
+  if (publicRegistry) {
+    say(`  ECR Public         ${stack.ecr.endpoint.url}   (AWS_ENDPOINT_URL_ECR_PUBLIC), alias ${stack.ecr.publicRegistry?.state.alias ?? ''}`);
+    say(`  public registry    ${publicRegistry.url}   (docker-registry, tokens from the kit's token service: anyone may pull)`);
+  }
 }
 
 async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() => Promise<void>>): Promise<void> {
@@ -147,8 +157,8 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
   say(dim(`${path.join(REPO_ROOT, manifest.main)} is loaded with require(); each method is called as exports[method]({ method, params }, settings).`));
   say();
 
-  // Two accounts: the second is where the last step promotes the image to.
-  const stack = await startLocalStack({ docker: options.docker, accounts: 2, progress: (line) => say(dim(line)) });
+  // Two accounts: the second is where step 7 promotes the image to; and a public registry for 8 and 9.
+  const stack = await startLocalStack({ docker: options.docker, accounts: 2, publicRegistry: true, progress: (line) => say(dim(line)) });
   cleanups.push(() => stack.stop());
   if (!options.docker) stack.dockerSkipped = 'the demo was run with --no-docker';
   useLocalEndpoint(stack);
@@ -174,7 +184,7 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
 
   if (!stack.engine || stack.ecr.registries.length === 0) {
     say();
-    say(bold(`━━ 3/${STEPS} pushImgaeToRepo, 4/${STEPS} pullImage, 5/${STEPS} checkImageScan, 6/${STEPS} tagImage and 7/${STEPS} copyImage: SKIPPED ━━`));
+    say(bold(`━━ 3/${STEPS} to ${STEPS}/${STEPS} (push, pull, checkImageScan, tagImage, copyImage, and public push and pull): SKIPPED ━━`));
     say(`  Why: ${stack.dockerSkipped ?? 'no registry'}.`);
     say('  They need the docker CLI and a Docker engine (a running one, or root with dockerd to start a');
     say('  private one), docker-registry and htpasswd: apt-get install docker.io docker-registry apache2-utils');
@@ -263,6 +273,53 @@ async function demo(options: Options, plugin: LoadedPlugin, cleanups: Array<() =
   say();
   if (copied.digest !== pushed.digest) throw new Error(`copyImage gave ${copied.digest}; expected the pushed ${pushed.digest}`);
   say(`  ✔ ${copied.registry}/${PUSH_REPO} (account ${prodAccount}) holds the pushed image as ${copied.tags.join(', ')}, same digest, copied registry to registry with no docker command`);
+
+  await publicSteps(plugin, stack, settings, pulled, dockerEnv, cleanups);
+}
+
+/**
+ * ECR Public: the image pulled in step 4 published for everyone (a public repository made with
+ * catalog data), then pulled back with no AWS credentials anywhere, as anyone could.
+ */
+async function publicSteps(
+  plugin: LoadedPlugin,
+  stack: LocalStack,
+  settings: Record<string, string>,
+  pulled: { image: string; digest: string },
+  dockerEnv: NodeJS.ProcessEnv,
+  cleanups: Array<() => Promise<void>>,
+): Promise<void> {
+  const published = (await runStep(
+    plugin,
+    8,
+    'pushImgaeToRepo',
+    {
+      registryType: 'public',
+      repoName: PUBLIC_REPO,
+      imageName: pulled.image,
+      createRepository: true,
+      catalogDescription: 'The demo app, for everyone',
+      catalogArchitectures: 'x86-64',
+      catalogOperatingSystems: 'Linux',
+    },
+    settings,
+  )) as { image: string; digest: string };
+  if (published.digest !== pulled.digest) throw new Error(`the public push gave ${published.digest}; expected ${pulled.digest}`);
+  say(dim(`  ${published.image} is public: the stand-in's registry gives anyone a token that may pull it`));
+
+  // No keys in the action or the settings, and this shell's own AWS settings left out for this step.
+  const restore = isolateAwsEnvironment();
+  process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = stack.ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
+  let anonymous: { image: string; digest: string };
+  try {
+    anonymous = (await runStep(plugin, 9, 'pullImage', { registryType: 'public', repoName: PUBLIC_REPO, imageName: published.image }, {})) as { image: string; digest: string };
+  } finally {
+    restore();
+  }
+  cleanups.push(() => removeImage(dockerEnv, anonymous.image));
+  say();
+  if (anonymous.digest !== published.digest) throw new Error(`the anonymous pull gave ${anonymous.digest}; expected ${published.digest}`);
+  say(`  ✔ pulled ${anonymous.image} with no credentials at all: the digest published in step 8`);
 }
 
 async function main(): Promise<number> {

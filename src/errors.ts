@@ -32,6 +32,14 @@ export class MissingImageError extends PluginError {
   }
 }
 
+/** No AWS credentials anywhere (no keys, nothing in the SDK's default chain): for an anonymous pull, not a failure. */
+export class NoCredentialsError extends PluginError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoCredentialsError';
+  }
+}
+
 /** The registry holds no scan of the image: an answer, not a failure of the call. */
 export class MissingScanError extends PluginError {
   constructor(readonly reason: string) {
@@ -150,7 +158,7 @@ interface AwsLikeError {
 
 /** What an AWS SDK error is about, for messages that name a service and its endpoint. */
 export interface AwsCallContext {
-  service: 'ECR' | 'STS';
+  service: 'ECR' | 'ECR Public' | 'STS';
   /** Such as "DescribeRepositories". */
   operation: string;
   /** The origin of the last request sent, such as "https://api.ecr.eu-west-2.amazonaws.com". */
@@ -179,7 +187,7 @@ export function describeAwsError(context: AwsCallContext, error: unknown): Plugi
     return new PluginError(`${call} failed: ${endpointWhere(context)} answered without temporary credentials; is it really STS?`);
   }
   if (name === 'CredentialsProviderError') {
-    return new PluginError(
+    return new NoCredentialsError(
       `${call} failed: no AWS credentials found. Set "accessKeyId" and "secretAccessKey" ` +
         `(in the action or the plugin settings), or give the agent a role or profile. (${shorten(message, 200)})`,
     );

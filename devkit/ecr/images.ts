@@ -40,7 +40,7 @@ async function lookUpImage(
 }
 
 /** PutImage's manifest: its bytes as given, its media type from the request or its own mediaType field. */
-function manifestFromInput(input: Json): Manifest {
+export function manifestFromInput(input: Json): Manifest {
   const text = optionalString(input, 'imageManifest');
   if (text === undefined || text === '') throw invalidParameter(`Invalid parameter at 'imageManifest': must not be null`);
   let declared: unknown;

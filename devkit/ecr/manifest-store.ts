@@ -11,6 +11,13 @@ import { MANIFEST_MEDIA_TYPES } from '../../src/registry/media-types';
 import { ServiceError } from '../aws/json-protocol';
 import type { RegistryConfig } from './registries';
 
+/**
+ * A registry the stand-in reads and writes manifests on: its URL, and the password its tokens
+ * carry (Basic auth as 'AWS'), or, for a registry that trusts a token service (ECR Public's), a
+ * token of the kit's own for the repository.
+ */
+export type ManifestRegistry = Pick<RegistryConfig, 'url' | 'password'> & { bearer?: (repository: string) => string };
+
 export interface Manifest {
   digest: string;
   mediaType: string;
@@ -28,10 +35,11 @@ const REGISTRY_TIMEOUT_MS = 10_000;
 export const manifestDigest = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** One request to the registry's /v2/ API as the user its tokens name ('AWS'), bounded in time. */
-function registryRequest(registry: RegistryConfig, method: 'GET' | 'PUT', path: string, body?: Manifest): Promise<RegistryAnswer> {
+function registryRequest(registry: ManifestRegistry, method: 'GET' | 'PUT', path: string, body?: Manifest): Promise<RegistryAnswer> {
   const url = new URL(`/v2/${path}`, registry.url);
+  const repository = path.slice(0, path.lastIndexOf('/manifests/'));
   const headers = {
-    Authorization: `Basic ${Buffer.from(`AWS:${registry.password}`).toString('base64')}`,
+    Authorization: registry.bearer ? `Bearer ${registry.bearer(repository)}` : `Basic ${Buffer.from(`AWS:${registry.password}`).toString('base64')}`,
     ...(body ? { 'Content-Type': body.mediaType, 'Content-Length': String(body.bytes.length) } : { Accept: MANIFEST_MEDIA_TYPES.join(', ') }),
   };
   return new Promise((resolve, reject) => {
@@ -55,7 +63,7 @@ const registryFailure = (what: string, answer: RegistryAnswer): ServiceError =>
   new ServiceError('ServerException', `Registry ${what} failed: HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 200)}`, 500);
 
 /** A manifest by tag or digest, as stored; undefined when the registry has none. */
-export async function readManifest(registry: RegistryConfig, repository: string, reference: string): Promise<Manifest | undefined> {
+export async function readManifest(registry: ManifestRegistry, repository: string, reference: string): Promise<Manifest | undefined> {
   const answer = await registryRequest(registry, 'GET', `${repository}/manifests/${reference}`);
   if (answer.status === 404) return undefined;
   if (answer.status !== 200) throw registryFailure(`GET manifest ${repository}:${reference}`, answer);
@@ -67,7 +75,7 @@ export async function readManifest(registry: RegistryConfig, repository: string,
  * lacks a blob or manifest it refers to.
  */
 export async function writeManifest(
-  registry: RegistryConfig,
+  registry: ManifestRegistry,
   repository: string,
   reference: string,
   manifest: Manifest,

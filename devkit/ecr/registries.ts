@@ -61,15 +61,15 @@ export const repositoryNotFound = (name: string, registryId: string): ServiceErr
 const compareNames = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Repositories of one registry, with a name index sorted lazily so bulk seeding sorts once. */
-export class RepositoryStore {
-  private readonly byName = new Map<string, Repository>();
+export class RepositoryStore<R extends { repositoryName: string } = Repository> {
+  private readonly byName = new Map<string, R>();
   private sortedNames: string[] | undefined;
 
-  get(name: string): Repository | undefined {
+  get(name: string): R | undefined {
     return this.byName.get(name);
   }
 
-  add(repository: Repository): void {
+  add(repository: R): void {
     this.byName.set(repository.repositoryName, repository);
     this.sortedNames = undefined;
   }

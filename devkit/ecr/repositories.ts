@@ -112,7 +112,14 @@ export const listTagsForResource: Operation<EcrRegistries> = (input, ecr) => {
 
 export const describeRepositories: Operation<EcrRegistries> = (input, ecr) => {
   const registryId = ecr.resolveRegistryId(input);
-  const store = ecr.existingStore(registryId) ?? new RepositoryStore();
+  return describeRepositoryPage(ecr.existingStore(registryId) ?? new RepositoryStore(), input, registryId);
+};
+
+/**
+ * One DescribeRepositories answer from `store`, as ECR and ECR Public page it: the named
+ * repositories (each must exist), or a page of all of them after the opaque nextToken.
+ */
+export function describeRepositoryPage<R extends { repositoryName: string }>(store: RepositoryStore<R>, input: Json, registryId: string): Json {
   const repositoryNames = optionalStringList(input, 'repositoryNames');
   const nextToken = optionalString(input, 'nextToken');
   const maxResults = input.maxResults;
@@ -155,7 +162,7 @@ export const describeRepositories: Operation<EcrRegistries> = (input, ecr) => {
   const repositories = page.map((name) => store.get(name));
   const more = start + page.length < names.length;
   return more ? { repositories, nextToken: encodeNextToken(registryId, page[page.length - 1]) } : { repositories };
-};
+}
 
 export const deleteRepository: Operation<EcrRegistries> = (input, ecr) => {
   const registryId = ecr.resolveRegistryId(input);

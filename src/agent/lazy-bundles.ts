@@ -1,12 +1,17 @@
 /**
- * The modules the methods load only when an action needs them, by their path
- * under src/ (and dist/). The build (scripts/build.ts) makes each a bundle of
- * its own with the third-party code it uses; code-cache.ts loads each from
- * its V8 code cache. One list, so the two can never disagree.
+ * agent/: what the actions running on one agent share: locks (per engine
+ * image name, per registry tag), the names and private configs a killed
+ * action left and the sweep that clears them, interrupts, the process's
+ * identity, and the V8 code cache of the big bundles. This file is the one
+ * list of the modules the methods load only when an action needs them, by
+ * their path under src/ (and dist/): the build (scripts/build.ts) makes each
+ * a bundle of its own, code-cache.ts loads each from its code cache.
  */
 export const LAZY_BUNDLES = {
   /** Private ECR as a registry API: the AWS SDK's ECR client and the plugin's use of it. */
   ecrRegistry: 'aws/ecr-registry',
+  /** ECR Public as a registry API: the AWS SDK's ECR Public client (only actions with registryType public). */
+  ecrPublicRegistry: 'aws/ecr-public-registry',
   /** The docker side of push and pull (execa). */
   imageTransfer: 'docker/image-transfer',
   /** The agent-wide locks' files (proper-lockfile): only actions that push, pull or tag. */

@@ -1,14 +1,21 @@
-import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
-import { LAZY_BUNDLES } from '../agent/lazy-bundles';
-import { createTransport, type AwsRequestHandler, type AwsTransport } from './aws-http';
-import type { AwsConnection } from '../params/connection';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ParamError, type AwsCallContext } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
+import type { AwsConnection } from '../params/connection';
+import { awsClientSetup } from './client-setup';
 
-/** Each client's request handler, which knows the endpoint its last request went to. */
-const handlers = new WeakMap<ECRClient, AwsRequestHandler>();
-/** The request handler of the STS client that assumes a client's role, if it has one. */
-const roleHandlers = new WeakMap<ECRClient, AwsRequestHandler>();
+/** A private ECR client, and what its errors name. */
+export interface EcrClient {
+  client: ECRClient;
+  /** What an error of an ECR call names: the operation, the endpoint it went to, the timeouts. */
+  call(operation: string): AwsCallContext;
+  /**
+   * Closes the connections the client (and its role's STS client) keeps alive
+   * for reuse, as the SDK asks of a client that is done: in an agent process
+   * that outlives the action, they would otherwise stay open until AWS drops them.
+   */
+  close(): void;
+}
 
 /**
  * A client for the given connection. With no credentials the SDK's default
@@ -17,42 +24,17 @@ const roleHandlers = new WeakMap<ECRClient, AwsRequestHandler>();
  * Every request is bounded in time and goes through the agent's proxy, if
  * any; with a role, the role's credentials sign every call.
  */
-export async function createEcrClient(connection: AwsConnection, redactor: Redactor): Promise<ECRClient> {
-  const transport = await createTransport(redactor);
-  let credentials: ECRClientConfig['credentials'] = connection.credentials;
-  let sts: AwsTransport | undefined;
-  if (connection.role) {
-    (await import('../agent/code-cache')).preloadWithCodeCache(LAZY_BUNDLES.assumeRole);
-    const { roleCredentials } = await import('./assume-role');
-    sts = await createTransport(redactor);
-    credentials = roleCredentials(connection.role, connection.credentials, sts, redactor);
-  }
-  const client = new ECRClient({
-    ...(connection.region !== undefined ? { region: connection.region } : {}),
-    ...(credentials !== undefined ? { credentials } : {}),
-    requestHandler: transport.requestHandler,
-    retryStrategy: transport.retryStrategy,
-    streamCollector: transport.streamCollector,
-  });
-  handlers.set(client, transport.requestHandler);
-  if (sts) roleHandlers.set(client, sts.requestHandler);
-  return client;
-}
-
-/**
- * Closes the connections the client (and its role's STS client) keeps alive
- * for reuse, as the SDK asks of a client that is done: in an agent process
- * that outlives the action, they would otherwise stay open until AWS drops them.
- */
-export function closeEcrClient(client: ECRClient): void {
-  client.destroy();
-  roleHandlers.get(client)?.destroy();
-}
-
-/** What an error of an ECR call names: the operation, the endpoint it went to, the timeouts. */
-export function ecrCall(client: ECRClient, operation: string): AwsCallContext {
-  const handler = handlers.get(client);
-  return { service: 'ECR', operation, endpoint: handler?.lastEndpoint, proxy: handler?.lastProxy, timeouts: handler?.timeouts };
+export async function createEcrClient(connection: AwsConnection, redactor: Redactor): Promise<EcrClient> {
+  const setup = await awsClientSetup(connection, redactor);
+  const client = new ECRClient(setup.config);
+  return {
+    client,
+    call: (operation) => setup.call('ECR', operation),
+    close: () => {
+      client.destroy();
+      setup.closeRole();
+    },
+  };
 }
 
 /** Fails early, with the parameter's name, when no region can be found anywhere. */

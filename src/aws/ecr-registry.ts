@@ -1,7 +1,10 @@
 /**
- * Private ECR as a `RegistryApi`, through `@aws-sdk/client-ecr`: the only
- * module the methods reach the SDK's ECR client by (it is loaded lazily, as a
- * bundle of its own, so an action that needs no AWS call never loads the SDK).
+ * aws/: everything that talks to AWS through its SDK: private ECR
+ * (this file) and ECR Public as `RegistryApi`s, ECR's image scanning, how
+ * their clients are set up (credentials, roles through STS, the default
+ * credential chain), and the transport under every call: timeouts, retries,
+ * faults named for what they are, the agent's proxy and NO_PROXY. The SDK
+ * bundles load lazily, only when an action needs them.
  */
 import {
   BatchGetImageCommand,
@@ -10,7 +13,6 @@ import {
   paginateDescribeRepositories,
   PutImageCommand,
   type AuthorizationData,
-  type ECRClient,
   type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
 import { describeAwsError, MissingImageError, PluginError, shorten } from '../errors';
@@ -27,13 +29,9 @@ import {
   type RepositoryRecord,
   type StoredManifest,
 } from '../registry/registry-api';
-import { closeEcrClient, createEcrClient, ecrCall, expectedRegistryHost, resolveRegion } from './ecr-client';
+import { createEcrClient, expectedRegistryHost, resolveRegion, type EcrClient } from './ecr-client';
 import { EcrImageScans } from './ecr-scans';
-
-/** ECR's page size limit; the fewest round trips for "all repositories". */
-const MAX_PAGE_SIZE = 1000;
-/** ECR accepts at most this many names in one DescribeRepositories call. */
-const MAX_NAMES_PER_CALL = 100;
+import { describeEveryRepository } from './repository-pages';
 
 /**
  * Opens private ECR for `registryId` (absent: the default registry of the
@@ -41,30 +39,33 @@ const MAX_NAMES_PER_CALL = 100;
  * found anywhere.
  */
 export async function openEcrRegistry(connection: AwsConnection, registryId: string | undefined, redactor: Redactor): Promise<RegistryApi> {
-  const client = await createEcrClient(connection, redactor);
+  const ecr = await createEcrClient(connection, redactor);
   try {
-    return new EcrRegistry(client, registryId, await resolveRegion(client));
+    return new EcrRegistry(ecr, registryId, await resolveRegion(ecr.client));
   } catch (error) {
-    closeEcrClient(client);
+    ecr.close();
     throw error;
   }
 }
 
 class EcrRegistry implements RegistryApi {
+  readonly type = 'private';
   readonly scans: EcrImageScans;
+  private readonly client: EcrClient['client'];
 
   constructor(
-    private readonly client: ECRClient,
+    private readonly ecr: EcrClient,
     private readonly registryId: string | undefined,
     readonly region: string,
     /** False for an API made by forRegistry, which shares its maker's client. */
     private readonly ownsClient = true,
   ) {
-    this.scans = new EcrImageScans(client, registryId);
+    this.client = ecr.client;
+    this.scans = new EcrImageScans(ecr, registryId);
   }
 
   forRegistry(registryId: string | undefined): RegistryApi {
-    return new EcrRegistry(this.client, registryId, this.region, false);
+    return new EcrRegistry(this.ecr, registryId, this.region, false);
   }
 
   expectedHost(): Promise<string | undefined> {
@@ -73,23 +74,13 @@ class EcrRegistry implements RegistryApi {
 
   async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
     const { client, registryId } = this;
-    const repositories: RepositoryRecord[] = [];
     try {
-      if (repositoryNames.length === 0) {
-        for await (const page of paginateDescribeRepositories({ client, pageSize: MAX_PAGE_SIZE }, { registryId })) {
-          repositories.push(...(page.repositories ?? []));
-        }
-        return repositories;
-      }
-      // ECR rejects maxResults together with repositoryNames, so names go in batches instead.
-      for (const batch of chunks([...new Set(repositoryNames)], MAX_NAMES_PER_CALL)) {
-        for await (const page of paginateDescribeRepositories({ client }, { registryId, repositoryNames: batch })) {
-          repositories.push(...(page.repositories ?? []));
-        }
-      }
-      return repositories;
+      return await describeEveryRepository(
+        (pageSize, names) => paginateDescribeRepositories({ client, ...(pageSize !== undefined ? { pageSize } : {}) }, { registryId, ...(names ? { repositoryNames: names } : {}) }),
+        repositoryNames,
+      );
     } catch (error) {
-      throw describeAwsError(ecrCall(client, 'DescribeRepositories'), error);
+      throw describeAwsError(this.ecr.call('DescribeRepositories'), error);
     }
   }
 
@@ -100,7 +91,7 @@ class EcrRegistry implements RegistryApi {
       const response = await this.client.send(new GetAuthorizationTokenCommand(ids.length > 0 ? { registryIds: ids } : {}));
       authorizationData = response.authorizationData ?? [];
     } catch (error) {
-      throw describeAwsError(ecrCall(this.client, 'GetAuthorizationToken'), error);
+      throw describeAwsError(this.ecr.call('GetAuthorizationToken'), error);
     }
     if (authorizationData.length === 0) {
       throw new PluginError('ECR GetAuthorizationToken returned no authorization data');
@@ -108,7 +99,13 @@ class EcrRegistry implements RegistryApi {
     return authorizationData.map(decodeAuthorization);
   }
 
+  /** Private ECR names images by the repository's name alone. */
+  repositoryPath(repoName: string): Promise<string> {
+    return Promise.resolve(repoName);
+  }
+
   async createRepository(repoName: string, settings: RepositorySettings): Promise<boolean> {
+    if (settings.type !== 'private') throw new PluginError('Private ECR was asked to create a repository with public settings');
     const { imageTagMutability, scanOnPush, encryptionType, kmsKey, tags } = settings;
     try {
       await this.client.send(
@@ -125,7 +122,7 @@ class EcrRegistry implements RegistryApi {
     } catch (error) {
       // Two first pushes at once both call CreateRepository: the one that loses the race is told it exists.
       if ((error as { name?: unknown })?.name === 'RepositoryAlreadyExistsException') return false;
-      throw describeAwsError(ecrCall(this.client, 'CreateRepository'), error);
+      throw describeAwsError(this.ecr.call('CreateRepository'), error);
     }
   }
 
@@ -143,7 +140,7 @@ class EcrRegistry implements RegistryApi {
         { abortSignal: signal },
       )
       .catch((error: unknown) => {
-        throw describeAwsError(ecrCall(this.client, 'BatchGetImage'), error);
+        throw describeAwsError(this.ecr.call('BatchGetImage'), error);
       });
     const [failure] = response.failures ?? [];
     if (failure !== undefined) throw new MissingImageError([failure.failureCode, failure.failureReason].filter(Boolean).join(': '));
@@ -174,12 +171,12 @@ class EcrRegistry implements RegistryApi {
       const name = (error as { name?: unknown })?.name;
       if (name === 'ImageAlreadyExistsException') return { outcome: 'already-exists' };
       if (name === 'ImageTagAlreadyExistsException') return { outcome: 'tag-immutable' };
-      throw describeAwsError(ecrCall(this.client, 'PutImage'), error);
+      throw describeAwsError(this.ecr.call('PutImage'), error);
     }
   }
 
   close(): void {
-    if (this.ownsClient) closeEcrClient(this.client);
+    if (this.ownsClient) this.ecr.close();
   }
 }
 
@@ -192,10 +189,4 @@ function decodeAuthorization(data: AuthorizationData): RegistryAuthorization {
     data: { ...data, authorizationToken, proxyEndpoint },
     login: { host: registryHost(proxyEndpoint), ...decodeAuthorizationToken(authorizationToken) },
   };
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
 }

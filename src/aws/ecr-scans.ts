@@ -29,16 +29,20 @@ import type { ImageScanApi, ScanPage } from '../registry/image-scans';
 import type { ImageId } from '../registry/registry-api';
 import type { Finding } from '../scan/finding';
 import { severityOf, type Severity } from '../scan/severity';
-import { ecrCall } from './ecr-client';
+import type { EcrClient } from './ecr-client';
 
 /** The most findings one page may hold (ECR's limit): the fewest round trips. */
 const PAGE_SIZE = 1000;
 
 export class EcrImageScans implements ImageScanApi {
+  private readonly client: ECRClient;
+
   constructor(
-    private readonly client: ECRClient,
+    private readonly ecr: EcrClient,
     private readonly registryId: string | undefined,
-  ) {}
+  ) {
+    this.client = ecr.client;
+  }
 
   async readScanPage(repoName: string, image: ImageId, nextToken: string | undefined, signal: AbortSignal): Promise<ScanPage> {
     const input = { registryId: this.registryId, repositoryName: repoName, imageId: imageIdentifier(image), maxResults: PAGE_SIZE, nextToken };
@@ -57,7 +61,7 @@ export class EcrImageScans implements ImageScanApi {
   }
 
   lastEndpoint(): string | undefined {
-    return ecrCall(this.client, 'DescribeImageScanFindings').endpoint;
+    return this.ecr.call('DescribeImageScanFindings').endpoint;
   }
 
   /** ECR's "no such scan" and "no such image" are answers the gate acts on; anything else is described. */
@@ -67,7 +71,7 @@ export class EcrImageScans implements ImageScanApi {
     const reason = typeof message === 'string' ? message : String(name);
     if (name === 'ScanNotFoundException') return new MissingScanError(reason);
     if (name === 'ImageNotFoundException') return new MissingImageError(reason);
-    return describeAwsError(ecrCall(this.client, operation), error);
+    return describeAwsError(this.ecr.call(operation), error);
   }
 }
 

@@ -1,11 +1,12 @@
 /**
- * Copies an image from one registry repository to another through both
- * registries' HTTP APIs: no Docker, nothing on disk. The order keeps every
- * name honest: the blobs first (a few at a time), then each manifest after
- * its blobs and an index after its children, the referrers after their
- * subjects, and the tags last, under their locks, so that a tag never names
- * an image that is not whole. A failure or an interrupt puts no tag; a rerun
- * finds what is already there and goes on.
+ * copy/: Copy Image's engine. This file copies an image from one registry
+ * repository to another through both registries' HTTP APIs: no Docker,
+ * nothing on disk. The order keeps every name honest: the blobs first (a few
+ * at a time), then each manifest after its blobs and an index after its
+ * children, the referrers after their subjects, and the tags last, under
+ * their locks, so that a tag never names an image that is not whole. A
+ * failure or an interrupt puts no tag; a rerun finds what is already there
+ * and goes on.
  */
 import { setMaxListeners } from 'node:events';
 import type { ActivityLog } from '../kaholo/activity-log';
@@ -98,7 +99,10 @@ async function writeCopy(request: CopyRequest, context: RetryContext, plan: Copy
   const progress = new CopyProgress(log);
   const sameRegistry = source.registry.host.toLowerCase() === target.registry.host.toLowerCase();
   const route = { source, target, sameRegistry, chunkBytes: request.chunkBytes, names };
-  await forEachBounded(plan.blobs, request.concurrency ?? DEFAULT_CONCURRENCY, signal, async (blob, blobSignal) => {
+  // The largest first: a small blob (a config) then fills a slot a large one has left, rather than
+  // holding one back while it waits its turn among large ones.
+  const largestFirst = [...plan.blobs].sort((x, y) => y.size - x.size);
+  await forEachBounded(largestFirst, request.concurrency ?? DEFAULT_CONCURRENCY, signal, async (blob, blobSignal) => {
     const started = Date.now();
     const outcome = await attempt(`Copying ${shortDigest(blob.digest)}…`, () => copyBlob(route, blob, blobSignal, progress.copying(blob)));
     const detail = { skipped: `already in ${target.repository}`, mounted: `from ${source.repository}`, copied: '' }[outcome];

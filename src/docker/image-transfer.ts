@@ -1,5 +1,11 @@
+/**
+ * docker/: push and pull through the docker CLI and the agent's Docker
+ * engine: docker run from an argument array in a private config, the login
+ * session around the work, the engine's image names and endpoint, docker's
+ * retries. This file is push and pull themselves.
+ */
 import { DockerCommandError } from './docker-cli';
-import type { RegistryLogin } from '../registry/registry-api';
+import type { RegistryLogin, RepositoryLocation } from '../registry/registry-api';
 import { imageIdOf, lastLine, LOCAL_TIMEOUT_MS, restoreName } from './engine-names';
 import { ParamError, PluginError, quote, shorten } from '../errors';
 import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';
@@ -12,8 +18,11 @@ import type { TransferOptions } from '../params/transfer-options';
 import { planPull, planPush, type ImageRequest, type PushCandidate } from './transfer-plan';
 
 export interface TransferRequest {
-  login: RegistryLogin;
+  /** Absent: no credentials, so an anonymous pull (of a public image). */
+  login: RegistryLogin | undefined;
   repoName: string;
+  /** Where the repository's images are: `<host>/<path>`. */
+  location: RepositoryLocation;
   image: ImageRequest;
   options: TransferOptions;
 }
@@ -23,7 +32,7 @@ export interface PushRequest extends TransferRequest {
   additionalTags: string[];
 }
 
-/** What push and pull return: the ECR reference, its digest and the registry host. */
+/** What push and pull return: the image's reference, its digest and the registry host. */
 export interface TransferResult {
   image: string;
   digest: string;
@@ -45,13 +54,14 @@ export async function pushImage<T>(
   context: SessionContext,
   finish: (pushed: TransferResult, interruption: Interruption) => Promise<T>,
 ): Promise<T> {
-  const { login, repoName, image, options, additionalTags } = request;
-  const candidates = planPush(image, repoName, login.host);
+  const { login, repoName, location, image, options, additionalTags } = request;
+  if (login === undefined) throw new PluginError('A push needs a login to the registry');
+  const candidates = planPush(image, repoName, location);
   return withRegistrySession(login, context, options, async (session) => {
     const underTagLocks = (target: string, push: () => Promise<TransferResult>): Promise<T> =>
       withRegistryLocks(
         {
-          references: [tagOf(target), ...additionalTags].map((tag) => tagReference(login.host, repoName, tag)),
+          references: [tagOf(target), ...additionalTags].map((tag) => tagReference(location.host, location.path, tag)),
           waitMs: options.limit.ms,
           limit: session.limit,
           log: session.log,
@@ -81,14 +91,14 @@ export async function pushImage<T>(
   });
 }
 
-/** The tag of a target `<host>/<repoName>:<tag>`: repository names hold no ':', so the last one starts the tag. */
+/** The tag of a target `<host>/<path>:<tag>`: repository paths hold no ':', so the last one starts the tag. */
 function tagOf(target: string): string {
   return target.slice(target.lastIndexOf(':') + 1);
 }
 
 /** The push proper, under the target's lock: name the image, push it once logged in, check it, restore the name. */
 async function pushLocked(
-  { login, repoName, options }: TransferRequest,
+  { location, options }: TransferRequest,
   session: RegistrySession,
   { source, target, imageId }: PushCandidate & { imageId: string },
   previousId: string | undefined,
@@ -109,9 +119,9 @@ async function pushLocked(
     );
     // Done with the registry: the logout runs while the engine is asked about the digest.
     const loggedOut = session.logOut();
-    const digest = await checkPushedDigest(session, stdout, imageId, `${login.host}/${repoName}`);
+    const digest = await checkPushedDigest(session, stdout, imageId, `${location.host}/${location.path}`);
     await loggedOut;
-    return { image: target, digest, registry: login.host };
+    return { image: target, digest, registry: location.host };
   } finally {
     if (added && (await restoreName(docker, added, log))) {
       await forgetAddedName(session.configDir, added).catch((error: Error) => log.error(`Clean-up: ${error.message}`));
@@ -120,8 +130,8 @@ async function pushLocked(
 }
 
 export async function pullImage(request: TransferRequest, context: SessionContext): Promise<TransferResult> {
-  const { login, repoName, image, options } = request;
-  const reference = planPull(image, repoName, login.host);
+  const { login, repoName, location, image, options } = request;
+  const reference = planPull(image, repoName, location);
   return withRegistrySession(login, context, options, (session) =>
     withTransferLock({ ...session, reference, waitMs: options.limit.ms }, async () => {
       await session.loggedIn;
@@ -135,9 +145,9 @@ export async function pullImage(request: TransferRequest, context: SessionContex
         throw explainPullFailure(error, reference);
       }
       const loggedOut = session.logOut();
-      const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(session, reference, `${login.host}/${repoName}`));
+      const digest = /Digest: (sha256:[a-f0-9]{64})/.exec(stdout)?.[1] ?? (await repoDigest(session, reference, `${location.host}/${location.path}`));
       await loggedOut;
-      return { image: reference, digest, registry: login.host };
+      return { image: reference, digest, registry: location.host };
     }),
   );
 }

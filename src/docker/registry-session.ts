@@ -40,7 +40,10 @@ export interface RegistrySession {
 /**
  * Logs docker in to one registry for the duration of `work`, in a private
  * DOCKER_CONFIG, then — whatever happened, an interrupt included — logs out
- * and removes that directory, so no credentials outlive the action. First it
+ * and removes that directory, so no credentials outlive the action. With no
+ * login (an anonymous pull of a public image) the private config holds no
+ * credentials at all: none of the agent's own, not even a stale one for the
+ * same host, can turn the pull into a refusal. First it
  * cleans what killed actions left behind, while the login runs; the work
  * starts then too, so what it does in the engine alone (resolving, locking,
  * naming the image) overlaps the login, and it awaits `loggedIn` before it
@@ -49,12 +52,12 @@ export interface RegistrySession {
  * time limit; logout and removing the config do not.
  */
 export async function withRegistrySession<T>(
-  login: RegistryLogin,
+  login: RegistryLogin | undefined,
   context: SessionContext,
   { retry, limit }: { retry: RetryPolicy; limit: TimeLimit },
   work: (session: RegistrySession) => Promise<T>,
 ): Promise<T> {
-  context.redactor.add(login.password);
+  context.redactor.add(login?.password);
   const env = context.env ?? process.env;
   const interruption = Interruption.catch();
   try {
@@ -62,26 +65,18 @@ export async function withRegistrySession<T>(
     const docker = new DockerCli({ ...env, DOCKER_CONFIG: config.dir }, context.redactor, context.log, { limit });
     const stopListening = interruption.onInterrupt(() => docker.interrupt());
     const engine = engineEndpoint(env, agentDockerConfigDir(env), config.context);
-    const loggedIn = withRetries('docker login', retry, { log: context.log, interruption, limit }, () =>
-      docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
-        input: login.password,
-        timeoutMs: LOGIN_TIMEOUT_MS,
-      }),
-    ).then(
-      () => context.log.info(`Logged in to ${login.host} (private docker config, removed when the action ends)`),
-      (error: unknown) => {
-        throw explainLoginFailure(error, login.host);
-      },
-    );
+    const loggedIn = login === undefined ? Promise.resolve() : logIn(docker, login, { retry, limit }, context, interruption);
     const loginFailure = loggedIn.then(() => undefined, (error: unknown) => error);
     let loggingOut: Promise<void> | undefined;
     const logOut = (): Promise<void> =>
       (loggingOut ??= loggedIn.then(
         () =>
-          docker
-            .run(['logout', login.host], { timeoutMs: LOGIN_TIMEOUT_MS, afterInterrupt: true })
-            .then(() => context.log.info(`Logged out of ${login.host}`))
-            .catch((error: Error) => context.log.error(`docker logout failed (credentials are removed anyway): ${error.message}`)),
+          login === undefined
+            ? undefined
+            : docker
+                .run(['logout', login.host], { timeoutMs: LOGIN_TIMEOUT_MS, afterInterrupt: true })
+                .then(() => context.log.info(`Logged out of ${login.host}`))
+                .catch((error: Error) => context.log.error(`docker logout failed (credentials are removed anyway): ${error.message}`)),
         () => undefined,
       ));
     const session: RegistrySession = { docker, configDir: config.dir, engine, log: context.log, interruption, retry, limit, loggedIn, logOut };
@@ -101,6 +96,27 @@ export async function withRegistrySession<T>(
   } finally {
     interruption.release();
   }
+}
+
+/** `docker login` into the private config, the password on stdin, retried while the failure is transient. */
+function logIn(
+  docker: DockerCli,
+  login: RegistryLogin,
+  { retry, limit }: { retry: RetryPolicy; limit: TimeLimit },
+  context: SessionContext,
+  interruption: Interruption,
+): Promise<void> {
+  return withRetries('docker login', retry, { log: context.log, interruption, limit }, () =>
+    docker.run(['login', '--username', login.user, '--password-stdin', login.host], {
+      input: login.password,
+      timeoutMs: LOGIN_TIMEOUT_MS,
+    }),
+  ).then(
+    () => context.log.info(`Logged in to ${login.host} (private docker config, removed when the action ends)`),
+    (error: unknown) => {
+      throw explainLoginFailure(error, login.host);
+    },
+  );
 }
 
 /** Says which of the two usual reasons a login failed for, keeping docker's own words. */

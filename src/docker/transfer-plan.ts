@@ -1,6 +1,6 @@
 import { ParamError, quote } from '../errors';
 import { formatImageReference, isBareWord, isValidTag, parseImageReference, type ImageReference } from '../params/image-reference';
-import type { ImageId } from '../registry/registry-api';
+import type { ImageId, RepositoryLocation } from '../registry/registry-api';
 
 /**
  * `imageName` as parsed once, before any call: a bare word (which may read as
@@ -52,14 +52,15 @@ export function parseImageRequest(imageName: string, direction: 'push' | 'pull')
 
 /**
  * The local images a push may mean, in the order they are tried, each with
- * its ECR target `<host>/<repoName>:<tag>`:
+ * its target `<host>/<path>:<tag>` (the path is the repository's name on
+ * private ECR, `<alias>/<name>` on ECR Public):
  * - a bare word `X`: the local image `X` (tag latest), else `<repoName>:X`,
- *   else `<host>/<repoName>:X` — so both "myapp" and "1.2.0" do what is meant;
+ *   else `<host>/<path>:X` — so both "myapp" and "1.2.0" do what is meant;
  * - a full reference into this registry: itself (its repository must be repoName);
  * - any other reference (`app:1.0`, `ghcr.io/org/app:1.0`): itself, pushed under its tag.
  */
-export function planPush(image: ImageRequest, repoName: string, host: string): PushCandidate[] {
-  const target = (tag: string): string => `${host}/${repoName}:${tag}`;
+export function planPush(image: ImageRequest, repoName: string, location: RepositoryLocation): PushCandidate[] {
+  const target = (tag: string): string => `${location.host}/${location.path}:${tag}`;
   if (image.kind === 'digest') throw digestOnlyPush(image.text);
   if (image.kind === 'word') {
     const candidates: PushCandidate[] = [];
@@ -70,20 +71,23 @@ export function planPush(image: ImageRequest, repoName: string, host: string): P
     }
     return candidates;
   }
-  checkSameRepository(image.ref, repoName, host);
+  checkSameRepository(image.ref, repoName, location);
   return [{ source: image.text, target: target(image.ref.tag ?? 'latest') }];
 }
 
 /**
- * The ECR reference a pull means: only its tag or digest is used (a bare word
- * is a tag; a digest alone is that digest; none means latest), in `<host>/<repoName>`.
+ * The reference a pull means: only its tag or digest is used (a bare word
+ * is a tag; a digest alone is that digest; none means latest), in
+ * `<host>/<path>` (the path is the repository's name on private ECR,
+ * `<alias>/<name>` on ECR Public).
  */
-export function planPull(image: ImageRequest, repoName: string, host: string): string {
-  if (image.kind === 'word') return `${host}/${repoName}:${image.text}`;
-  if (image.kind === 'digest') return `${host}/${repoName}@${image.digest}`;
+export function planPull(image: ImageRequest, repoName: string, location: RepositoryLocation): string {
+  const { host, path } = location;
+  if (image.kind === 'word') return `${host}/${path}:${image.text}`;
+  if (image.kind === 'digest') return `${host}/${path}@${image.digest}`;
   const { ref } = image;
-  checkSameRepository(ref, repoName, host);
-  const target = { domain: host, path: repoName };
+  checkSameRepository(ref, repoName, location);
+  const target = { domain: host, path };
   return formatImageReference(ref.digest !== undefined ? { ...target, digest: ref.digest } : { ...target, tag: ref.tag ?? 'latest' });
 }
 
@@ -99,13 +103,29 @@ export function repositoryImageId(image: ImageRequest): ImageId {
   return ref.digest !== undefined ? { digest: ref.digest } : { tag: ref.tag ?? 'latest' };
 }
 
-/** A full reference into this very registry must not quietly go to another repository. */
-function checkSameRepository(ref: ImageReference, repoName: string, host: string): void {
-  if (ref.domain !== undefined && ref.domain.toLowerCase() === host.toLowerCase() && ref.path !== repoName) {
+/**
+ * A public image named in full, `<host>/<alias>/<repoName>[:tag|@digest]`:
+ * where it is, known without asking any API (so it can be pulled with no
+ * credentials at all). Undefined when `imageName` names no host.
+ */
+export function namedPublicLocation(image: ImageRequest, repoName: string): RepositoryLocation | undefined {
+  if (image.kind !== 'reference' || image.ref.domain === undefined) return undefined;
+  const { domain, path } = image.ref;
+  const alias = path.slice(0, Math.max(path.length - repoName.length - 1, 0));
+  if (!path.endsWith(`/${repoName}`) || alias === '' || alias.includes('/')) {
     throw new ParamError(
       'imageName',
-      `names repository ${quote(ref.path)} in this registry, but "repoName" is ${quote(repoName)}; make them agree`,
+      `names ${quote(path)} on ${quote(domain)}, but a public image is "<host>/<alias>/<repoName>" and "repoName" is ${quote(repoName)}; make them agree`,
     );
+  }
+  return { host: domain, path };
+}
+
+/** A full reference into this very registry must not quietly go to another repository. */
+function checkSameRepository(ref: ImageReference, repoName: string, { host, path }: RepositoryLocation): void {
+  if (ref.domain !== undefined && ref.domain.toLowerCase() === host.toLowerCase() && ref.path !== path) {
+    const where = path === repoName ? '' : ` (${quote(path)} under the registry's alias)`;
+    throw new ParamError('imageName', `names repository ${quote(ref.path)} in this registry, but "repoName" is ${quote(repoName)}${where}; make them agree`);
   }
 }
 

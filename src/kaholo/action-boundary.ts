@@ -1,3 +1,11 @@
+/**
+ * kaholo/: the plugin's side of the Kaholo agent's contract. The agent calls
+ * a method with an action and the plugin settings and shows its result, its
+ * output and its error; this folder holds the contract's types, the boundary
+ * every method passes through (one-line errors, every secret hidden), the
+ * reader of param values as Kaholo delivers them, the activity log and the
+ * redactor. This file is the boundary.
+ */
 import { ActivityLog } from './activity-log';
 import { oneLine, PluginError, shortenEchoes, withSecretsHidden } from '../errors';
 import type { KaholoAction, KaholoMethod, KaholoSettings } from './contract';

@@ -5,20 +5,21 @@
  */
 import { Interruption } from '../agent/interruption';
 import { parseImageRequest } from '../docker/transfer-plan';
-import { PluginError } from '../errors';
+import { ParamError, PluginError } from '../errors';
 import { kaholoMethod } from '../kaholo/action-boundary';
 import { readConnection } from '../params/connection';
 import { readScanRequest } from '../scan/scan-request';
-import { readRegistryId, readRepoName, withRegistry } from './registry-access';
+import { readRegistrySelection, readRepoName, withRegistry } from './registry-access';
 
 export const checkImageScan = kaholoMethod(async ({ params, log, redactor }) => {
   const connection = readConnection(params, 'checkImageScan');
-  const registryId = readRegistryId(params);
+  const selection = readRegistrySelection(params);
+  if (selection.type === 'public') throw new ParamError('registryType', 'ECR Public does not scan images: Check Image Scan works on private repositories');
   const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'the tag ("1.2.0") or digest ("sha256:...") of an image in the repository');
   const image = parseImageRequest(imageName, 'pull'); // read as a pull reads it, once, before any call
   const request = readScanRequest(params);
-  return withRegistry(connection, registryId, redactor, async (registry) => {
+  return withRegistry(connection, selection, { redactor, log }, async (registry) => {
     const { scans } = registry;
     if (scans === undefined) throw new PluginError('This registry has no image scanning');
     // SIGTERM, SIGINT and SIGHUP end a wait (and an AWS call under way) at once.

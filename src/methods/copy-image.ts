@@ -13,18 +13,19 @@ import type { ParamReader } from '../kaholo/param-reader';
 import { checkExternalId, checkRegistryId, checkRepositoryName, checkRoleArn } from '../params/aws-names';
 import { DEFAULT_ROLE_DURATION_SECONDS, readConnection, type AwsConnection } from '../params/connection';
 import { isWellFormedRegion } from '../params/regions';
+import { readRegistryType, type RegistryType } from '../params/registry-type';
 import { readRepositorySettings, type RepositorySettings } from '../params/repository-settings';
 import { readTags } from '../params/tag-list';
 import { readTransferOptions, type TransferOptions } from '../params/transfer-options';
 import type { RegistryApi, RegistryAuthorization } from '../registry/registry-api';
 import { ensureRepository } from '../registry/repository-creation';
-import { readRegistryId, readRepoName, withRegistry } from './registry-access';
+import { readRegistrySelection, readRepoName, withRegistry, type RegistrySelection } from './registry-access';
 
 const METHOD = 'copyImage';
 
 interface CopyParams {
-  source: { connection: AwsConnection; registryId?: string; repoName: string; image: ImageRequest; reference: string };
-  target: { connection: AwsConnection; registryId?: string; repoName: string; tags: string[]; ownRole: boolean };
+  source: { connection: AwsConnection; registry: RegistrySelection; repoName: string; image: ImageRequest; reference: string };
+  target: { connection: AwsConnection; registry: RegistrySelection; repoName: string; tags: string[]; ownRole: boolean };
   repository?: RepositorySettings;
   copyReferrers: boolean;
   options: TransferOptions;
@@ -32,26 +33,31 @@ interface CopyParams {
 
 export const copyImage = kaholoMethod(async ({ params, log, redactor }) => {
   const copy = readCopyParams(params);
-  return withRegistry(copy.source.connection, copy.source.registryId, redactor, async (sourceRegistry) => {
-    // The same credentials, region and role on both sides: one client (and one role session) for both.
-    const sameConnection = JSON.stringify(copy.source.connection) === JSON.stringify(copy.target.connection);
+  return withRegistry(copy.source.connection, copy.source.registry, { redactor, log }, async (sourceRegistry) => {
+    // The same API, credentials, region and role on both sides: one client (and one role session) for both.
+    const sameConnection = copy.source.registry.type === copy.target.registry.type && JSON.stringify(copy.source.connection) === JSON.stringify(copy.target.connection);
     const onTargetRegistry = <T>(work: (target: RegistryApi) => Promise<T>): Promise<T> =>
-      sameConnection ? work(sourceRegistry.forRegistry(copy.target.registryId)) : onTarget(copy, withRegistry(copy.target.connection, copy.target.registryId, redactor, work));
+      sameConnection
+        ? work(sourceRegistry.forRegistry(copy.target.registry.registryId))
+        : onTarget(copy, withRegistry(copy.target.connection, copy.target.registry, { redactor, log }, work));
     return onTargetRegistry(async (targetRegistry) => {
       const { repository } = copy;
-      const [[source], [target]] = await Promise.all([
+      // Each side's repository path: its name on private ECR, under the registry's alias on ECR Public.
+      const [[source], [target], sourcePath, targetPath] = await Promise.all([
         sourceRegistry.authorize([]),
         onTarget(copy, targetRegistry.authorize([])),
+        sourceRegistry.repositoryPath(copy.source.repoName),
+        onTarget(copy, targetRegistry.repositoryPath(copy.target.repoName)),
         repository && onTarget(copy, ensureRepository({ registry: targetRegistry, repoName: copy.target.repoName }, repository, log)),
       ]);
       for (const side of [source, target]) redactor.add(side.data.authorizationToken);
-      const sourceReference = planPull(copy.source.image, copy.source.repoName, source.login.host);
+      const sourceReference = planPull(copy.source.image, copy.source.repoName, { host: source.login.host, path: sourcePath });
       log.info(`Authorized for ${source.login.host} (source) and ${target.login.host} (target)`);
       (await import('../agent/code-cache')).preloadWithCodeCache(LAZY_BUNDLES.copySession);
       const { runCopy } = await import('../copy/copy-session');
       const copied = await runCopy({
-        source: { ...side(source), repository: copy.source.repoName, reference: copy.source.reference },
-        target: { ...side(target), repository: copy.target.repoName, tags: copy.target.tags },
+        source: { ...side(source), repository: sourcePath, reference: copy.source.reference },
+        target: { ...side(target), repository: targetPath, tags: copy.target.tags },
         copyReferrers: copy.copyReferrers,
         retry: copy.options.retry,
         limit: copy.options.limit,
@@ -59,7 +65,7 @@ export const copyImage = kaholoMethod(async ({ params, log, redactor }) => {
         redactor,
       });
       return {
-        image: `${target.login.host}/${copy.target.repoName}:${copy.target.tags[0]}`,
+        image: `${target.login.host}/${targetPath}:${copy.target.tags[0]}`,
         digest: copied.digest,
         registry: target.login.host,
         tags: copy.target.tags,
@@ -93,13 +99,15 @@ async function onTarget<T>(copy: CopyParams, call: Promise<T>): Promise<T> {
 
 function readCopyParams(params: ParamReader): CopyParams {
   const connection = readConnection(params, METHOD);
-  const registryId = readRegistryId(params);
+  const registry = readRegistrySelection(params);
   const repoName = readRepoName(params);
   const imageName = params.requiredString('imageName', 'the image to copy: a tag ("1.2.0"), "app:1.2.0", "sha256:..." or the full reference');
   const image = parseImageRequest(imageName, 'pull'); // read as a pull reads it
   const { reference, tag } = sourceOf(image);
 
   const targetRegistryId = optionalId(params, 'targetRegistryId');
+  // Empty: the source's type, as for the target's other settings.
+  const targetType: RegistryType = params.string('targetRegistryType') === undefined ? registry.type : readRegistryType(params, 'targetRegistryType');
   const targetRegion = params.string('targetRegion');
   if (targetRegion !== undefined && !isWellFormedRegion(targetRegion)) {
     throw new ParamError('targetRegion', `${quote(targetRegion)} is not an AWS region code; expected one such as "eu-west-2", or empty for the source's region`);
@@ -128,13 +136,20 @@ function readCopyParams(params: ParamReader): CopyParams {
         }
       : {}),
   };
-  if (repoName === targetRepoName && registryId === targetRegistryId && targetConnection.region === connection.region && roleArn === undefined && givenTags.length === 0) {
+  const sameRegion = targetConnection.region === connection.region || (registry.type === 'public' && targetType === 'public'); // ECR Public is in one region
+  if (repoName === targetRepoName && registry.registryId === targetRegistryId && registry.type === targetType && sameRegion && roleArn === undefined && givenTags.length === 0) {
     throw new ParamError('targetRepoName', `names the source repository itself, in the same registry and region: choose another repository, registry, region or tags`);
   }
   return {
-    source: { connection, ...(registryId !== undefined ? { registryId } : {}), repoName, image, reference },
-    target: { connection: targetConnection, ...(targetRegistryId !== undefined ? { registryId: targetRegistryId } : {}), repoName: targetRepoName, tags, ownRole: roleArn !== undefined },
-    repository: readRepositorySettings(params),
+    source: { connection, registry, repoName, image, reference },
+    target: {
+      connection: targetConnection,
+      registry: { type: targetType, ...(targetRegistryId !== undefined ? { registryId: targetRegistryId } : {}) },
+      repoName: targetRepoName,
+      tags,
+      ownRole: roleArn !== undefined,
+    },
+    repository: readRepositorySettings(params, targetType),
     copyReferrers: params.boolean('copyReferrers', true),
     options: readTransferOptions(params, 'copy'),
   };

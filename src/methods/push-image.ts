@@ -1,4 +1,5 @@
 import { kaholoMethod } from '../kaholo/action-boundary';
+import { readRegistryType } from '../params/registry-type';
 import { readRepositorySettings } from '../params/repository-settings';
 import { readTags } from '../params/tag-list';
 import { tagPushedImage } from '../registry/image-tagging';
@@ -11,7 +12,7 @@ import { withTransfer } from './docker-transfer';
  * tags through the registry's API rather than another docker push.
  */
 export const pushImgaeToRepo = kaholoMethod(async (context) => {
-  const repository = readRepositorySettings(context.params);
+  const repository = readRepositorySettings(context.params, readRegistryType(context.params));
   const additionalTags = readTags(context.params, 'additionalTags', false);
   return withTransfer(context, 'push', async ({ request, transfer, target }) => {
     if (repository) await ensureRepository(target, repository, context.log);

@@ -1,3 +1,11 @@
+/**
+ * params/: the actions' inputs as typed values, each checked before any call
+ * so that a mistake is one line naming its param: the connection (credentials,
+ * region, role), account ids and names, regions, image references and what
+ * `imageName` means, tags, repository settings, the registry type, and how
+ * hard and how long a transfer tries. This file reads the connection every
+ * method shares.
+ */
 import { checkExternalId, checkRoleArn, checkRoleDuration, checkRoleSessionName } from './aws-names';
 import { ParamError, quote } from '../errors';
 import type { ParamReader } from '../kaholo/param-reader';

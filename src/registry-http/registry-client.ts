@@ -1,10 +1,11 @@
 /**
  * Requests to one registry's HTTP API (the OCI distribution API that ECR
  * serves at `<account>.dkr.ecr.<region>.amazonaws.com`): Basic auth from the
- * registry's authorization token, the plugin's timeouts, the agent's proxy,
- * and redirects followed without the registry's Authorization header when
- * they lead to another origin (ECR sends blob downloads to S3, where that
- * header must not go).
+ * registry's authorization token, or a bearer token when the registry asks
+ * for one (ECR Public: bearer-challenge.ts), the plugin's timeouts, the
+ * agent's proxy, and redirects followed without the registry's Authorization
+ * header when they lead to another origin (ECR sends blob downloads to S3,
+ * where that header must not go).
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -12,6 +13,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { AwsTimeouts } from '../aws/transport-settings';
 import { seconds } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
+import { mayCarryCredentials, parseBearerChallenge, tokenOf, tokenUrl, type BearerChallenge } from './bearer-challenge';
 import { describeErrorBody, RegistryError } from './registry-error';
 
 /** Where a registry is and who the caller is there. */
@@ -53,25 +55,32 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 /** How much of an error's body is read to quote it. */
 const ERROR_BODY_LIMIT = 16 * 1024;
+/** A token service's answer is a small JSON object. */
+const TOKEN_BODY_LIMIT = 64 * 1024;
 
 export class RegistryClient {
   /** The registry's host (and port), as errors and logs name it. */
   readonly host: string;
   private readonly origin: string;
-  private readonly authorization: string;
+  /** Basic credentials from the registry's authorization token. */
+  private readonly basic: string;
+  /** The last bearer token the registry's token service gave, once the registry asked for one. */
+  private bearer: string | undefined;
+  /** Every scope the registry's challenges named: each new token is asked for all of them. */
+  private readonly scopes = new Set<string>();
 
   constructor(
     location: RegistryLocation,
     private readonly timeouts: AwsTimeouts,
     private readonly agents: { http: http.Agent; https: http.Agent },
-    redactor: Redactor,
+    private readonly redactor: Redactor,
   ) {
     const url = new URL(location.origin);
     this.origin = url.origin;
     this.host = url.host;
-    this.authorization = `Basic ${Buffer.from(`${location.user}:${location.password}`).toString('base64')}`;
+    this.basic = `Basic ${Buffer.from(`${location.user}:${location.password}`).toString('base64')}`;
     redactor.add(location.password);
-    redactor.add(this.authorization);
+    redactor.add(this.basic);
   }
 
   /**
@@ -80,8 +89,17 @@ export class RegistryClient {
    */
   async request(request: RegistryRequest): Promise<RegistryResponse> {
     let url = new URL(request.url, this.origin);
+    let reauthorized = false;
     for (let hops = 0; ; hops++) {
       const response = await this.send(url, request);
+      // A registry that wants a bearer token says so once per scope: get one, then ask again (a streamed body cannot be sent twice).
+      const challenge = response.statusCode === 401 && url.origin === this.origin && !reauthorized && typeof request.body !== 'function' ? parseBearerChallenge(response.headers['www-authenticate']) : undefined;
+      if (challenge !== undefined) {
+        response.resume();
+        this.bearer = await this.fetchToken(challenge, request.signal);
+        reauthorized = true;
+        continue;
+      }
       const location = response.headers.location;
       const redirect = REDIRECTS.has(response.statusCode ?? 0) && (request.method === 'GET' || request.method === 'HEAD') && !request.expect.includes(response.statusCode ?? 0);
       if (redirect && location !== undefined && hops < MAX_REDIRECTS) {
@@ -105,10 +123,34 @@ export class RegistryClient {
     return `${method} ${where.host}${where.pathname}`;
   }
 
-  private send(url: URL, request: RegistryRequest): Promise<IncomingMessage> {
+  /** A token from the challenge's realm, with the registry's credentials when they may go there. */
+  private async fetchToken(challenge: BearerChallenge, signal: AbortSignal | undefined): Promise<string> {
+    // A challenge may name several scopes, separated by spaces (a mount reads one repository and writes another).
+    for (const scope of challenge.scope?.split(/\s+/) ?? []) if (scope !== '') this.scopes.add(scope);
+    const url = tokenUrl(challenge, this.scopes);
+    const authorization = mayCarryCredentials(challenge.realm, new URL(this.origin)) ? this.basic : undefined;
+    const response = await this.send(url, { method: 'GET', url: url.href, expect: [200], signal }, authorization ?? null);
+    const body = await readBody(response, TOKEN_BODY_LIMIT, true).catch(() => Buffer.alloc(0));
+    const what = this.describe('GET', url);
+    if (response.statusCode !== 200) {
+      const { code, text } = describeErrorBody(body.toString('utf8'));
+      throw new RegistryError(`${what} (the registry's token service) answered HTTP ${response.statusCode ?? 0} ${text}`, response.statusCode, code);
+    }
+    const token = tokenOf(body.toString('utf8'));
+    if (token === undefined) throw new RegistryError(`${what} (the registry's token service) answered with no token`);
+    this.redactor.add(token);
+    return token;
+  }
+
+  /** `authorization`: absent, the registry's own (bearer once it asked for one, else Basic) on its origin; null, none. */
+  private send(url: URL, request: RegistryRequest, authorization?: string | null): Promise<IncomingMessage> {
     const sameOrigin = url.origin === this.origin;
     const headers: Record<string, string> = { 'User-Agent': 'kaholo-plugin-ecr', ...request.headers };
-    if (sameOrigin) headers.Authorization = this.authorization;
+    if (authorization !== undefined) {
+      if (authorization !== null) headers.Authorization = authorization;
+    } else if (sameOrigin) {
+      headers.Authorization = this.bearer !== undefined ? `Bearer ${this.bearer}` : this.basic;
+    }
     const body = request.body;
     if (Buffer.isBuffer(body)) headers['Content-Length'] = String(body.length);
     else if (body === undefined && ['POST', 'PUT', 'PATCH'].includes(request.method)) headers['Content-Length'] = '0';

@@ -1,8 +1,10 @@
 /**
- * What the copy asks of a registry, one interface per concern (manifests,
- * blobs, referrers), and their implementation over the registry's own HTTP
- * API (OCI distribution). Another way to reach a registry is another
- * implementation of the same interfaces.
+ * registry-http/: a registry's own HTTP API (the OCI distribution API that ECR
+ * and ECR Public serve): requests with the registry's token, manifests, blobs,
+ * uploads, referrers. This file gathers them as what a copy asks of a
+ * registry, one interface per concern (manifests, blobs, referrers), and as
+ * the manifest side of the registry seam where a registry's own API reads
+ * no manifests (ECR Public).
  */
 import type { Agent } from 'node:http';
 import { cancelUpload, startUpload, uploadBlob, type UploadOptions } from './blob-upload';

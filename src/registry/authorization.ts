@@ -15,3 +15,14 @@ export function decodeAuthorizationToken(token: string): { user: string; passwor
 export function registryHost(proxyEndpoint: string): string {
   return proxyEndpoint.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '');
 }
+
+/**
+ * The origin of a registry known only by its host (ECR Public's token names
+ * none): HTTPS, except for a registry on the agent itself, which docker too
+ * reaches over plain HTTP by default (127.0.0.0/8, ::1, localhost).
+ */
+export function registryOrigin(host: string): string {
+  const name = host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const loopback = name === 'localhost' || name === '::1' || /^127(\.\d{1,3}){3}$/.test(name);
+  return `${loopback ? 'http' : 'https'}://${host}`;
+}

@@ -3,7 +3,7 @@ import { planPull, repositoryImageId, type ImageRequest } from '../docker/transf
 import { foreign, MissingImageError, ParamError, PluginError, quote, shorten } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';
-import type { ImageId, PutManifestAnswer, StoredManifest } from './registry-api';
+import type { ImageId, PutManifestAnswer, RepositoryLocation, StoredManifest } from './registry-api';
 import type { RepositoryTarget } from './repository-creation';
 
 /**
@@ -35,14 +35,14 @@ export async function tagImageInRepository(
   tags: string[],
   { log, waitMs }: { log: ActivityLog; waitMs: number },
 ): Promise<TaggedImage> {
-  const registry = await registryHost(target);
-  const reference = planPull(image, target.repoName, registry);
+  const location = await registryLocation(target);
+  const reference = planPull(image, target.repoName, location);
   const source = repositoryImageId(image);
   // Only an action that gets this far loads the lock (and proper-lockfile).
   const { tagReference, withRegistryLocks } = await import('../agent/registry-lock');
   const interruption = Interruption.catch();
   try {
-    const references = tags.map((tag) => tagReference(registry, target.repoName, tag));
+    const references = tags.map((tag) => tagReference(location.host, location.path, tag));
     return await withRegistryLocks({ references, waitMs, log, interruption }, async () => {
       const stored = await getImage(target, source, interruption, `${shown(image.text)} is not in repository ${quote(target.repoName)}`, 'imageName');
       const placed: string[] = [];
@@ -54,7 +54,7 @@ export async function tagImageInRepository(
         const state = after.join('; ');
         throw new PluginError(state === '' ? messageOf(error) : `${messageOf(error)}. ${state[0].toUpperCase()}${state.slice(1)}`);
       }
-      return { image: reference, digest: stored.digest, registry, tags: unique([...(source.tag !== undefined ? [source.tag] : []), ...tags]) };
+      return { image: reference, digest: stored.digest, registry: location.host, tags: unique([...(source.tag !== undefined ? [source.tag] : []), ...tags]) };
     });
   } finally {
     interruption.release();
@@ -73,7 +73,7 @@ export async function tagPushedImage(
   log: ActivityLog,
   interruption: Interruption,
 ): Promise<string[]> {
-  // `<host>/<repoName>:<tag>`: repository names hold no ':', so the last one starts the tag.
+  // `<host>/<path>:<tag>`: repository paths hold no ':', so the last one starts the tag.
   const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
   const tags = unique([pushedTag, ...additionalTags]);
   // docker's answer to the push carried the digest, checked against the image pushed.
@@ -92,12 +92,19 @@ export async function tagPushedImage(
   }
 }
 
-/** The registry host, from the repository's URI. */
-async function registryHost({ registry, repoName }: RepositoryTarget): Promise<string> {
+/**
+ * Where the repository's URI says it is: `<host>/<path>`, the path being the
+ * repository's name, or on ECR Public `<alias>/<name>` (hosts hold no "/").
+ */
+async function registryLocation({ registry, repoName }: RepositoryTarget): Promise<RepositoryLocation> {
   const [repository] = await registry.describeRepositories([repoName]);
   const uri = repository?.repositoryUri;
-  if (typeof uri !== 'string') throw new PluginError(`ECR DescribeRepositories returned no URI for repository ${quote(repoName)}`);
-  return uri.slice(0, uri.length - repoName.length - 1);
+  const slash = uri?.indexOf('/') ?? -1;
+  const location = uri !== undefined && slash > 0 ? { host: uri.slice(0, slash), path: uri.slice(slash + 1) } : undefined;
+  if (location === undefined || !(location.path === repoName || location.path.endsWith(`/${repoName}`))) {
+    throw new PluginError(`DescribeRepositories returned no URI of repository ${quote(repoName)} (${uri === undefined ? 'none' : quote(uri)})`);
+  }
+  return location;
 }
 
 /** The manifest of one image; a missing one becomes `missing`, naming `param` if given. */

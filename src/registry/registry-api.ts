@@ -1,12 +1,14 @@
 /**
- * The seam between the methods and a container registry's API. Each API the
- * plugin speaks (private ECR through the AWS SDK, and each one added later)
- * is one implementation of `RegistryApi`; the methods and the registry-level
- * work (tagging, creating repositories) talk to this interface only, so they
- * never import an SDK client type. An implementation is opened for one
- * registry (an account's, or the caller's default) and closed when the
- * action is done with it.
+ * registry/: the seam between the methods and the registries' APIs, and the
+ * registry-level work done through it. `RegistryApi` (this file) is what a
+ * method asks of a registry: describe repositories, authorize, create a
+ * repository, read and put manifests, close; private ECR, ECR Public and a
+ * registry's own HTTP API (for manifests) are its implementations, so methods,
+ * tagging and repository creation never import an SDK client type. An
+ * implementation is opened for one registry (an account's, or the caller's
+ * default) and closed when the action is done with it.
  */
+import type { RegistryType } from '../params/registry-type';
 import type { RepositorySettings } from '../params/repository-settings';
 import type { ImageScanApi } from './image-scans';
 
@@ -38,6 +40,14 @@ export interface RepositoryRecord {
   registryId?: string;
 }
 
+/** Where a repository's images are: `<host>/<path>` names them in docker references. */
+export interface RepositoryLocation {
+  /** The registry host, such as `123456789012.dkr.ecr.eu-west-2.amazonaws.com` or `public.ecr.aws`. */
+  host: string;
+  /** The repository's path on the host: its name on private ECR, `<alias>/<name>` on ECR Public. */
+  path: string;
+}
+
 /** How to log in to a registry: its host and the user and password its token decodes to. */
 export interface RegistryLogin {
   /** The registry host, such as `123456789012.dkr.ecr.eu-west-2.amazonaws.com`. */
@@ -65,6 +75,8 @@ export interface ManifestApi {
 }
 
 export interface RegistryApi extends ManifestApi {
+  /** Which API this is: private ECR, or ECR Public. */
+  readonly type: RegistryType;
   /** The region the API's calls go to (for the log). */
   readonly region: string;
   /**
@@ -77,6 +89,11 @@ export interface RegistryApi extends ManifestApi {
   describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]>;
   /** Authorization for the given registries; none: the registry this API was opened for. */
   authorize(registryIds: string[]): Promise<RegistryAuthorization[]>;
+  /**
+   * Where the repository's images are on the registry's host: the repository's
+   * name on private ECR, `<alias>/<name>` on ECR Public (the registry's alias).
+   */
+  repositoryPath(repoName: string): Promise<string>;
   /** Creates the repository unless it exists; true when this call created it. */
   createRepository(repoName: string, settings: RepositorySettings): Promise<boolean>;
   /** The registry's image scanning; absent where the registry has none. */

@@ -20,8 +20,23 @@ export async function ensureRepository({ registry, repoName }: RepositoryTarget,
     log.info(`Repository ${repoName} already exists; its settings are left as they are`);
     return false;
   }
+  log.info(`Created ${settings.type === 'public' ? 'public ' : ''}repository ${repoName} (${describeSettings(settings)})`);
+  return true;
+}
+
+function describeSettings(settings: RepositorySettings): string {
+  if (settings.type === 'public') {
+    const { description, aboutText, usageText, architectures, operatingSystems } = settings.catalog;
+    const catalog = [
+      ...(description !== undefined ? ['description'] : []),
+      ...(aboutText !== undefined ? ['about text'] : []),
+      ...(usageText !== undefined ? ['usage text'] : []),
+      ...architectures,
+      ...operatingSystems,
+    ];
+    return `catalog data: ${catalog.length > 0 ? catalog.join(', ') : 'none'}; resource tags: ${settings.tags.length}`;
+  }
   const { imageTagMutability, scanOnPush, encryptionType, kmsKey } = settings;
   const encryption = kmsKey !== undefined ? `KMS key ${kmsKey}` : encryptionType;
-  log.info(`Created repository ${repoName} (tags ${imageTagMutability}, scan on push ${scanOnPush ? 'on' : 'off'}, encryption ${encryption})`);
-  return true;
+  return `tags ${imageTagMutability}, scan on push ${scanOnPush ? 'on' : 'off'}, encryption ${encryption}`;
 }

@@ -1,3 +1,9 @@
+/**
+ * scan/: Check Image Scan's logic: its params, one read of a scan (every
+ * page), what each scan status means, the poll schedule, the wait for a
+ * usable result, and the verdict against the gate. This file runs them in
+ * order.
+ */
 import { planPull, repositoryImageId, type ImageRequest } from '../docker/transfer-plan';
 import { PluginError, seconds } from '../errors';
 import type { ScanTarget } from './scan-reading';
@@ -22,7 +28,7 @@ export async function checkScan(target: ScanTarget, image: ImageRequest, request
   const host = await registryHost(target);
   const scan = await waitForScan(target, imageId, label, request, context);
   const today = new Date(clock.now()).toISOString().slice(0, 10);
-  const result = judgeScan(scan, planPull(image, target.repoName, host), request, today, log);
+  const result = judgeScan(scan, planPull(image, target.repoName, { host, path: target.repoName }), request, today, log);
 
   log.info(`${result.scanType} scan ${result.status}, completed ${result.completedAt}: ${describeCounts(result.counts)}`);
   for (const finding of result.findings.slice(0, LOGGED_FINDINGS)) log.info(`  ${describeFinding(finding)}`);

@@ -67,6 +67,8 @@ export interface StackOptions {
   /** More regions (each with a registry per account), and fronts for some registries: see devkit/local-ecr.ts. */
   regions?: LocalEcrOptions['regions'];
   front?: LocalEcrOptions['front'];
+  /** Also an ECR Public registry (the first account's), behind the home region's endpoint. */
+  publicRegistry?: boolean;
   /** With a Docker engine: start real registries and point DOCKER_HOST at the engine. */
   e2e?: () => E2eEnvironment;
 }
@@ -102,8 +104,10 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
       regions: options.regions,
       front: options.front,
       ...(environment ? { startRegistry: (o) => environment.startRegistry(o) } : {}),
+      ...(options.publicRegistry ? { publicRegistry: true } : {}),
     });
     process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+    process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
     process.env.AWS_ENDPOINT_URL_STS = ecr.env.AWS_ENDPOINT_URL_STS;
     // The passwords, straight from the endpoint with the SDK (not through the plugin under test).
     const client = new ECRClient({ region: LOCAL_REGION, credentials: LOCAL_KEYS });
@@ -111,6 +115,11 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
     client.destroy();
     const tokens = (response.authorizationData ?? []).map((d) => d.authorizationToken ?? '');
     const passwords = tokens.map((t) => Buffer.from(t, 'base64').toString('utf8').replace(/^AWS:/, ''));
+    const publicPassword = ecr.publicRegistry?.state.currentPassword();
+    if (publicPassword !== undefined) {
+      passwords.push(publicPassword);
+      tokens.push(Buffer.from(`AWS:${publicPassword}`).toString('base64'));
+    }
     ecr.endpoint.calls.length = 0;
     stack = {
       plugin: loadPlugin(),
@@ -143,7 +152,7 @@ export function useLocalStack(options: StackOptions = {}): () => Stack {
     // Ours (this file's directories, ~/.docker): not even the registry's name. The machine's /tmp,
     // which others share: the credentials (the ports of our registries may have been someone's before).
     const credentials = [...s.passwords, ...s.tokens];
-    const hosts = s.ecr.registries.map((r) => r.host);
+    const hosts = [...s.ecr.registries, ...(s.ecr.publicRegistry?.registry ? [s.ecr.publicRegistry.registry] : [])].map((r) => r.host);
     const mentioning = [
       ...(await filesMentioning([...credentials, ...hosts], [s.tmpDir, s.agentDir, path.dirname(HOME_DOCKER_CONFIG)])),
       ...(await filesMentioning(credentials, [REAL_TMPDIR])),

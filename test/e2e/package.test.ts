@@ -213,7 +213,7 @@ describe('the plugin zip', () => {
     // Every compiled file is reached (nothing dead ships), the SDK, docker (with the lock), role, proxy and credential chain bundles among them.
     const compiled = (await fs.readdir(dist, { recursive: true })).filter((file) => file.endsWith('.js')).map((file) => file.split(path.sep).join('/'));
     expect([...reached].sort()).toEqual(compiled.sort());
-    expect([...reached]).toEqual(expect.arrayContaining(['aws/ecr-registry.js', 'docker/image-transfer.js', 'aws/assume-role.js', 'aws/proxy-agent.js', 'aws/credential-chain.js']));
+    expect([...reached]).toEqual(expect.arrayContaining(['aws/ecr-registry.js', 'aws/ecr-public-registry.js', 'docker/image-transfer.js', 'aws/assume-role.js', 'aws/proxy-agent.js', 'aws/credential-chain.js']));
     // Nothing above the unpacked directory could lend a module: no node_modules, and the repository's own is out of reach.
     expect(plugin.startsWith(`${REPO_ROOT}${path.sep}`)).toBe(false);
     for (const dir of ancestors(plugin)) await expect(fs.stat(path.join(dir, 'node_modules'))).rejects.toThrow();
@@ -234,8 +234,8 @@ describe('the plugin zip', () => {
   test('carries the licence notices of every package bundled in dist/, with their licence texts', async () => {
     const notices = await fs.readFile(path.join(plugin, NOTICES_FILE), 'utf8');
     const listed = listedPackages(notices);
-    // What the agent's actions run: the SDK, the credential providers (roles), the proxy agents, the lock, execa.
-    for (const name of ['@aws-sdk/client-ecr', '@aws-sdk/credential-providers', '@smithy/node-http-handler', 'https-proxy-agent', 'http-proxy-agent', 'proper-lockfile', 'execa']) {
+    // What the agent's actions run: the SDK (ECR and ECR Public), the credential providers (roles), the proxy agents, the lock, execa.
+    for (const name of ['@aws-sdk/client-ecr', '@aws-sdk/client-ecr-public', '@aws-sdk/credential-providers', '@smithy/node-http-handler', 'https-proxy-agent', 'http-proxy-agent', 'proper-lockfile', 'execa']) {
       const version = (await readJson<{ version: string }>(path.join(REPO_ROOT, 'node_modules', name, 'package.json'))).version;
       expect(listed).toContain(`${name} ${version}`);
     }

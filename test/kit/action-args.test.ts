@@ -141,7 +141,7 @@ describe('npm run action: arguments', () => {
     expect(method).toContain('listRegions');
     const param = usageError(['describeRepositories', '-p', 'repoName=x']);
     expect(param).toContain('"repoName" is not a param of method "describeRepositories"');
-    expect(param).toContain('accessKeyId, secretAccessKey, sessionToken, region, roleArn, roleExternalId, roleSessionName, roleDurationSeconds, registryId, repositoryNames');
+    expect(param).toContain('accessKeyId, secretAccessKey, sessionToken, region, roleArn, roleExternalId, roleSessionName, roleDurationSeconds, registryType, registryId, repositoryNames');
     expect(usageError(['describeRepositories', '-s', 'profile=x'])).toContain('Valid settings: accessKeyId, secretAccessKey, region');
   });
 

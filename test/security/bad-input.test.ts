@@ -174,6 +174,20 @@ const CASES: BadInput[] = [
   { what: 'a repository tag with the reserved aws: prefix', method: 'pushImgaeToRepo', params: { repositoryTags: 'aws:team=x' }, param: 'repositoryTags' },
   { what: 'a repository tag key given twice', method: 'pushImgaeToRepo', params: { repositoryTags: 'team=a\nteam=b' }, param: 'repositoryTags' },
 
+  // registryType, shared by every method, and what only one type of registry takes
+  { what: 'registryType in capitals', method: 'describeRepositories', params: { registryType: 'PUBLIC' }, param: 'registryType' },
+  { what: 'registryType as a boolean', method: 'pullImage', params: { registryType: true }, param: 'registryType' },
+  { what: 'a scan check of a public registry, which scans nothing', method: 'checkImageScan', params: { registryType: 'public' }, param: 'registryType' },
+  { what: 'registryIds with a public registry', method: 'getEcrLogin', params: { registryType: 'public', registryIds: '123456789012' }, param: 'registryIds' },
+  { what: 'IMMUTABLE tags for a public repository', method: 'pushImgaeToRepo', params: { registryType: 'public', createRepository: true, imageTagMutability: 'IMMUTABLE' }, param: 'imageTagMutability' },
+  { what: 'KMS encryption for a public repository', method: 'pushImgaeToRepo', params: { registryType: 'public', encryptionType: 'KMS', kmsKey: 'alias/app' }, param: 'encryptionType' },
+  { what: 'a public image whose path is not <alias>/<repoName>', method: 'pullImage', params: { registryType: 'public', imageName: 'public.ecr.aws/team/other:1.0' }, param: 'imageName' },
+  { what: 'catalog data for a private repository', method: 'pushImgaeToRepo', params: { createRepository: true, catalogDescription: 'The app' }, param: 'catalogDescription' },
+  { what: 'catalog about text as an object', method: 'pushImgaeToRepo', params: { registryType: 'public', catalogAboutText: { text: '# App' } }, param: 'catalogAboutText' },
+  { what: 'catalog usage text as an array', method: 'pushImgaeToRepo', params: { registryType: 'public', catalogUsageText: ['docker run app'] }, param: 'catalogUsageText' },
+  { what: 'an architecture the Gallery does not know', method: 'pushImgaeToRepo', params: { registryType: 'public', catalogArchitectures: 'x86-64\namd64' }, param: 'catalogArchitectures' },
+  { what: 'an operating system the Gallery does not know', method: 'pushImgaeToRepo', params: { registryType: 'public', catalogOperatingSystems: 'macOS' }, param: 'catalogOperatingSystems' },
+
   // tagImage
   { what: 'tags missing', method: 'tagImage', params: { tags: undefined }, param: 'tags' },
   { what: 'tags of only commas and blank lines', method: 'tagImage', params: { tags: ' ,\n, ' }, param: 'tags' },
@@ -227,6 +241,13 @@ const CASES: BadInput[] = [
   { what: 'copyReferrers as "maybe"', method: 'copyImage', params: { copyReferrers: 'maybe' }, param: 'copyReferrers' },
   { what: 'zero transfer attempts for a copy', method: 'copyImage', params: { transferAttempts: '0' }, param: 'transferAttempts' },
   { what: 'a time limit of a day and more for a copy', method: 'copyImage', params: { transferTimeLimit: '1441' }, param: 'transferTimeLimit' },
+  { what: 'a target registry type that is not offered', method: 'copyImage', params: { targetRegistryType: 'gallery' }, param: 'targetRegistryType' },
+  { what: 'IMMUTABLE tags for a public target', method: 'copyImage', params: { targetRegistryType: 'public', createRepository: true, imageTagMutability: 'IMMUTABLE' }, param: 'imageTagMutability' },
+  { what: 'catalog data for a private target', method: 'copyImage', params: { createRepository: true, catalogUsageText: 'docker run app' }, param: 'catalogUsageText' },
+  { what: 'a catalog description as an array for a copy', method: 'copyImage', params: { targetRegistryType: 'public', catalogDescription: ['a', 'b'] }, param: 'catalogDescription' },
+  { what: 'a catalog architecture the Gallery does not know, for a copy', method: 'copyImage', params: { targetRegistryType: 'public', catalogArchitectures: 'riscv' }, param: 'catalogArchitectures' },
+  { what: 'a catalog operating system as a number, for a copy', method: 'copyImage', params: { targetRegistryType: 'public', catalogOperatingSystems: [7] }, param: 'catalogOperatingSystems' },
+  { what: 'catalog about text as a number, for a copy', method: 'copyImage', params: { targetRegistryType: 'public', catalogAboutText: 42 }, param: 'catalogAboutText' },
 ];
 
 function paramsFor(testCase: BadInput): Record<string, unknown> {
@@ -248,6 +269,8 @@ beforeAll(async () => {
   restoreEnv = isolateAwsEnvironment();
   ecr = await startLocalEcr({ accounts: 1 });
   process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+  // An ECR Public call would reach the same endpoint and be counted: none may be made either.
+  process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = ecr.env.AWS_ENDPOINT_URL_ECR;
   plugin = loadPlugin();
 });
 
@@ -263,7 +286,7 @@ describe('bad input gets a clear error naming the parameter', () => {
     for (const method of readManifest().methods) {
       for (const param of method.params) {
         // sessionToken and region are shared: covering them in one method covers the code every method uses.
-        if (['sessionToken', 'region', 'accessKeyId', 'secretAccessKey', 'roleArn', 'roleExternalId', 'roleSessionName', 'roleDurationSeconds'].includes(param.name)) {
+        if (['sessionToken', 'region', 'accessKeyId', 'secretAccessKey', 'roleArn', 'roleExternalId', 'roleSessionName', 'roleDurationSeconds', 'registryType'].includes(param.name)) {
           expect(CASES.some((c) => c.param === param.name)).toBe(true);
         } else {
           expect(covered).toContain(`${method.name}.${param.name}`);

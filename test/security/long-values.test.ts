@@ -57,6 +57,8 @@ const CASES: Case[] = [
   { what: 'a long additional tag', method: 'pushImgaeToRepo', params: { repoName: 'team/app', imageName: 'app:1.0', additionalTags: `latest,${TAG_128}x` }, reaches: /^Parameter "additionalTags"/ },
   { what: 'a long repository tag', method: 'pushImgaeToRepo', params: { repoName: 'team/app', imageName: 'app:1.0', repositoryTags: `team=${long('v', 300, 'w')}` }, reaches: /^Parameter "repositoryTags"/ },
   { what: 'a long kms key with KMS off', method: 'pushImgaeToRepo', params: { repoName: 'team/app', imageName: 'app:1.0', kmsKey: long('alias/', 200, 'k') }, reaches: /^Parameter "kmsKey"/ },
+  { what: 'a long architecture the ECR Public Gallery does not know', method: 'pushImgaeToRepo', params: { registryType: 'public', repoName: 'team/app', imageName: 'app:1.0', catalogArchitectures: long('x86-', 200, 'a') }, reaches: /^Parameter "catalogArchitectures"/ },
+  { what: 'a long public image path that is not <alias>/<repoName>', method: 'pullImage', params: { registryType: 'public', repoName: 'team/app', imageName: `public.ecr.aws/${long('alias/', 200, 'q')}:1.0` }, reaches: /^Parameter "imageName": names/ },
   { what: 'a long transfer time limit', method: 'pushImgaeToRepo', params: { repoName: 'team/app', imageName: 'app:1.0', transferTimeLimit: long('1', 120, '') }, reaches: /^Parameter "transferTimeLimit"/ },
   { what: 'a long image name that is no reference', method: 'pushImgaeToRepo', params: { repoName: 'team/app', imageName: `${long('A', 150, 'B')}` }, reaches: /^Parameter "imageName"/ },
   { what: 'a long repository name, a tag not in the registry (docker echoes the reference)', method: 'pullImage', params: { repoName: REPO_200, imageName: TAG_128 }, docker: 'unknown-tag', reaches: /is not in the registry/ },

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
 import { makeImage, removeImage } from '../../devkit/images';
 import { leftoversSince, takeSnapshot } from '../support/leftovers';
-import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
+import { LOCAL_KEYS, LOCAL_PUBLIC_ALIAS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { watchForSecrets, type SecretWatchReport } from '../support/processes';
 import { agentEnvironment, startAgentAction, type AgentOutcome, type AgentProcess } from '../../devkit/agent-process';
 import { buildStandIns, makeGate, type Gate, type StandInBin } from '../../devkit/stand-ins';
@@ -37,22 +37,20 @@ describeWithDocker('no secret in any process argv while each method runs', (e2e)
   const token = sessionToken();
   const tag = `t${process.pid}`;
   const localImage = `sec-argv/app:${tag}`;
-  let target: string;
+  const targets: string[] = [];
 
   beforeAll(async () => {
-    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
+    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options), publicRegistry: true });
     ecr.endpoint.createRepositories(['sec/argv']); // for tagImage and checkImageScan (docker push needs none)
+    ecr.publicRegistry?.state.add('sec/argv'); // ECR Public's registry takes pushes into existing repositories only
     ecr.endpoint.scans.set({ repositoryName: 'sec/argv', digest: `sha256:${'f'.repeat(64)}`, tags: [tag], scan: [{ status: 'COMPLETE', findings: [] }] });
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-argv-'));
     bin = await buildStandIns({ docker: true });
-    // Big enough that docker push and pull run for a while (compressing and sending 16 MB).
-    await makeImage(e2e().env, localImage, 16 * 1024 * 1024);
-    target = `${ecr.registries[0].host}/sec/argv:${tag}`;
   });
 
   afterAll(async () => {
     await removeImage(e2e().env, localImage);
-    await removeImage(e2e().env, target);
+    for (const target of targets) await removeImage(e2e().env, target);
     await ecr.stop();
     for (const gate of gates) await gate.remove();
     await bin.remove();
@@ -75,10 +73,18 @@ describeWithDocker('no secret in any process argv while each method runs', (e2e)
     expect(Object.keys(runs()).sort()).toEqual([...METHODS].sort());
   });
 
-  it('every method: no password, token, secret key or session token on any command line', async () => {
+  /** The methods a registry type runs: ECR Public scans no images (checkImageScan refuses it before any call). */
+  const methodsOf = (registryType: string): string[] => (registryType === 'public' ? METHODS.filter((m) => m !== 'checkImageScan') : METHODS);
+
+  it.each([['private'], ['public']])('every method (registryType %s): no password, token, secret key or session token on any command line', async (registryType) => {
+    const target = registryType === 'public' ? `${ecr.publicRegistry?.state.host ?? ''}/${LOCAL_PUBLIC_ALIAS}/sec/argv:${tag}` : `${ecr.registries[0].host}/sec/argv:${tag}`;
+    targets.push(target);
+    // Big enough that docker push and pull run for a while (compressing and sending 16 MB).
+    await makeImage(e2e().env, localImage, 16 * 1024 * 1024);
     // The password is known only to the endpoint and the registry: learn it the way a user would.
     const env = agentEnvironment({ ...e2e().env, ...ecr.env, TMPDIR: tmp });
-    const params = { ...LOCAL_KEYS, sessionToken: token, region: LOCAL_REGION, repoName: 'sec/argv' };
+    const params = { ...LOCAL_KEYS, sessionToken: token, region: LOCAL_REGION, repoName: 'sec/argv', registryType };
+    const methods = methodsOf(registryType);
     const login = await startAgentAction({ method: 'getEcrLogin', params }, env).finished;
     const password = (login.result as { authorizationData: Array<{ decodedToken: { password: string } }> }).authorizationData[0]
       .decodedToken.password;
@@ -115,7 +121,7 @@ describeWithDocker('no secret in any process argv while each method runs', (e2e)
       return action.finished;
     };
     try {
-      for (const method of METHODS) {
+      for (const method of methods) {
         outcomes[method] = await runThroughGate(method);
         // Make the pull download the layer rather than find it.
         if (method === 'pushImgaeToRepo') await removeImage(e2e().env, localImage);
@@ -125,7 +131,7 @@ describeWithDocker('no secret in any process argv while each method runs', (e2e)
       expect(seen.sweeps).toBeGreaterThan(20);
     }
 
-    expect(Object.fromEntries(METHODS.map((method) => [method, outcomes[method].error]))).toEqual(Object.fromEntries(METHODS.map((method) => [method, undefined])));
+    expect(Object.fromEntries(methods.map((method) => [method, outcomes[method].error]))).toEqual(Object.fromEntries(methods.map((method) => [method, undefined])));
     const { pushImgaeToRepo: push, pullImage: pull } = outcomes;
     expect(push.result).toMatchObject({ image: target, digest: expect.stringMatching(/^sha256:[a-f0-9]{64}$/) as string });
     expect(pull.result).toMatchObject({ image: target });
@@ -134,7 +140,7 @@ describeWithDocker('no secret in any process argv while each method runs', (e2e)
     const commands = seen.dockerArgvs.map((argv) => argv.slice(1).join(' '));
     expect(commands).toEqual(expect.arrayContaining([`push ${target}`, `pull ${target}`]));
     expect(commands).toContainEqual(expect.stringMatching(/^login --username AWS --password-stdin 127\.0\.0\.1:\d+$/));
-    expect(outcomes.tagImage.result).toMatchObject({ tags: [tag, `${tag}-prod`] });
+    if (methods.includes('tagImage')) expect(outcomes.tagImage.result).toMatchObject({ tags: [tag, `${tag}-prod`] });
     // And nothing of it reached the activity log either.
     expect(leakedSecrets(Object.values(outcomes).map((outcome) => outcome.output).join('\n'), secrets)).toEqual([]);
     expect(await leftoversSince(before)).toEqual([]);

@@ -14,6 +14,7 @@
  * runs it, and checks that nothing was left behind.
  */
 import { ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { ECRPUBLICClient, PutImageCommand as PublicPutImageCommand } from '@aws-sdk/client-ecr-public';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -97,18 +98,25 @@ describeWithDocker('no secret in output (local endpoint and registry, stand-in d
 
   beforeAll(async () => {
     restoreEnv = isolateAwsEnvironment();
-    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
+    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options), publicRegistry: true });
     await ecr.registries[0].setPassword(TRICKY_PASSWORD);
     ecr.endpoint.setPassword(ecr.accountIds[0], TRICKY_PASSWORD);
+    ecr.publicRegistry?.state.setPassword(TRICKY_PASSWORD);
     process.env.AWS_ENDPOINT_URL_ECR = ecr.env.AWS_ENDPOINT_URL_ECR;
+    process.env.AWS_ENDPOINT_URL_ECR_PUBLIC = ecr.env.AWS_ENDPOINT_URL_ECR_PUBLIC;
     // An image for tagImage to read (an index of no platforms needs no layers), with a scan for checkImageScan to report.
     ecr.endpoint.createRepositories(['team/app']);
     const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] });
     const client = new ECRClient({ region: LOCAL_REGION, credentials: LOCAL_KEYS, endpoint: ecr.endpoint.url });
+    // The same image in the public registry, for tagImage with registryType public.
+    ecr.publicRegistry?.state.add('team/app');
+    const publicClient = new ECRPUBLICClient({ region: 'us-east-1', credentials: LOCAL_KEYS, endpoint: ecr.endpoint.url });
     try {
       await client.send(new PutImageCommand({ repositoryName: 'team/app', imageTag: '1.0', imageManifest: index, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }));
+      await publicClient.send(new PublicPutImageCommand({ repositoryName: 'team/app', imageTag: '1.0', imageManifest: index, imageManifestMediaType: 'application/vnd.oci.image.index.v1+json' }));
     } finally {
       client.destroy();
+      publicClient.destroy();
     }
     const digest = `sha256:${createHash('sha256').update(index).digest('hex')}`;
     ecr.endpoint.scans.set({ repositoryName: 'team/app', digest, tags: ['1.0'], scan: [{ status: 'COMPLETE', findings: [{ name: 'CVE-2024-1', severity: 'HIGH', package: 'openssl', version: '3.0.1' }] }] });
@@ -157,6 +165,23 @@ describeWithDocker('no secret in output (local endpoint and registry, stand-in d
     }
     // The call carried the session token: it was used, not dropped.
     expect(ecr.endpoint.calls.at(-1)?.sessionToken).toBe(token);
+  });
+
+  // registryType public: the same token shape through ECR Public's API (checkImageScan refuses public before any call).
+  it.each(METHODS.filter((m) => m !== 'checkImageScan'))('%s with registryType public succeeds with a session token and shows no secret', async (method) => {
+    useLeakyDocker('');
+    const { error, result, output, visible } = await run(method, { ...baseParams(method), registryType: 'public' });
+    expect(error).toBeUndefined();
+    expect(result).toBeDefined();
+    expect(leakedSecrets(visible, secrets)).toEqual([]);
+    if (method === 'pushImgaeToRepo' || method === 'pullImage') expect(output).toContain(`password=${REDACTED} again ${REDACTED} auth=${REDACTED}`);
+    expect(ecr.endpoint.publicCalls.at(-1)?.sessionToken).toBe(token);
+  });
+
+  it.each(METHODS.filter((m) => m !== 'checkImageScan'))('%s with registryType public and a wrong secret key: the AWS error shows, the key does not', async (method) => {
+    const { error, visible } = await run(method, { ...baseParams(method), registryType: 'public', secretAccessKey: WRONG_SECRET });
+    expect((error as Error).message).toMatch(/^ECR Public \w+ failed: InvalidSignatureException/);
+    expect(leakedSecrets(visible, secrets)).toEqual([]);
   });
 
   it('getEcrLogin returns the password only in its documented fields', async () => {

@@ -130,6 +130,13 @@ describe('what each method reads is what config.json declares', () => {
     encryptionType: 'KMS',
     kmsKey: 'alias/app',
     repositoryTags: 'team=app',
+    // Catalog data is for public repositories and the settings above for private ones: an empty value is read all the same.
+    catalogDescription: '',
+    catalogAboutText: '',
+    catalogUsageText: '',
+    catalogArchitectures: '',
+    catalogOperatingSystems: '',
+    registryType: 'private',
     tags: 'prod',
     failOnSeverity: 'HIGH',
     ignoreFindings: 'CVE-2024-1234 until 2099-12-31',

@@ -172,12 +172,12 @@ describe('tagImage', () => {
 });
 
 describe('push: repository settings', () => {
-  const read = (params: Record<string, unknown>) => readRepositorySettings(new ParamReader(params, {}));
+  const read = (params: Record<string, unknown>) => readRepositorySettings(new ParamReader(params, {}), 'private');
 
   it('reads the defaults, and nothing to create unless asked', () => {
     expect(read({})).toBeUndefined();
     expect(read({ createRepository: 'false', scanOnPush: false })).toBeUndefined();
-    expect(read({ createRepository: true })).toEqual({ imageTagMutability: 'MUTABLE', scanOnPush: true, encryptionType: 'AES256', tags: [] });
+    expect(read({ createRepository: true })).toEqual({ type: 'private', imageTagMutability: 'MUTABLE', scanOnPush: true, encryptionType: 'AES256', tags: [] });
   });
 
   it('reads every setting as Kaholo sends it', () => {
@@ -191,6 +191,7 @@ describe('push: repository settings', () => {
         repositoryTags: 'team=payments\nnote=a b:c/d=e\nempty=',
       }),
     ).toEqual({
+      type: 'private',
       imageTagMutability: 'IMMUTABLE',
       scanOnPush: false,
       encryptionType: 'KMS',
@@ -204,7 +205,7 @@ describe('push: repository settings', () => {
   });
 
   it('creates the repository before the push, and takes RepositoryAlreadyExistsException as "it exists"', async () => {
-    const settings: RepositorySettings = { imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryptionType: 'AES256', tags: [] };
+    const settings: RepositorySettings = { type: 'private', imageTagMutability: 'IMMUTABLE', scanOnPush: true, encryptionType: 'AES256', tags: [] };
     const { ensureRepository } = await import('../../src/registry/repository-creation');
     const { openEcrRegistry } = await import('../../src/aws/ecr-registry');
     const { ActivityLog } = await import('../../src/kaholo/activity-log');

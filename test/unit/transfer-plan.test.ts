@@ -2,8 +2,8 @@ import { ParamError } from '../../src/errors';
 import { formatImageReference, parseImageReference } from '../../src/params/image-reference';
 import { parseImageRequest, planPull, planPush } from '../../src/docker/transfer-plan';
 
-const push = (imageName: string, repoName: string, host: string) => planPush(parseImageRequest(imageName, 'push'), repoName, host);
-const pull = (imageName: string, repoName: string, host: string) => planPull(parseImageRequest(imageName, 'pull'), repoName, host);
+const push = (imageName: string, repoName: string, host: string) => planPush(parseImageRequest(imageName, 'push'), repoName, { host, path: repoName });
+const pull = (imageName: string, repoName: string, host: string) => planPull(parseImageRequest(imageName, 'pull'), repoName, { host, path: repoName });
 const checkImageName = (imageName: string, direction: 'push' | 'pull') => parseImageRequest(imageName, direction);
 
 const HOST = '123456789012.dkr.ecr.us-east-1.amazonaws.com';
