@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findExecutable } from './docker-engine';
+import { completeLines, writeWhole } from './whole-file';
 
 export type FakeDockerScenario = 'ok' | 'daemon-down' | 'no-local-image' | 'unknown-tag' | 'login-denied' | 'slow-push' | 'push-missing';
 
@@ -62,16 +63,16 @@ export async function installDockerStandIn(mode: DockerStandInMode = { mode: 'fa
   const binDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kdk-docker-'));
   const log = path.join(binDir, 'calls.jsonl');
   const realDocker = await findExecutable('docker'); // found before binDir goes first on PATH
-  const set = (next: DockerStandInMode): Promise<void> =>
-    fs.writeFile(path.join(binDir, 'stand-in.json'), JSON.stringify({ ...next, log, realDocker }));
+  // Written whole: a call of an action still running may be reading it.
+  const set = (next: DockerStandInMode): Promise<void> => {
+    writeWhole(path.join(binDir, 'stand-in.json'), JSON.stringify({ ...next, log, realDocker }));
+    return Promise.resolve();
+  };
   await set(mode);
   await fs.writeFile(log, '');
   await fs.symlink(EXECUTABLE, path.join(binDir, 'docker'));
-  const calls = async (): Promise<DockerCall[]> =>
-    (await fs.readFile(log, 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as DockerCall);
+  // Calls append to the log while it is read: a line still being written waits for the next read.
+  const calls = async (): Promise<DockerCall[]> => completeLines(await fs.readFile(log, 'utf8')).map((line) => JSON.parse(line) as DockerCall);
   return {
     binDir,
     path: `${binDir}${path.delimiter}${process.env.PATH ?? ''}`,

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { installDockerStandIn } from './docker-stand-in';
 import { findExecutable } from './docker-engine';
+import { completeLines } from './whole-file';
 
 export interface StandInBin {
   /** Directory to put first on PATH. */
@@ -61,7 +62,7 @@ export async function makeGate(holds: string[]): Promise<Gate> {
     release: (subcommand) => fs.writeFile(path.join(dir, `${subcommand}.release`), ''),
     async calls() {
       const text = await fs.readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '');
-      return text.split('\n').filter(Boolean);
+      return completeLines(text); // a line still being appended waits for the next read
     },
     remove: () => fs.rm(dir, { recursive: true, force: true }),
   };

@@ -4,9 +4,11 @@
  * A docker credential helper stand-in, put on PATH as docker-credential-secretservice and
  * docker-credential-pass (the stores the docker CLI falls back to on Linux) by devkit/stand-ins.ts:
  * a real store in the JSON file STANDIN_CRED_STORE, and every call logged to STANDIN_CRED_LOG
- * (never a secret), so a test can tell whether any action used it.
+ * (never a secret), so a test can tell whether any action used it. The store is written whole
+ * (devkit/whole-file.js): actions may call it at once.
  */
 const fs = require('fs');
+const { readJsonFile, writeWhole } = require('../whole-file');
 
 const action = process.argv[2] ?? '';
 const storeFile = process.env.STANDIN_CRED_STORE ?? '';
@@ -16,13 +18,9 @@ const logFile = process.env.STANDIN_CRED_LOG ?? '';
 
 /** @returns {Store} */
 function readStore() {
-  try {
-    /** @type {unknown} */
-    const parsed = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
-    return /** @type {Store} */ (parsed);
-  } catch {
-    return {};
-  }
+  /** @type {Store} */
+  const none = {};
+  return readJsonFile(storeFile, none);
 }
 
 const input = action === 'list' ? '' : fs.readFileSync(0, 'utf8').trim();
@@ -34,7 +32,7 @@ switch (action) {
     const parsed = JSON.parse(input);
     const { ServerURL, Username, Secret } = /** @type {{ ServerURL: string, Username: string, Secret: string }} */ (parsed);
     store[ServerURL] = { Username, Secret };
-    fs.writeFileSync(storeFile, JSON.stringify(store));
+    writeWhole(storeFile, JSON.stringify(store));
     break;
   }
   case 'get': {
@@ -48,7 +46,7 @@ switch (action) {
   }
   case 'erase':
     delete store[input];
-    fs.writeFileSync(storeFile, JSON.stringify(store));
+    writeWhole(storeFile, JSON.stringify(store));
     break;
   case 'list':
     process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(store).map(([url, c]) => [url, c.Username]))));

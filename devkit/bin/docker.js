@@ -15,11 +15,13 @@
  * Every call is appended to the log as one JSON line (argv, DOCKER_CONFIG and its config.json, DOCKER_HOST,
  * the caller's pid, and, in fake mode, what `login` read on stdin) before any wait, so a test can wait until a
  * chosen step is reached. DEVKIT_DOCKER_SCENARIO, DEVKIT_DOCKER_LOCAL_IMAGES and DEVKIT_DOCKER_FAIL
- * in the environment override the file, for tests that switch per test.
+ * in the environment override the file, for tests that switch per test. Calls of concurrent actions
+ * share the docker config and the fake engine's state: those are written whole (devkit/whole-file.js).
  */
 const { spawn } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { readJsonFile, writeWhole } = require('../whole-file');
 
 /**
  * @typedef {{ mode: 'fake' | 'leaky' | 'real', log: string, scenario?: string, localImages?: string[],
@@ -66,14 +68,14 @@ function fail(text) {
 function storeLogin(host, auth) {
   const config = readConfig();
   config.auths = { ...(config.auths ?? {}), [host]: { auth } };
-  fs.writeFileSync(configFile, JSON.stringify(config));
+  writeWhole(configFile, JSON.stringify(config));
 }
 
 /** @param {string} host */
 function forgetLogin(host) {
   const config = readConfig();
   delete (config.auths ?? {})[host];
-  fs.writeFileSync(configFile, JSON.stringify(config));
+  writeWhole(configFile, JSON.stringify(config));
 }
 
 /**
@@ -82,18 +84,14 @@ function forgetLogin(host) {
  * @param {Settings} settings @returns {{ names: string[], pushed: string[] }}
  */
 function readState(settings) {
-  try {
-    /** @type {unknown} */
-    const parsed = JSON.parse(fs.readFileSync(`${settings.log}.state.json`, 'utf8'));
-    return /** @type {{ names: string[], pushed: string[] }} */ (parsed);
-  } catch {
-    return { names: [], pushed: [] };
-  }
+  /** @type {{ names: string[], pushed: string[] }} */
+  const none = { names: [], pushed: [] };
+  return readJsonFile(`${settings.log}.state.json`, none);
 }
 
 /** @param {Settings} settings @param {{ names: string[], pushed: string[] }} state */
 function saveState(settings, state) {
-  fs.writeFileSync(`${settings.log}.state.json`, JSON.stringify(state));
+  writeWhole(`${settings.log}.state.json`, JSON.stringify(state));
 }
 
 /** @param {Settings} settings @param {string} stdin */
@@ -178,7 +176,7 @@ function leaky(settings, stdin) {
     const pushed = fs.existsSync(`${configFile}.pushed`) ? fs.readFileSync(`${configFile}.pushed`, 'utf8') : `${host}/x`;
     console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify([`${pushed}@${DIGEST}`]) : IMAGE_ID);
   } else if (command === 'push') {
-    fs.writeFileSync(`${configFile}.pushed`, (argv[1] ?? '').replace(/:[^:/]*$/, ''));
+    writeWhole(`${configFile}.pushed`, (argv[1] ?? '').replace(/:[^:/]*$/, ''));
     console.log(`latest: digest: ${DIGEST} size: 528`);
   }
   else if (command === 'pull') console.log(`Digest: ${DIGEST}`);

@@ -12,8 +12,10 @@ import type { Interruption } from './interruption';
  * The agent-wide locks every action on the agent shares: a directory in the
  * agent's temporary directory per lock, made atomically by proper-lockfile.
  * The holder refreshes its mtime; a lock whose holder died (even by SIGKILL)
- * goes stale after STALE_MS and is taken over, so a dead holder delays the
- * next action by seconds, never forever. On SIGTERM the holder's clean-up
+ * goes stale STALE_MS after its last refresh and is taken over, so a dead
+ * holder delays the next action by seconds, never forever. (The first lock a
+ * process takes is dated at the next whole second until its first refresh, by
+ * proper-lockfile's probe of the mtime precision: up to 1 s more.) On SIGTERM the holder's clean-up
  * releases it (and proper-lockfile's exit hook does, should the process end
  * some other way). Two kinds share this: an engine's image names
  * (transfer-lock.ts) and names in a registry (registry-lock.ts).

@@ -22,6 +22,15 @@ import { agentEnvironment, runAgentAction, startAgentAction, type AgentOutcome, 
 jest.setTimeout(120_000);
 
 const KEYS = { ...LOCAL_KEYS, region: LOCAL_REGION };
+/** KAHOLO_ECR_LOCK_STALE_MS for every action these tests start. */
+const STALE_MS = 2000;
+/**
+ * How far after its holder's death a dead holder's lock can be dated. A lock is dated by its
+ * holder's last refresh (every STALE_MS / 2), but proper-lockfile dates the first lock a process
+ * takes at the next whole second + 5 ms (its probe of the file system's mtime precision) until that
+ * first refresh: a holder killed within STALE_MS / 2 of taking it leaves it dated up to 1005 ms ahead.
+ */
+const DATED_AHEAD_MS = 1005;
 
 describe('an unusable TMPDIR (no Docker engine needed)', () => {
   let ecr: LocalEcr;
@@ -107,7 +116,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
       TMPDIR: tmp,
       DOCKER_CONFIG: agentDir,
       PATH: `${bin.dir}${path.delimiter}${process.env.PATH ?? ''}`,
-      KAHOLO_ECR_LOCK_STALE_MS: '2000',
+      KAHOLO_ECR_LOCK_STALE_MS: String(STALE_MS),
       ...extra,
     });
     return startAgentAction({ method, params: { ...KEYS, repoName, ...params } }, env);
@@ -122,6 +131,28 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     return listProcesses()
       .filter((p) => readEnvironmentBlock(p.pid).includes(holds.env.STANDIN_GATE_DIR))
       .map((p) => p.pid);
+  }
+
+  /** The lock files in TMPDIR: engines' names and tags in a registry. */
+  async function lockFiles(): Promise<string[]> {
+    return (await fs.readdir(tmp)).filter((e) => /^kaholo-ecr\.(?:tag\.)?[0-9a-f]{32}\.lock$/.test(e));
+  }
+
+  /**
+   * Waits until every lock in TMPDIR is stale as the plugin judges it (dated more than STALE_MS
+   * ago), when their holders died before `diedAt`: each must be dated no later than DATED_AHEAD_MS
+   * after that (a lock still refreshed fails here), so the wait ends within STALE_MS + DATED_AHEAD_MS.
+   */
+  async function untilLocksStale(diedAt: number): Promise<void> {
+    for (const name of await lockFiles()) {
+      for (;;) {
+        const dated = Math.floor((await fs.stat(path.join(tmp, name))).mtimeMs);
+        expect(dated).toBeLessThanOrEqual(diedAt + DATED_AHEAD_MS);
+        const left = dated + STALE_MS + 1 - Date.now();
+        if (left <= 0) break;
+        await new Promise((resolve) => setTimeout(resolve, left));
+      }
+    }
   }
 
   async function endedBy(agent: AgentProcess, signal: string): Promise<AgentOutcome> {
@@ -184,6 +215,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const { agent: killed, holds } = await startHeld('push', 'pushImgaeToRepo', { imageName: image });
     killed.kill('SIGKILL');
     await endedBy(killed, 'SIGKILL');
+    const diedAt = Date.now();
     const orphans = (await fs.readdir(tmp)).filter((e) => e.startsWith(`kaholo-ecr-${killed.pid}-`));
     expect(orphans).toHaveLength(1); // what the killed action could not clean: its credentials...
     expect(await targetExists()).toBe(true); // ...and its tag
@@ -191,8 +223,9 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const deadline = Date.now() + 5000;
     while (processesOf(holds).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(processesOf(holds)).toEqual([]);
-    // Its locks (the tag's in the registry, the engine's name) no longer refreshed, so stale: the next action clears them.
-    await new Promise((resolve) => setTimeout(resolve, 2500)); // KAHOLO_ECR_LOCK_STALE_MS
+    // Its locks (the tag's in the registry, the engine's name) are no longer refreshed: once stale, the next action clears them.
+    expect(await lockFiles()).toHaveLength(2);
+    await untilLocksStale(diedAt);
 
     const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
     expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid}) that ended without cleaning up`);
@@ -210,8 +243,9 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     expect(await locks()).toHaveLength(1); // held by the pull
     killed.kill('SIGKILL');
     await endedBy(killed, 'SIGKILL');
-    expect(await locks()).toHaveLength(1); // left behind
-    await new Promise((resolve) => setTimeout(resolve, 2500)); // KAHOLO_ECR_LOCK_STALE_MS: no longer refreshed, so stale
+    const diedAt = Date.now();
+    expect(await locks()).toHaveLength(1); // left behind, no longer refreshed
+    await untilLocksStale(diedAt);
     const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
     expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid})`);
     expect(await locks()).toEqual([]);

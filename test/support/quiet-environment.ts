@@ -16,6 +16,9 @@ export default class QuietEnvironment extends NodeEnvironment {
     if (process.env.KAHOLO_TEST_VERBOSE) return;
     if (event.name === 'test_start') this.hold();
     else if (event.name === 'test_done') this.release(event.test.errors.length > 0, event.test.name);
+    // A skipped test (-t, .skip) or a todo starts but never gets test_done: stop holding there too,
+    // or what follows (jest's own report, when it runs in this process) is never shown.
+    else if (event.name === 'test_skip' || event.name === 'test_todo') this.release(false, event.test.name);
   }
 
   private hold(): void {
