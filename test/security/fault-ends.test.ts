@@ -7,17 +7,15 @@
  * (devkit/bin/docker.js, its gate; devkit/stand-ins.ts) holds the chosen subcommand until the test acts, and
  * then runs the real CLI against the real engine and registry.
  */
-import execa from 'execa';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeWithDocker } from '../support/e2e-environment';
-import { makeImage, removeImage } from '../../devkit/images';
-import { leftoversSince, takeSnapshot } from '../support/leftovers';
 import { LOCAL_KEYS, LOCAL_REGION, startLocalEcr, type LocalEcr } from '../../devkit/local-ecr';
 import { listProcesses, readEnvironmentBlock } from '../support/processes';
-import { buildStandIns, makeGate, type Gate, type StandInBin } from '../../devkit/stand-ins';
-import { agentEnvironment, runAgentAction, startAgentAction, type AgentOutcome, type AgentProcess } from '../../devkit/agent-process';
+import type { Gate } from '../../devkit/stand-ins';
+import { agentEnvironment, runAgentAction, type AgentOutcome, type AgentProcess } from '../../devkit/agent-process';
+import { useAgentOnEngine } from './support/agent-on-engine';
 
 jest.setTimeout(120_000);
 
@@ -60,46 +58,17 @@ describe('an unusable TMPDIR (no Docker engine needed)', () => {
 });
 
 describeWithDocker('faults on the docker side end cleanly', (e2e) => {
-  let ecr: LocalEcr;
-  let tmp: string;
-  let agentDir: string;
-  let bin: StandInBin;
-  let host: string;
-  const repoName = 'sec/ends';
   const run = `e${process.pid}`;
   const image = `fault-ends/app:${run}`;
-  const gates: Gate[] = [];
-  const target = (): string => `${host}/${repoName}:${run}`;
-
-  beforeAll(async () => {
-    ecr = await startLocalEcr({ accounts: 1, startRegistry: (options) => e2e().startRegistry(options) });
-    host = ecr.registries[0].host;
-    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'sec-ends-'));
-    agentDir = path.join(tmp, 'agent-docker');
-    await fs.mkdir(agentDir, { mode: 0o700 });
-    await fs.writeFile(path.join(agentDir, 'config.json'), '{"psFormat":"table {{.ID}}"}\n');
-    bin = await buildStandIns({ docker: true });
-    await makeImage(e2e().env, image, 64 * 1024);
+  const setup = useAgentOnEngine(e2e, {
+    repoName: 'sec/ends',
+    run,
+    image,
+    tmpPrefix: 'sec-ends-',
+    agentConfig: '{"psFormat":"table {{.ID}}"}\n',
+    env: { KAHOLO_ECR_LOCK_STALE_MS: String(STALE_MS) },
   });
-
-  afterAll(async () => {
-    for (const name of [image, target()]) await removeImage(e2e().env, name);
-    for (const gate of gates) await gate.remove();
-    await bin.remove();
-    await ecr.stop();
-    await fs.rm(tmp, { recursive: true, force: true });
-  });
-
-  let before: Awaited<ReturnType<typeof takeSnapshot>>;
-  beforeEach(async () => {
-    before = await takeSnapshot({ tmpDir: tmp, agentConfigFile: path.join(agentDir, 'config.json') });
-  });
-
-  async function gate(holds: string[]): Promise<Gate> {
-    const made = await makeGate(holds);
-    gates.push(made);
-    return made;
-  }
+  const { target, gate, start, targetExists, leftovers } = setup;
 
   /** Starts the action with `hold` held at its gate (e.g. 'push', 'tag:after'), and waits until it is reached there. */
   async function startHeld(hold: string, method: string, params: Record<string, string>): Promise<{ agent: AgentProcess; holds: Gate }> {
@@ -107,23 +76,6 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const agent = start(method, params, holds.env);
     await holds.reached(hold.split(':')[0]);
     return { agent, holds };
-  }
-
-  function start(method: string, params: Record<string, string>, extra: Record<string, string> = {}): AgentProcess {
-    const env = agentEnvironment({
-      ...e2e().env,
-      ...ecr.env,
-      TMPDIR: tmp,
-      DOCKER_CONFIG: agentDir,
-      PATH: `${bin.dir}${path.delimiter}${process.env.PATH ?? ''}`,
-      KAHOLO_ECR_LOCK_STALE_MS: String(STALE_MS),
-      ...extra,
-    });
-    return startAgentAction({ method, params: { ...KEYS, repoName, ...params } }, env);
-  }
-
-  async function targetExists(): Promise<boolean> {
-    return (await execa('docker', ['image', 'inspect', target()], { env: e2e().env, reject: false })).exitCode === 0;
   }
 
   /** Processes still running with this gate directory in their environment (the stand-in and the docker it ran). */
@@ -135,7 +87,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
 
   /** The lock files in TMPDIR: engines' names and tags in a registry. */
   async function lockFiles(): Promise<string[]> {
-    return (await fs.readdir(tmp)).filter((e) => /^kaholo-ecr\.(?:tag\.)?[0-9a-f]{32}\.lock$/.test(e));
+    return (await fs.readdir(setup.tmp)).filter((e) => /^kaholo-ecr\.(?:tag\.)?[0-9a-f]{32}\.lock$/.test(e));
   }
 
   /**
@@ -146,7 +98,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   async function untilLocksStale(diedAt: number): Promise<void> {
     for (const name of await lockFiles()) {
       for (;;) {
-        const dated = Math.floor((await fs.stat(path.join(tmp, name))).mtimeMs);
+        const dated = Math.floor((await fs.stat(path.join(setup.tmp, name))).mtimeMs);
         expect(dated).toBeLessThanOrEqual(diedAt + DATED_AHEAD_MS);
         const left = dated + STALE_MS + 1 - Date.now();
         if (left <= 0) break;
@@ -162,29 +114,29 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   }
 
   it('a registry down for the first seconds of a push: login is retried with the default policy and the push succeeds', async () => {
-    await ecr.registries[0].stop();
+    await setup.ecr.registries[0].stop();
     const started = Date.now();
     const agent = start('pushImgaeToRepo', { imageName: image });
     try {
       await agent.waitForOutput(/docker login failed \(connection refused\); retrying in [23]\.\d s \(attempt 2 of 3\)/, 60_000);
     } finally {
-      await ecr.registries[0].start();
+      await setup.ecr.registries[0].start();
     }
     const outcome = await agent.finished;
     expect(outcome.error).toBeUndefined();
     expect(outcome.result).toMatchObject({ image: target(), digest: expect.stringMatching(/^sha256:/) as string });
     expect(Date.now() - started).toBeGreaterThan(2000);
-    expect(await leftoversSince(before)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('transferAttempts 1 turns retries off', async () => {
-    await ecr.registries[0].stop();
+    await setup.ecr.registries[0].stop();
     try {
       const outcome = await start('pushImgaeToRepo', { imageName: image, transferAttempts: '1' }).finished;
       expect(outcome.error).toMatch(/^The registry \S+ cannot be reached from the agent: docker login failed: .*connection refused/);
       expect(outcome.output).not.toMatch(/retrying/);
     } finally {
-      await ecr.registries[0].start();
+      await setup.ecr.registries[0].start();
     }
   });
 
@@ -196,7 +148,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     expect(outcome.output).toContain(`Removed the name ${target()} this action had added`);
     expect(await holds.calls()).not.toContainEqual(`push ${target()}`);
     expect(await targetExists()).toBe(false);
-    expect(await leftoversSince(before)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('SIGTERM while the clean-up docker rmi runs: the rmi is not stopped, then the action ends by the signal', async () => {
@@ -206,9 +158,9 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     await holds.release('rmi');
     const outcome = await endedBy(agent, 'SIGTERM');
     expect(outcome.output).toContain(`Removed the name ${target()} this action had added`);
-    expect(outcome.output).toContain(`Logged out of ${host}`);
+    expect(outcome.output).toContain(`Logged out of ${setup.host}`);
     expect(await targetExists()).toBe(false);
-    expect(await leftoversSince(before)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('SIGKILL in the middle of a push: its docker ends with it, and the next action sweeps its directory and tag', async () => {
@@ -216,7 +168,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     killed.kill('SIGKILL');
     await endedBy(killed, 'SIGKILL');
     const diedAt = Date.now();
-    const orphans = (await fs.readdir(tmp)).filter((e) => e.startsWith(`kaholo-ecr-${killed.pid}-`));
+    const orphans = (await fs.readdir(setup.tmp)).filter((e) => e.startsWith(`kaholo-ecr-${killed.pid}-`));
     expect(orphans).toHaveLength(1); // what the killed action could not clean: its credentials...
     expect(await targetExists()).toBe(true); // ...and its tag
     // setpriv --pdeathsig: the docker it had started got SIGTERM when it died.
@@ -229,17 +181,17 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
 
     const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
     expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid}) that ended without cleaning up`);
-    expect(existsSync(path.join(tmp, orphans[0]))).toBe(false);
+    expect(existsSync(path.join(setup.tmp, orphans[0]))).toBe(false);
     // The killed action's lock was taken over once stale and released; when a lock is left, the log says what happened.
-    const leftLocks = (await fs.readdir(tmp)).filter((e) => e.endsWith('.lock'));
+    const leftLocks = (await fs.readdir(setup.tmp)).filter((e) => e.endsWith('.lock'));
     if (leftLocks.length > 0) throw new Error(`locks left in TMPDIR: ${leftLocks.join(', ')}; the next action's log:\n${next.output}`);
     expect(await targetExists()).toBe(false);
-    expect(await leftoversSince(before)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('SIGKILL in the middle of a pull: the next action clears its lock once stale', async () => {
     const { agent: killed } = await startHeld('pull', 'pullImage', { imageName: 'never-pulled' });
-    const locks = async (): Promise<string[]> => (await fs.readdir(tmp)).filter((e) => /^kaholo-ecr\.[0-9a-f]{32}\.lock$/.test(e));
+    const locks = async (): Promise<string[]> => (await fs.readdir(setup.tmp)).filter((e) => /^kaholo-ecr\.[0-9a-f]{32}\.lock$/.test(e));
     expect(await locks()).toHaveLength(1); // held by the pull
     killed.kill('SIGKILL');
     await endedBy(killed, 'SIGKILL');
@@ -249,12 +201,12 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const next = await start('pullImage', { imageName: 'no-such-tag' }).finished;
     expect(next.output).toContain(`Cleaned up after an earlier action (pid ${killed.pid})`);
     expect(await locks()).toEqual([]);
-    expect(await leftoversSince(before)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('a running action\'s directory is never swept, and neither is anything else in TMPDIR', async () => {
     const { agent: running, holds } = await startHeld('push', 'pushImgaeToRepo', { imageName: image });
-    const foreign = path.join(tmp, 'kaholo-ecr-not-ours');
+    const foreign = path.join(setup.tmp, 'kaholo-ecr-not-ours');
     await fs.mkdir(foreign);
     const other = await start('pullImage', { imageName: 'no-such-tag' }).finished;
     expect(other.output).not.toContain('Cleaned up after an earlier action');
@@ -264,7 +216,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const outcome = await running.finished;
     expect(outcome.error).toBeUndefined();
     expect(await targetExists()).toBe(false);
-    expect(await leftoversSince(before)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('stdout and stderr closed in the middle of a push: no crash, the clean-up runs, the result is reported', async () => {
@@ -275,7 +227,7 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     expect({ reported: outcome.reported, error: outcome.error, exitCode: outcome.exitCode }).toEqual({ reported: true, error: undefined, exitCode: 0 });
     expect(outcome.result).toMatchObject({ image: target() });
     expect(await targetExists()).toBe(false);
-    expect(await leftoversSince(before)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 
   it('a push that makes no progress is stopped, and cleaned up', async () => {
@@ -283,6 +235,6 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
     const outcome = await start('pushImgaeToRepo', { imageName: image }, { ...holds.env, KAHOLO_ECR_STALL_MS: '1500' }).finished;
     expect(outcome.error).toBe('docker push made no progress for 1.5 s and was stopped');
     expect(await targetExists()).toBe(false);
-    expect(await leftoversSince(before)).toEqual([]);
+    expect(await leftovers()).toEqual([]);
   });
 });
