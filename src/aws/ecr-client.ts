@@ -8,7 +8,7 @@ import { awsClientSetup } from './client-setup';
 export interface EcrClient {
   client: ECRClient;
   /** What an error of an ECR call names: the operation, the endpoint it went to, the timeouts. */
-  call(operation: string): AwsCallContext;
+  call: (operation: string) => AwsCallContext;
   /**
    * Closes the connections the client (and its role's STS client) keeps alive
    * for reuse, as the SDK asks of a client that is done: in an agent process

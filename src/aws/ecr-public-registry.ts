@@ -16,7 +16,7 @@ import {
   type Registry,
   type RepositoryCatalogDataInput,
 } from '@aws-sdk/client-ecr-public';
-import { describeAwsError, ParamError, PluginError } from '../errors';
+import { describeAwsError, ParamError, PluginError, type AwsCallContext } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import type { Redactor } from '../kaholo/redactor';
 import type { AwsConnection } from '../params/connection';
@@ -32,7 +32,7 @@ import type {
   StoredManifest,
 } from '../registry/registry-api';
 import { awsClientSetup, type AwsClientSetup } from './client-setup';
-import { describeEveryRepository } from './repository-pages';
+import { createUnlessExists, describeEveryRepository, putImageAnswer, putImageInput } from './ecr-calls';
 import { awsTimeouts, PROXY_VARIABLES } from './transport-settings';
 
 /** The one region that serves the ECR Public API. */
@@ -90,16 +90,8 @@ class EcrPublicRegistry implements RegistryApi {
     return Promise.resolve(undefined);
   }
 
-  async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
-    const { client, registryId } = this;
-    try {
-      return await describeEveryRepository(
-        (pageSize, names) => paginateDescribeRepositories({ client, ...(pageSize !== undefined ? { pageSize } : {}) }, { registryId, ...(names ? { repositoryNames: names } : {}) }),
-        repositoryNames,
-      );
-    } catch (error) {
-      throw describeAwsError(this.call('DescribeRepositories'), error);
-    }
+  describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
+    return describeEveryRepository(paginateDescribeRepositories, this.client, this.registryId, repositoryNames, this.call);
   }
 
   /** ECR Public has one token, for every public registry: it takes no registry ids. */
@@ -124,20 +116,17 @@ class EcrPublicRegistry implements RegistryApi {
   async createRepository(repoName: string, settings: RepositorySettings): Promise<boolean> {
     if (settings.type !== 'public') throw new PluginError('ECR Public was asked to create a repository with private settings');
     const catalogData = catalogInput(settings.catalog);
-    try {
-      await this.client.send(
-        new CreateRepositoryCommand({
-          repositoryName: repoName,
-          ...(catalogData !== undefined ? { catalogData } : {}),
-          ...(settings.tags.length > 0 ? { tags: settings.tags } : {}),
-        }),
-      );
-      return true;
-    } catch (error) {
-      // Two first pushes at once both call CreateRepository: the one that loses the race is told it exists.
-      if ((error as { name?: unknown })?.name === 'RepositoryAlreadyExistsException') return false;
-      throw describeAwsError(this.call('CreateRepository'), error);
-    }
+    return await createUnlessExists(
+      () =>
+        this.client.send(
+          new CreateRepositoryCommand({
+            repositoryName: repoName,
+            ...(catalogData !== undefined ? { catalogData } : {}),
+            ...(settings.tags.length > 0 ? { tags: settings.tags } : {}),
+          }),
+        ),
+      this.call,
+    );
   }
 
   /**
@@ -149,27 +138,8 @@ class EcrPublicRegistry implements RegistryApi {
     return manifests.getManifest(path, image, signal);
   }
 
-  async putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer> {
-    try {
-      const response = await this.client.send(
-        new PutImageCommand({
-          registryId: this.registryId,
-          repositoryName: repoName,
-          imageManifest: manifest.manifest,
-          imageManifestMediaType: manifest.mediaType,
-          imageDigest: manifest.digest,
-          imageTag: tag,
-        }),
-        { abortSignal: signal },
-      );
-      const imageId = response.image?.imageId;
-      return { outcome: 'stored', digest: imageId?.imageDigest, tag: imageId?.imageTag };
-    } catch (error) {
-      const name = (error as { name?: unknown })?.name;
-      if (name === 'ImageAlreadyExistsException') return { outcome: 'already-exists' };
-      if (name === 'ImageTagAlreadyExistsException') return { outcome: 'tag-immutable' };
-      throw describeAwsError(this.call('PutImage'), error);
-    }
+  putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer> {
+    return putImageAnswer(() => this.client.send(new PutImageCommand(putImageInput(this.registryId, repoName, manifest, tag)), { abortSignal: signal }), this.call);
   }
 
   close(): void {
@@ -207,9 +177,8 @@ class EcrPublicRegistry implements RegistryApi {
     return choosePublicRegistry(registries, this.registryId);
   }
 
-  private call(operation: string): ReturnType<AwsClientSetup['call']> {
-    return this.setup.call('ECR Public', operation);
-  }
+  /** What an error of one ECR Public call names. */
+  private readonly call = (operation: string): AwsCallContext => this.setup.call('ECR Public', operation);
 }
 
 /**

@@ -31,7 +31,7 @@ import {
 } from '../registry/registry-api';
 import { createEcrClient, expectedRegistryHost, resolveRegion, type EcrClient } from './ecr-client';
 import { EcrImageScans } from './ecr-scans';
-import { describeEveryRepository } from './repository-pages';
+import { createUnlessExists, describeEveryRepository, putImageAnswer, putImageInput } from './ecr-calls';
 
 /**
  * Opens private ECR for `registryId` (absent: the default registry of the
@@ -72,16 +72,8 @@ class EcrRegistry implements RegistryApi {
     return expectedRegistryHost(this.client, this.region, this.registryId);
   }
 
-  async describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
-    const { client, registryId } = this;
-    try {
-      return await describeEveryRepository(
-        (pageSize, names) => paginateDescribeRepositories({ client, ...(pageSize !== undefined ? { pageSize } : {}) }, { registryId, ...(names ? { repositoryNames: names } : {}) }),
-        repositoryNames,
-      );
-    } catch (error) {
-      throw describeAwsError(this.ecr.call('DescribeRepositories'), error);
-    }
+  describeRepositories(repositoryNames: string[]): Promise<RepositoryRecord[]> {
+    return describeEveryRepository(paginateDescribeRepositories, this.client, this.registryId, repositoryNames, this.ecr.call);
   }
 
   async authorize(registryIds: string[]): Promise<RegistryAuthorization[]> {
@@ -107,23 +99,20 @@ class EcrRegistry implements RegistryApi {
   async createRepository(repoName: string, settings: RepositorySettings): Promise<boolean> {
     if (settings.type !== 'private') throw new PluginError('Private ECR was asked to create a repository with public settings');
     const { imageTagMutability, scanOnPush, encryptionType, kmsKey, tags } = settings;
-    try {
-      await this.client.send(
-        new CreateRepositoryCommand({
-          registryId: this.registryId,
-          repositoryName: repoName,
-          imageTagMutability,
-          imageScanningConfiguration: { scanOnPush },
-          encryptionConfiguration: { encryptionType, kmsKey },
-          ...(tags.length > 0 ? { tags } : {}),
-        }),
-      );
-      return true;
-    } catch (error) {
-      // Two first pushes at once both call CreateRepository: the one that loses the race is told it exists.
-      if ((error as { name?: unknown })?.name === 'RepositoryAlreadyExistsException') return false;
-      throw describeAwsError(this.ecr.call('CreateRepository'), error);
-    }
+    return await createUnlessExists(
+      () =>
+        this.client.send(
+          new CreateRepositoryCommand({
+            registryId: this.registryId,
+            repositoryName: repoName,
+            imageTagMutability,
+            imageScanningConfiguration: { scanOnPush },
+            encryptionConfiguration: { encryptionType, kmsKey },
+            ...(tags.length > 0 ? { tags } : {}),
+          }),
+        ),
+      this.ecr.call,
+    );
   }
 
   /** BatchGetImage reports a missing image under `failures`, not as an error. */
@@ -152,27 +141,8 @@ class EcrRegistry implements RegistryApi {
     return { digest, manifest: found.imageManifest, mediaType: found.imageManifestMediaType };
   }
 
-  async putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer> {
-    try {
-      const response = await this.client.send(
-        new PutImageCommand({
-          registryId: this.registryId,
-          repositoryName: repoName,
-          imageManifest: manifest.manifest,
-          imageManifestMediaType: manifest.mediaType,
-          imageDigest: manifest.digest,
-          imageTag: tag,
-        }),
-        { abortSignal: signal },
-      );
-      const imageId = response.image?.imageId;
-      return { outcome: 'stored', digest: imageId?.imageDigest, tag: imageId?.imageTag };
-    } catch (error) {
-      const name = (error as { name?: unknown })?.name;
-      if (name === 'ImageAlreadyExistsException') return { outcome: 'already-exists' };
-      if (name === 'ImageTagAlreadyExistsException') return { outcome: 'tag-immutable' };
-      throw describeAwsError(this.ecr.call('PutImage'), error);
-    }
+  putManifest(repoName: string, manifest: StoredManifest, tag: string, signal?: AbortSignal): Promise<PutManifestAnswer> {
+    return putImageAnswer(() => this.client.send(new PutImageCommand(putImageInput(this.registryId, repoName, manifest, tag)), { abortSignal: signal }), this.ecr.call);
   }
 
   close(): void {
