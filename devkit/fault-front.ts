@@ -12,7 +12,8 @@
  * requests. Listens on 127.0.0.1 only; its sockets do not keep the process alive.
  */
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listenLocally } from './local-server';
 
 export type Service = 'ecr' | 'sts';
 
@@ -46,8 +47,6 @@ export async function startFaultFront(target: URL): Promise<FaultFront> {
   const faulted: Service[] = [];
   const passed: Service[] = [];
   const forgotten = new WeakSet<Socket>();
-  const sockets = new Set<Socket>();
-  let accepted = 0;
 
   const meets = (service: Service): boolean => {
     if (fault === undefined || fault.left <= 0 || (fault.service !== undefined && fault.service !== service)) return false;
@@ -84,30 +83,15 @@ export async function startFaultFront(target: URL): Promise<FaultFront> {
     });
   });
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (socket: Socket) => {
-    accepted += 1;
-    socket.unref();
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.unref();
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenLocally(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     setFault(next) {
       fault = next ? { ...next, left: next.times ?? Infinity } : undefined;
     },
     faulted,
     passed,
-    connections: () => accepted,
-    close() {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    connections: listening.acceptedConnections,
+    close: listening.close,
   };
 }

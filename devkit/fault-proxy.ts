@@ -13,6 +13,7 @@
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { listenLocally } from './local-server';
 
 export type ProxyFault = ({ mode: 'silent' } | { mode: 'close' } | { mode: 'status'; status: number }) & { times?: number };
 
@@ -46,7 +47,6 @@ export async function startFaultProxy(): Promise<FaultProxy> {
   let fault: (ProxyFault & { left: number }) | undefined;
   const requests: string[] = [];
   const users: string[] = [];
-  const sockets = new Set<net.Socket>();
 
   /** The fault this request meets, if any (and counts it). */
   const take = (req: http.IncomingMessage): ProxyFault | undefined => {
@@ -93,34 +93,19 @@ export async function startFaultProxy(): Promise<FaultProxy> {
       socket.pipe(upstream).pipe(socket);
     });
     upstream.unref();
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
     upstream.on('error', () => socket.destroy());
+    // The tunnel ends with the client's connection, which close() destroys.
     socket.on('close', () => upstream.destroy());
   });
-  server.on('connection', (socket: net.Socket) => {
-    socket.unref();
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.unref();
-  const { port } = server.address() as net.AddressInfo;
+  const { url, port, close } = await listenLocally(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     setFault(next) {
       fault = next ? { ...next, left: next.times ?? Infinity } : undefined;
     },
     requests,
     users,
-    close() {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    close,
   };
 }

@@ -6,8 +6,8 @@
  * ones) go to the first region's. Listens on 127.0.0.1; close() stops it.
  */
 import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import type { EcrEndpoint } from './ecr-endpoint';
+import { listenLocally } from './local-server';
 
 export interface RegionalEndpoint {
   url: string;
@@ -31,28 +31,6 @@ export async function startRegionalEndpoint(byRegion: Record<string, EcrEndpoint
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });
-  const open = new Set<Socket>();
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (socket: Socket) => {
-    socket.unref();
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.unref();
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    openConnections: () => open.size,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  return listenLocally(server);
 }

@@ -17,8 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { Transform } from 'node:stream';
+import { listenLocally } from './local-server';
 
 export interface FrontOptions {
   /** Send blob GETs to the storage host (as ECR does to S3). */
@@ -236,22 +236,8 @@ export async function startRegistryFront(upstreamUrl: string, options: FrontOpti
     forward.end();
   });
 
-  const listen = async (s: Server): Promise<{ url: string; sockets: Set<Socket> }> => {
-    const sockets = new Set<Socket>();
-    s.on('connection', (socket: Socket) => {
-      socket.unref();
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve());
-    });
-    s.unref();
-    return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, sockets };
-  };
-  const front = await listen(server);
-  const store = options.redirectBlobs ? await listen(storage) : undefined;
+  const front = await listenLocally(server);
+  const store = options.redirectBlobs ? await listenLocally(storage) : undefined;
   const storageUrl = store?.url;
 
   return {
@@ -281,8 +267,7 @@ export async function startRegistryFront(upstreamUrl: string, options: FrontOpti
     corrupt: (digest) => void corrupted.add(digest),
     close: async () => {
       for (const hold of holds.splice(0)) hold.reached();
-      for (const { sockets } of [front, ...(store ? [store] : [])]) for (const socket of sockets) socket.destroy();
-      await Promise.all([server, ...(store ? [storage] : [])].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await Promise.all([front.close(), store?.close()]);
     },
   };
 }

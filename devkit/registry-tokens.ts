@@ -15,9 +15,9 @@ import execa from 'execa';
 import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { listenLocally } from './local-server';
 
 /** One grant of a token: what may be done to one repository. */
 export interface Access {
@@ -163,18 +163,6 @@ export async function startTokenRealm(issuer: TokenIssuer): Promise<{ origin: st
     if (issuer.claims(req)) issuer.answer(req, res);
     else res.writeHead(404).end();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  server.unref();
-  server.on('connection', (socket) => socket.unref());
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const { url, close } = await listenLocally(server);
+  return { origin: url, close };
 }

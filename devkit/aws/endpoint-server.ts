@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLocally } from '../local-server';
 
 /** What the endpoint does instead of answering: nothing at all, or an HTML page with this status. */
 export type EndpointFault = { mode: 'hang' } | { mode: 'html'; status: number };
@@ -101,41 +101,16 @@ export async function startEndpointServer<Name extends string>(services: Array<E
     if (serveFault(req, res, service.name)) return;
     service.answer(req, res, randomUUID());
   });
-  // Accepted sockets are unref'd too, so idle keep-alive connections never hold the process open.
-  // An idle one stays for 30 s, so that a client that leaves its connections open is seen doing so.
-  const open = new Set<Socket>();
+  // An idle connection stays for 30 s, so that a client that leaves its connections open is seen doing so.
   server.keepAliveTimeout = 30_000;
-  server.on('connection', (socket: Socket) => {
-    socket.unref();
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.unref();
-  const { port } = server.address() as AddressInfo;
-
-  let closing: Promise<void> | undefined;
+  const listening = await listenLocally(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.url,
     faulted,
     setFault(next, service) {
       fault = next ? { fault: next, ...(service ? { service } : {}) } : undefined;
     },
-    openConnections: () => open.size,
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // server.close() only drops idle sockets; a busy or half-sent request would hold it open.
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    openConnections: listening.openConnections,
+    close: listening.close,
   };
 }
