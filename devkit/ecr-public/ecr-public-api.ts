@@ -12,8 +12,7 @@ import type { AccessKeys } from '../aws/access-keys';
 import { invalidParameter, jsonService, optionalString, optionalStringList, ServiceError, type Json, type JsonService, type Operation } from '../aws/json-protocol';
 import { manifestFromInput } from '../ecr/images';
 import { readManifest, writeManifest } from '../ecr/manifest-store';
-import type { ResourceTag } from '../ecr/registries';
-import { describeRepositoryPage } from '../ecr/repositories';
+import { describeRepositoryPage, resourceTagList } from '../ecr/repositories';
 import type { CatalogData, PublicRegistry } from './public-registry';
 
 const TOKEN_LIFETIME_SECONDS = 12 * 60 * 60;
@@ -34,14 +33,6 @@ function catalogInput(input: Json): CatalogData {
     if (value !== undefined) catalog[field] = value;
   }
   return catalog;
-}
-
-function resourceTags(input: Json): ResourceTag[] {
-  const tags = input.tags ?? [];
-  const valid = (tag: unknown): tag is ResourceTag =>
-    typeof tag === 'object' && tag !== null && typeof (tag as Json).Key === 'string' && typeof (tag as Json).Value === 'string';
-  if (!Array.isArray(tags) || !tags.every(valid)) throw invalidParameter(`Invalid parameter at 'tags': must be a list of { Key, Value } strings`);
-  return tags.map(({ Key, Value }) => ({ Key, Value }));
 }
 
 const describeRegistries: Operation<PublicRegistry> = (_input, registry) => ({
@@ -65,7 +56,7 @@ const createRepository: Operation<PublicRegistry> = (input, registry) => {
   const name = optionalString(input, 'repositoryName');
   if (name === undefined) throw invalidParameter(`Invalid parameter at 'repositoryName': must not be null`);
   const catalogData = catalogInput(input);
-  const tags = resourceTags(input);
+  const tags = resourceTagList(input);
   const repository = registry.add(name);
   registry.catalogs.set(name, catalogData);
   registry.resourceTags.set(repository.repositoryArn, tags);

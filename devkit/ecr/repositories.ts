@@ -65,8 +65,8 @@ export function seedRepositories(ecr: EcrRegistries, names: string[], registryId
   }
 }
 
-/** CreateRepository's `tags`: a list of { Key, Value } strings. */
-function resourceTagList(input: Json): ResourceTag[] {
+/** CreateRepository's `tags` (ECR's and ECR Public's alike): a list of { Key, Value } strings. */
+export function resourceTagList(input: Json): ResourceTag[] {
   const tags = input.tags ?? [];
   const valid = (tag: unknown): tag is ResourceTag =>
     typeof tag === 'object' && tag !== null && typeof (tag as Json).Key === 'string' && typeof (tag as Json).Value === 'string';
