@@ -9,7 +9,7 @@ import type { Interruption } from './interruption';
 import { isRunning } from './process-identity';
 import { readAddedNames, type AddedName } from './added-names';
 import { clearStaleLocks } from './lock-file';
-import { withTransferLock } from './transfer-lock';
+import { withEngineLock } from './engine-lock';
 
 /** How long the sweep waits for a name another action is using; it tries again next time. */
 const SWEEP_LOCK_WAIT_MS = 20_000;
@@ -55,7 +55,7 @@ export async function sweepOrphans(context: SweepContext): Promise<void> {
 
 async function undo(context: SweepContext, added: AddedName): Promise<boolean> {
   try {
-    return await withTransferLock({ ...context, reference: added.target, waitMs: SWEEP_LOCK_WAIT_MS }, () =>
+    return await withEngineLock({ ...context, reference: added.target, waitMs: SWEEP_LOCK_WAIT_MS }, () =>
       restoreName(context.docker, added, context.log),
     );
   } catch (error) {

@@ -18,7 +18,7 @@ import type { Interruption } from './interruption';
  * proper-lockfile's probe of the mtime precision: up to 1 s more.) On SIGTERM the holder's clean-up
  * releases it (and proper-lockfile's exit hook does, should the process end
  * some other way). Two kinds share this: an engine's image names
- * (transfer-lock.ts) and names in a registry (registry-lock.ts).
+ * (engine-lock.ts) and names in a registry (registry-lock.ts).
  * KAHOLO_ECR_LOCK_STALE_MS shortens STALE_MS, for tests only (DEVELOPMENT.md).
  */
 const STALE_MS = Number(process.env.KAHOLO_ECR_LOCK_STALE_MS) || 10_000;

@@ -11,7 +11,7 @@ import { acquireLock, lockFilePath, type LockKey } from './lock-file';
  * write one tag end as if they had run one after the other. An action takes
  * its locks in one fixed order (sorted), so two actions never each hold one
  * the other waits for; and it takes them before any engine lock
- * (transfer-lock.ts), whose holders never wait for one of these.
+ * (engine-lock.ts), whose holders never wait for one of these.
  */
 export interface RegistryLockRequest {
   /** The tags to hold, as `tagReference` names them. */

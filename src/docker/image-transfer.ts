@@ -11,7 +11,7 @@ import { ParamError, PluginError, quote, shorten } from '../errors';
 import { withRegistrySession, type RegistrySession, type SessionContext } from './registry-session';
 import { withRetries } from './docker-retries';
 import { forgetAddedName, recordAddedName, type AddedName } from '../agent/added-names';
-import { withTransferLock } from '../agent/transfer-lock';
+import { withEngineLock } from '../agent/engine-lock';
 import { tagReference, withRegistryLocks } from '../agent/registry-lock';
 import type { Interruption } from '../agent/interruption';
 import type { TransferOptions } from '../params/transfer-options';
@@ -75,7 +75,7 @@ export async function pushImage<T>(
       // candidate that is the target itself tells both what to push and what the name named.
       const [target] = targets;
       return underTagLocks(target, () =>
-        withTransferLock({ ...session, reference: target, waitMs: options.limit.ms }, async () => {
+        withEngineLock({ ...session, reference: target, waitMs: options.limit.ms }, async () => {
           const resolved = await resolveSource(session, candidates);
           const previousId = resolved.source === target ? resolved.imageId : await imageIdOf(session.docker, target);
           return pushLocked(request, session, resolved, previousId);
@@ -84,7 +84,7 @@ export async function pushImage<T>(
     }
     const resolved = await resolveSource(session, candidates);
     return underTagLocks(resolved.target, () =>
-      withTransferLock({ ...session, reference: resolved.target, waitMs: options.limit.ms }, async () =>
+      withEngineLock({ ...session, reference: resolved.target, waitMs: options.limit.ms }, async () =>
         pushLocked(request, session, resolved, await imageIdOf(session.docker, resolved.target)),
       ),
     );
@@ -133,7 +133,7 @@ export async function pullImage(request: TransferRequest, context: SessionContex
   const { login, repoName, location, image, options } = request;
   const reference = planPull(image, repoName, location);
   return withRegistrySession(login, context, options, (session) =>
-    withTransferLock({ ...session, reference, waitMs: options.limit.ms }, async () => {
+    withEngineLock({ ...session, reference, waitMs: options.limit.ms }, async () => {
       await session.loggedIn;
       session.log.info(`Pulling ${reference}`);
       let stdout: string;

@@ -7,7 +7,7 @@
  * The limit is at least one minute. So that the suite does not wait minutes, these actions run
  * with KAHOLO_ECR_TEST_MINUTE_MS, a test-only setting of how long a minute of the limit is
  * (DEVELOPMENT.md); everything else is as on an agent. The deadline logic itself is tested on a
- * fake clock in test/unit (retry-policy, docker-cli, transfer-lock). Deterministic timing: a
+ * fake clock in test/unit (retry-policy, docker-cli, engine-lock). Deterministic timing: a
  * `docker` stand-in on PATH holds the chosen subcommand at a gate (devkit/stand-ins.ts).
  */
 import { describeWithDocker } from '../support/e2e-environment';

@@ -3,7 +3,7 @@ import { ActivityLog } from '../../src/kaholo/activity-log';
 import { Interruption } from '../../src/agent/interruption';
 import { Redactor } from '../../src/kaholo/redactor';
 import { registryLockPath, tagReference, withRegistryLocks } from '../../src/agent/registry-lock';
-import { lockPath } from '../../src/agent/transfer-lock';
+import { engineLockPath } from '../../src/agent/engine-lock';
 import { captureOutput } from '../support/capture-output';
 
 /** A registry host of each test's own, so its locks (in the real os.tmpdir()) meet no one else's. */
@@ -111,7 +111,7 @@ describe('withRegistryLocks', () => {
 
   it('is a lock of its own, apart from the engine lock of the same reference', () => {
     const reference = ref('r');
-    expect(registryLockPath(reference)).not.toBe(lockPath(reference, reference));
+    expect(registryLockPath(reference)).not.toBe(engineLockPath(reference, reference));
     expect(registryLockPath(reference)).toMatch(/\/kaholo-ecr\.tag\.[0-9a-f]{32}\.lock$/);
   });
 });

@@ -5,11 +5,12 @@ import { acquireLock, lockFilePath, type LockKey } from './lock-file';
 import type { TimeLimit } from '../params/time-limit';
 
 /**
- * One lock per Docker engine and image reference (lock-file.ts), shared by
- * every action on the agent: a push holds it around naming, pushing and
- * restoring the name; a pull around the pull.
+ * The lock of one image name on one Docker engine (lock-file.ts), shared by
+ * every action on the agent, because an engine's image names are: a push
+ * holds it around naming, pushing and restoring the name; a pull around the
+ * pull; the sweep around undoing a name a killed action had added.
  */
-export interface LockRequest {
+export interface EngineLockRequest {
   /** The Docker engine whose image names are at stake, by its endpoint (engine-endpoint.ts). */
   engine: string;
   /** The image name the holder may write or remove. */
@@ -27,12 +28,12 @@ function engineLock(engine: string, reference: string): LockKey {
 }
 
 /** Where the lock for (engine, reference) lives. */
-export function lockPath(engine: string, reference: string): string {
+export function engineLockPath(engine: string, reference: string): string {
   return lockFilePath(engineLock(engine, reference));
 }
 
 /** Runs `work` while holding the lock; waits for another holder within `waitMs` and the time limit, then fails saying for what. */
-export async function withTransferLock<T>(request: LockRequest, work: () => Promise<T>): Promise<T> {
+export async function withEngineLock<T>(request: EngineLockRequest, work: () => Promise<T>): Promise<T> {
   const release = await acquireLock(engineLock(request.engine, request.reference), request);
   try {
     return await work();

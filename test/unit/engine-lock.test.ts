@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { ActivityLog } from '../../src/kaholo/activity-log';
 import { Interruption } from '../../src/agent/interruption';
 import { Redactor } from '../../src/kaholo/redactor';
-import { lockPath, withTransferLock } from '../../src/agent/transfer-lock';
+import { engineLockPath, withEngineLock } from '../../src/agent/engine-lock';
 import { TimeLimit } from '../../src/params/time-limit';
 import { captureOutput } from '../support/capture-output';
 
@@ -12,7 +12,7 @@ beforeEach(() => {
   engine = `unix:///run/lock-test-${process.pid}-${Math.random().toString(36).slice(2)}.sock`;
 });
 afterEach(async () => {
-  await fs.rm(lockPath(engine, 'r/app:1'), { recursive: true, force: true });
+  await fs.rm(engineLockPath(engine, 'r/app:1'), { recursive: true, force: true });
 });
 
 const request = (reference: string, waitMs: number) => ({
@@ -23,11 +23,11 @@ const request = (reference: string, waitMs: number) => ({
   interruption: new Interruption(),
 });
 
-describe('withTransferLock', () => {
+describe('withEngineLock', () => {
   it('lets one holder in at a time per engine and name, others in parallel', async () => {
     const order: string[] = [];
     const hold = (name: string, reference: string, ms: number) =>
-      withTransferLock(request(reference, 10_000), async () => {
+      withEngineLock(request(reference, 10_000), async () => {
         order.push(`${name} in`);
         await new Promise((resolve) => setTimeout(resolve, ms));
         order.push(`${name} out`);
@@ -36,38 +36,38 @@ describe('withTransferLock', () => {
     expect(order.indexOf('b in')).toBeGreaterThan(order.indexOf('a out'));
     expect(order.indexOf('other out')).toBeLessThan(order.indexOf('a out'));
     expect(output).toContain('Waiting for another action on this agent that pushes or pulls r/app:1 (up to 10 s)');
-    expect(existsSync(lockPath(engine, 'r/app:1'))).toBe(false); // released: nothing left
+    expect(existsSync(engineLockPath(engine, 'r/app:1'))).toBe(false); // released: nothing left
   });
 
   it('waits within its bound, then says what it waited for', async () => {
-    await fs.mkdir(lockPath(engine, 'r/app:1')); // a live holder: fresh mtime
+    await fs.mkdir(engineLockPath(engine, 'r/app:1')); // a live holder: fresh mtime
     const started = Date.now();
-    const { error } = await captureOutput(() => withTransferLock(request('r/app:1', 1000), () => Promise.resolve()));
+    const { error } = await captureOutput(() => withEngineLock(request('r/app:1', 1000), () => Promise.resolve()));
     expect(Date.now() - started).toBeLessThan(3000);
     expect((error as Error).message).toBe(
-      `Waited 1 s for another action on this agent to finish with r/app:1 (engine ${engine}, lock ${lockPath(engine, 'r/app:1')}); try again when it has finished`,
+      `Waited 1 s for another action on this agent to finish with r/app:1 (engine ${engine}, lock ${engineLockPath(engine, 'r/app:1')}); try again when it has finished`,
     );
   });
 
   it('waits no longer than the time limit when that comes first, and names transferTimeLimit', async () => {
-    await fs.mkdir(lockPath(engine, 'r/app:1')); // a live holder
+    await fs.mkdir(engineLockPath(engine, 'r/app:1')); // a live holder
     const started = Date.now();
     const limit = new TimeLimit(1, 800, 'pull');
-    const { error } = await captureOutput(() => withTransferLock({ ...request('r/app:1', 60_000), limit }, () => Promise.resolve()));
+    const { error } = await captureOutput(() => withEngineLock({ ...request('r/app:1', 60_000), limit }, () => Promise.resolve()));
     expect(Date.now() - started).toBeLessThan(3000);
     expect((error as Error).message).toBe(
       'Parameter "transferTimeLimit": the pull did not finish within 1 minute: it was still waiting for another action on this agent to finish with ' +
-        `r/app:1 (engine ${engine}, lock ${lockPath(engine, 'r/app:1')})`,
+        `r/app:1 (engine ${engine}, lock ${engineLockPath(engine, 'r/app:1')})`,
     );
   });
 
   it('takes over the lock of a holder that died (its lock no longer refreshed)', async () => {
-    const file = lockPath(engine, 'r/app:1');
+    const file = engineLockPath(engine, 'r/app:1');
     await fs.mkdir(file);
     const old = new Date(Date.now() - 60_000);
     await fs.utimes(file, old, old);
     const started = Date.now();
-    const { result } = await captureOutput(() => withTransferLock(request('r/app:1', 5000), () => Promise.resolve('in')));
+    const { result } = await captureOutput(() => withEngineLock(request('r/app:1', 5000), () => Promise.resolve('in')));
     expect(result).toBe('in');
     expect(Date.now() - started).toBeLessThan(1000);
   });
