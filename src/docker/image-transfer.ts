@@ -15,7 +15,7 @@ import { withEngineLock } from '../agent/engine-lock';
 import { tagReference, withRegistryLocks } from '../agent/registry-lock';
 import type { Interruption } from '../agent/interruption';
 import type { TransferOptions } from '../params/transfer-options';
-import { planPull, planPush, type ImageRequest, type PushCandidate } from './transfer-plan';
+import { planPull, planPush, type ImageRequest, type PushCandidate } from '../params/image-request';
 
 export interface TransferRequest {
   /** Absent: no credentials, so an anonymous pull (of a public image). */

@@ -4,7 +4,7 @@
  * call; the scan code loads only when an action gets that far.
  */
 import { Interruption } from '../agent/interruption';
-import { parseImageRequest } from '../docker/transfer-plan';
+import { parseImageRequest } from '../params/image-request';
 import { ParamError, PluginError } from '../errors';
 import { kaholoMethod } from '../kaholo/action-boundary';
 import { readConnection } from '../params/connection';

@@ -6,7 +6,7 @@
  * side of the copy loads only then.
  */
 import { LAZY_BUNDLES } from '../agent/lazy-bundles';
-import { parseImageRequest, planPull, repositoryImageId, type ImageRequest } from '../docker/transfer-plan';
+import { parseImageRequest, planPull, repositoryImageId, type ImageRequest } from '../params/image-request';
 import { ParamError, quote } from '../errors';
 import { kaholoMethod } from '../kaholo/action-boundary';
 import type { ParamReader } from '../kaholo/param-reader';

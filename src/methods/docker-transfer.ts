@@ -1,6 +1,6 @@
 import { LAZY_BUNDLES } from '../agent/lazy-bundles';
 import type { TransferRequest } from '../docker/image-transfer';
-import { namedPublicLocation, parseImageRequest, type ImageRequest } from '../docker/transfer-plan';
+import { namedPublicLocation, parseImageRequest, type ImageRequest } from '../params/image-request';
 import { NoCredentialsError, ParamError, quote } from '../errors';
 import type { ActionContext } from '../kaholo/action-boundary';
 import type { ActivityLog } from '../kaholo/activity-log';

@@ -1,4 +1,4 @@
-import { parseImageRequest } from '../docker/transfer-plan';
+import { parseImageRequest } from '../params/image-request';
 import { kaholoMethod } from '../kaholo/action-boundary';
 import { readConnection } from '../params/connection';
 import { readTags } from '../params/tag-list';

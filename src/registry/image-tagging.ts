@@ -1,5 +1,5 @@
 import { Interruption } from '../agent/interruption';
-import { planPull, repositoryImageId, type ImageRequest } from '../docker/transfer-plan';
+import { planPull, repositoryImageId, type ImageRequest } from '../params/image-request';
 import { foreign, MissingImageError, ParamError, PluginError, quote, shorten } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';

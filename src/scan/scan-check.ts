@@ -4,7 +4,7 @@
  * usable result, and the verdict against the gate. This file runs them in
  * order.
  */
-import { planPull, repositoryImageId, type ImageRequest } from '../docker/transfer-plan';
+import { planPull, repositoryImageId, type ImageRequest } from '../params/image-request';
 import { PluginError, seconds } from '../errors';
 import type { ScanTarget } from './scan-reading';
 import type { ScanRequest } from './scan-request';

@@ -20,7 +20,7 @@ import type { Clock } from '../../src/scan/clock';
 import { checkScan } from '../../src/scan/scan-check';
 import type { ScanRequest } from '../../src/scan/scan-request';
 import type { ScanResult } from '../../src/scan/scan-verdict';
-import { parseImageRequest } from '../../src/docker/transfer-plan';
+import { parseImageRequest } from '../../src/params/image-request';
 import { openEcrRegistry } from '../../src/aws/ecr-registry';
 import { Redactor } from '../../src/kaholo/redactor';
 import type { ImageScanApi } from '../../src/registry/image-scans';

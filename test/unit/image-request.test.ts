@@ -1,6 +1,6 @@
 import { ParamError } from '../../src/errors';
 import { formatImageReference, parseImageReference } from '../../src/params/image-reference';
-import { parseImageRequest, planPull, planPush } from '../../src/docker/transfer-plan';
+import { parseImageRequest, planPull, planPush } from '../../src/params/image-request';
 
 const push = (imageName: string, repoName: string, host: string) => planPush(parseImageRequest(imageName, 'push'), repoName, { host, path: repoName });
 const pull = (imageName: string, repoName: string, host: string) => planPull(parseImageRequest(imageName, 'pull'), repoName, { host, path: repoName });

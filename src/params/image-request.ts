@@ -1,5 +1,5 @@
 import { ParamError, quote } from '../errors';
-import { formatImageReference, isBareWord, isValidTag, parseImageReference, type ImageReference } from '../params/image-reference';
+import { formatImageReference, isBareWord, isValidTag, parseImageReference, type ImageReference } from './image-reference';
 import type { ImageId, RepositoryLocation } from '../registry/registry-api';
 
 /**
