@@ -1,24 +1,33 @@
 import { PluginError } from '../errors';
+import type { ActivityLog } from '../kaholo/activity-log';
 
 const INTERRUPTS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 /**
- * While a push or pull runs, SIGTERM, SIGINT and SIGHUP stop the work (the
- * running docker command, a wait for a lock or a retry) but never the
- * clean-up; once the clean-up is done, release() raises the signal again so
- * the process still ends as it was asked to.
+ * While an action works (a push or pull, tags, a copy, a scan wait), SIGTERM,
+ * SIGINT and SIGHUP stop the work (the running docker command, a call, a wait
+ * for a lock or a retry) but never the clean-up; once the clean-up is done,
+ * release() raises the signal again so the process still ends as it was
+ * asked to. The first signal is said in the log, so that a log that stops
+ * short says why (and a test knows the signal has landed).
  */
 export class Interruption {
   private received: NodeJS.Signals | undefined;
   private readonly listeners = new Set<() => void>();
   private aborter: AbortController | undefined;
   private readonly handler = (signal: NodeJS.Signals): void => {
-    this.received ??= signal;
+    if (this.received === undefined) {
+      this.received = signal;
+      this.log?.info(`Interrupted (${signal}): stopping the work; cleaning up`);
+    }
     for (const listener of [...this.listeners]) listener();
   };
 
-  static catch(): Interruption {
-    const interruption = new Interruption();
+  constructor(private readonly log?: ActivityLog) {}
+
+  /** Catches the interrupts until release(); the action's one Interruption, so the line is said once. */
+  static catch(log: ActivityLog): Interruption {
+    const interruption = new Interruption(log);
     for (const signal of INTERRUPTS) process.on(signal, interruption.handler);
     return interruption;
   }

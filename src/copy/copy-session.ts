@@ -36,7 +36,7 @@ export interface CopySessionRequest {
 
 export async function runCopy(request: CopySessionRequest): Promise<CopyResult> {
   const { log, redactor, limit } = request;
-  const interruption = Interruption.catch();
+  const interruption = Interruption.catch(log);
   const opened: ImageRegistry[] = [];
   const timeouts = awsTimeouts();
   const proxied = PROXY_VARIABLES.some((name) => process.env[name]);

@@ -59,7 +59,7 @@ export async function withRegistrySession<T>(
 ): Promise<T> {
   context.redactor.add(login?.password);
   const env = context.env ?? process.env;
-  const interruption = Interruption.catch();
+  const interruption = Interruption.catch(context.log);
   try {
     const config = await createPrivateDockerConfig(env);
     const docker = new DockerCli({ ...env, DOCKER_CONFIG: config.dir }, context.redactor, context.log, { limit });

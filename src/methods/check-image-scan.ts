@@ -23,7 +23,7 @@ export const checkImageScan = kaholoMethod(async ({ params, log, redactor }) => 
     const { scans } = registry;
     if (scans === undefined) throw new PluginError('This registry has no image scanning');
     // SIGTERM, SIGINT and SIGHUP end a wait (and an AWS call under way) at once.
-    const interruption = Interruption.catch();
+    const interruption = Interruption.catch(log);
     try {
       const [{ checkScan }, { systemClock }] = await Promise.all([import('../scan/scan-check'), import('../scan/clock')]);
       return await checkScan({ registry, scans, repoName }, image, request, { log, interruption, clock: systemClock(interruption) });

@@ -40,7 +40,7 @@ export async function tagImageInRepository(
   const source = repositoryImageId(image);
   // Only an action that gets this far loads the lock (and proper-lockfile).
   const { tagReference, withRegistryLocks } = await import('../agent/registry-lock');
-  const interruption = Interruption.catch();
+  const interruption = Interruption.catch(log);
   try {
     const references = tags.map((tag) => tagReference(location.host, location.path, tag));
     return await withRegistryLocks({ references, waitMs, log, interruption }, async () => {

@@ -323,6 +323,7 @@ describeCopies('copyImage across repositories, accounts and regions (ECR stand-i
         held.release();
       }
       expect(outcome.signal).toBe('SIGTERM');
+      expect(outcome.output).toMatch(/^Interrupted \(SIGTERM\): stopping the work; cleaning up$/m);
       expect(running(action.pid)).toBe(false);
       // It stopped in order, not by the signal's default: the uploads under way were given up (DELETE) first.
       expect(front(target).requests.filter((r) => r.method === 'DELETE' && r.path.startsWith('/v2/term/app/blobs/uploads/')).length).toBeGreaterThan(0);

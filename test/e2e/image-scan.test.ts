@@ -238,6 +238,7 @@ describe('checkImageScan interrupted (each action a node process of its own)', (
     // At once: not after the 5 s wait, nor when the kill escalates to SIGKILL 5 s after the SIGTERM.
     expect(Date.now() - signalled).toBeLessThan(4_000);
     expect(outcome).toMatchObject({ reported: true, error: 'The action was interrupted (SIGTERM)' });
+    expect(outcome.output).toMatch(/^Interrupted \(SIGTERM\): stopping the work; cleaning up$/m);
     await expectNoOpenConnections(stack());
   });
 

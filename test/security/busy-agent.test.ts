@@ -297,6 +297,7 @@ describeWithDocker('concurrent actions on one engine', (e2e) => {
       tagging.kill('SIGTERM');
       const outcome = await tagging.finished;
       expect({ signal: outcome.signal, reported: outcome.reported }).toEqual({ signal: 'SIGTERM', reported: false });
+      expect(outcome.output).toMatch(/^Interrupted \(SIGTERM\): stopping the work; cleaning up$/m);
       expect(Date.now() - stopped).toBeLessThan(5000); // not after a request timeout
       expect(await locks()).toEqual([]);
     } finally {

@@ -154,9 +154,11 @@ describeWithDocker('faults on the docker side end cleanly', (e2e) => {
   it('SIGTERM while the clean-up docker rmi runs: the rmi is not stopped, then the action ends by the signal', async () => {
     const { agent, holds } = await startHeld('rmi', 'pushImgaeToRepo', { imageName: image }); // pushed; the clean-up is under way
     agent.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the signal has landed; the rmi must survive it
+    await agent.waitForOutput(/^Interrupted \(SIGTERM\): stopping the work; cleaning up$/m, 10_000); // the signal has landed; the rmi must survive it
     await holds.release('rmi');
     const outcome = await endedBy(agent, 'SIGTERM');
+    expect(outcome.output.match(/^Interrupted \(SIGTERM\)/gm)).toHaveLength(1); // said once
+    expect(outcome.output.indexOf('Interrupted (SIGTERM)')).toBeLessThan(outcome.output.indexOf(`Removed the name ${target()}`));
     expect(outcome.output).toContain(`Removed the name ${target()} this action had added`);
     expect(outcome.output).toContain(`Logged out of ${setup.host}`);
     expect(await targetExists()).toBe(false);

@@ -207,6 +207,7 @@ describeWithDocker('faults of the registry, the engine, the images and the actio
       const outcome = await agent.finished;
 
       expect({ signal: outcome.signal, reported: outcome.reported }).toEqual({ signal: 'SIGTERM', reported: false });
+      expect(outcome.output).toMatch(/^Interrupted \(SIGTERM\): stopping the work; cleaning up$/m);
       expect(outcome.output).toContain(`Logged out of ${host}`);
       expect(outcome.output).not.toMatch(/digest: sha256:/);
       // No docker process is left (the held push included), nor a private config, nor a change to the agent's config.
