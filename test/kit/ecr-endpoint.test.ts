@@ -121,13 +121,18 @@ describe('lifecycle', () => {
 
   it('closes promptly despite open connections, is idempotent, and then refuses connections', async () => {
     await client().send(new DescribeRepositoriesCommand({})); // leaves an idle keep-alive socket
-    // A half-sent request keeps its connection busy, which a plain server.close() would wait for.
-    const halfSent = connect(Number(new URL(endpoint.url).port), '127.0.0.1');
-    halfSent.on('error', () => undefined); // the reset on close is expected
-    await once(halfSent, 'connect');
-    halfSent.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const dropped = once(halfSent, 'close');
+    // A request under way keeps its connection busy, which a plain server.close() would wait for:
+    // one the endpoint holds (the hang fault: read, never answered), known held once it is counted.
+    endpoint.setFault({ mode: 'hang' });
+    const busy = connect(Number(new URL(endpoint.url).port), '127.0.0.1');
+    busy.on('error', () => undefined); // a reset on close would do too
+    await once(busy, 'connect');
+    busy.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}');
+    for (const deadline = Date.now() + 5000; endpoint.faulted.length === 0; ) {
+      if (Date.now() > deadline) throw new Error('the endpoint did not take the request within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const dropped = new Promise((resolve) => busy.once('close', resolve));
 
     const started = Date.now();
     await endpoint.close();
