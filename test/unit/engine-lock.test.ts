@@ -5,6 +5,7 @@ import { Redactor } from '../../src/kaholo/redactor';
 import { engineLockPath, withEngineLock } from '../../src/agent/engine-lock';
 import { TimeLimit } from '../../src/params/time-limit';
 import { captureOutput } from '../support/capture-output';
+import { WatchedLog } from '../support/watched-log';
 
 /** An engine of each test's own, so its locks (in the real os.tmpdir()) meet no one else's. */
 let engine: string;
@@ -12,7 +13,7 @@ beforeEach(() => {
   engine = `unix:///run/lock-test-${process.pid}-${Math.random().toString(36).slice(2)}.sock`;
 });
 afterEach(async () => {
-  await fs.rm(engineLockPath(engine, 'r/app:1'), { recursive: true, force: true });
+  for (const reference of ['r/app:1', 'r/app:2']) await fs.rm(engineLockPath(engine, reference), { recursive: true, force: true });
 });
 
 const request = (reference: string, waitMs: number) => ({
@@ -26,16 +27,36 @@ const request = (reference: string, waitMs: number) => ({
 describe('withEngineLock', () => {
   it('lets one holder in at a time per engine and name, others in parallel', async () => {
     const order: string[] = [];
-    const hold = (name: string, reference: string, ms: number) =>
-      withEngineLock(request(reference, 10_000), async () => {
-        order.push(`${name} in`);
-        await new Promise((resolve) => setTimeout(resolve, ms));
-        order.push(`${name} out`);
+    const log = new WatchedLog();
+    let letFirstGo = (): void => undefined;
+    const { output, error } = await captureOutput(async () => {
+      let first: Promise<void> | undefined;
+      await new Promise<void>((entered) => {
+        first = withEngineLock(request('r/app:1', 10_000), async () => {
+          order.push('first in');
+          entered();
+          await new Promise<void>((resolve) => (letFirstGo = resolve));
+          order.push('first out');
+        });
       });
-    const { output } = await captureOutput(() => Promise.all([hold('a', 'r/app:1', 300), hold('other', 'r/app:2', 50), hold('b', 'r/app:1', 10)]));
-    expect(order.indexOf('b in')).toBeGreaterThan(order.indexOf('a out'));
-    expect(order.indexOf('other out')).toBeLessThan(order.indexOf('a out'));
-    expect(output).toContain('Waiting for another action on this agent that pushes or pulls r/app:1 (up to 10 s)');
+      const second = withEngineLock({ ...request('r/app:1', 10_000), log }, () => {
+        order.push('second in');
+        return Promise.resolve();
+      });
+      // Another name on the same engine: in and out while the first holds r/app:1.
+      await withEngineLock(request('r/app:2', 10_000), () => {
+        order.push('other name in');
+        return Promise.resolve();
+      });
+      await log.lineMatching(/^Waiting/);
+      expect(order).toEqual(['first in', 'other name in']);
+      letFirstGo();
+      await Promise.all([first, second]);
+    });
+    expect(error).toBeUndefined();
+    expect(order).toEqual(['first in', 'other name in', 'first out', 'second in']);
+    expect(log.lines).toEqual(['Waiting for another action on this agent that pushes or pulls r/app:1 (up to 10 s)']);
+    expect(output).toContain(log.lines[0]);
     expect(existsSync(engineLockPath(engine, 'r/app:1'))).toBe(false); // released: nothing left
   });
 

@@ -5,6 +5,7 @@ import { Redactor } from '../../src/kaholo/redactor';
 import { registryLockPath, tagReference, withRegistryLocks } from '../../src/agent/registry-lock';
 import { engineLockPath } from '../../src/agent/engine-lock';
 import { captureOutput } from '../support/capture-output';
+import { WatchedLog } from '../support/watched-log';
 
 /** A registry host of each test's own, so its locks (in the real os.tmpdir()) meet no one else's. */
 let host: string;
@@ -15,17 +16,6 @@ beforeEach(() => {
 afterEach(async () => {
   for (const tag of ['a', 'b', 'latest', 'r']) await fs.rm(registryLockPath(ref(tag)), { recursive: true, force: true });
 });
-
-/** An activity log that also calls `onLine` with each line as it is written. */
-class WatchedLog extends ActivityLog {
-  constructor(private readonly onLine: (line: string) => void) {
-    super(new Redactor());
-  }
-  override info(line: string): void {
-    this.onLine(line);
-    super.info(line);
-  }
-}
 
 const request = (references: string[], waitMs: number, log: ActivityLog = new ActivityLog(new Redactor())) => ({
   references,
@@ -60,15 +50,15 @@ describe('withRegistryLocks', () => {
       });
     });
     await firstIn;
-    const waiting: string[] = [];
+    const waitingLog = new WatchedLog();
     const second = captureOutput(() =>
-      withRegistryLocks(request([ref('latest'), ref('r')], 10_000, new WatchedLog((line) => waiting.push(line))), () => {
+      withRegistryLocks(request([ref('latest'), ref('r')], 10_000, waitingLog), () => {
         order.push('second in');
         return Promise.resolve();
       }),
     );
-    while (waiting.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(waiting).toEqual([`Waiting for another action on this agent that writes the tag ${ref('latest')} (up to 10 s)`]);
+    await waitingLog.lineMatching(/^Waiting/);
+    expect(waitingLog.lines).toEqual([`Waiting for another action on this agent that writes the tag ${ref('latest')} (up to 10 s)`]);
     letFirstGo();
     expect((await second).error).toBeUndefined();
     expect(order).toEqual(['first in', 'first out', 'second in']);
