@@ -18,7 +18,7 @@ export class WatchedLog extends ActivityLog {
   }
 
   /** The first line (written already or to come) that matches, within `timeoutMs`. */
-  lineMatching(pattern: RegExp, timeoutMs = 5000): Promise<string> {
+  lineMatching(pattern: RegExp, timeoutMs = 3000): Promise<string> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         const line = this.lines.find((l) => pattern.test(l));
