@@ -36,7 +36,7 @@ import { createUnlessExists, describeEveryRepository, putImageAnswer, putImageIn
 import { awsTimeouts, PROXY_VARIABLES } from './transport-settings';
 
 /** The one region that serves the ECR Public API. */
-export const ECR_PUBLIC_REGION = 'us-east-1';
+const ECR_PUBLIC_REGION = 'us-east-1';
 
 /** A public registry as DescribeRegistries gives it: its account, the host its images are on, the alias they are under. */
 export interface PublicRegistryLocation {

@@ -24,7 +24,7 @@ import { planCopy, type CopyPlan, type ManifestNode } from './copy-plan';
 import { abortReason, withRetries, type RetryContext } from './retries';
 
 /** Blobs in flight at once: enough to fill a link, few enough for a registry's rate limits. */
-export const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_CONCURRENCY = 4;
 
 export interface CopyRequest {
   source: { registry: ImageRegistry; repository: string; reference: string };

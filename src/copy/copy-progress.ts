@@ -12,7 +12,7 @@ export interface BlobTotals {
 }
 
 /** A line every few seconds for a blob that takes long. */
-export const PROGRESS_EVERY_MS = 5_000;
+const PROGRESS_EVERY_MS = 5_000;
 
 /** A size as the log gives it: "512 B", "3.4 KiB", "25.0 MiB". */
 export function mib(bytes: number): string {

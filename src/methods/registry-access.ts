@@ -56,7 +56,7 @@ export function readRegistrySelection(params: ParamReader): RegistrySelection {
 }
 
 /** `registryId`: absent, or a 12-digit account id. */
-export function readRegistryId(params: ParamReader): string | undefined {
+function readRegistryId(params: ParamReader): string | undefined {
   const value = params.string('registryId');
   return value === undefined ? undefined : checkRegistryId('registryId', value);
 }

@@ -12,9 +12,9 @@ import type { RegistryClient } from './registry-client';
 import { RegistryError } from './registry-error';
 
 /** ECR takes upload parts of 5 MiB to 20 MiB (the last may be smaller). */
-export const MIN_CHUNK_BYTES = 5 * 1024 * 1024;
-export const MAX_CHUNK_BYTES = 20 * 1024 * 1024;
-export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+const MIN_CHUNK_BYTES = 5 * 1024 * 1024;
+const MAX_CHUNK_BYTES = 20 * 1024 * 1024;
+const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
 export interface UploadOptions {
   /** Bytes per PATCH, from 5 to 20 MiB (ECR's bounds). */

@@ -10,7 +10,7 @@ export interface BlobDescriptor {
 /** What a cross-repository mount came to: done, or an upload the registry started instead. */
 export type MountAnswer = { mounted: true } | { mounted: false; uploadUrl: string };
 
-export function blobPath(repository: string, digest: string): string {
+function blobPath(repository: string, digest: string): string {
   return `/v2/${repository}/blobs/${digest}`;
 }
 

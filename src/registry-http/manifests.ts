@@ -82,7 +82,7 @@ export async function manifestDigest(client: RegistryClient, repository: string,
   return response.header('docker-content-digest') ?? (await getManifest(client, repository, reference, signal)).digest;
 }
 
-export function manifestPath(repository: string, reference: string): string {
+function manifestPath(repository: string, reference: string): string {
   return `/v2/${repository}/manifests/${reference}`;
 }
 

@@ -13,9 +13,6 @@ export const MANIFEST_MEDIA_TYPES = [DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_
 /** The media types of a manifest that lists other manifests (one per platform). */
 export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([DOCKER_MANIFEST_LIST, OCI_INDEX]);
 
-/** Single-platform image manifests, Docker v2 and OCI. */
-export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = [DOCKER_MANIFEST, OCI_MANIFEST];
-
 /** Layers a registry does not hold (Windows base layers): their descriptors carry URLs elsewhere. */
 export const FOREIGN_LAYER_MEDIA_TYPES: readonly string[] = [
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',

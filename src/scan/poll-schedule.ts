@@ -5,7 +5,7 @@ import { PluginError } from '../errors';
  * as long again each time, up to 30 s; never sooner than 5 s after the last
  * read, and never past the deadline.
  */
-export const MIN_POLL_INTERVAL_MS = 5_000;
+const MIN_POLL_INTERVAL_MS = 5_000;
 const GROWTH = 1.5;
 /** The longest wait, as a multiple of the shortest. */
 const MAX_FACTOR = 6;
@@ -15,7 +15,7 @@ const MAX_FACTOR = 6;
  * an ECR endpoint on this machine (a loopback address, where the tests' local
  * stand-in listens), never against AWS: there the 5 s minimum always holds.
  */
-export const POLL_INTERVAL_VARIABLE = 'KAHOLO_ECR_SCAN_POLL_MS';
+const POLL_INTERVAL_VARIABLE = 'KAHOLO_ECR_SCAN_POLL_MS';
 const MIN_TEST_INTERVAL_MS = 10;
 
 /** The shortest wait between reads, and a line for the log when the test setting was seen. */

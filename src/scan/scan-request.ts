@@ -13,7 +13,7 @@ export interface ScanRequest {
   timeoutMs: number;
 }
 
-export const DEFAULT_SCAN_TIMEOUT_SECONDS = 900;
+const DEFAULT_SCAN_TIMEOUT_SECONDS = 900;
 export const MAX_SCAN_TIMEOUT_SECONDS = 3600;
 
 export function readScanRequest(params: ParamReader): ScanRequest {

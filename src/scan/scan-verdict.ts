@@ -25,7 +25,7 @@ export interface ScanResult {
   passed: boolean;
 }
 
-export const MAX_REPORTED_FINDINGS = 50;
+const MAX_REPORTED_FINDINGS = 50;
 /** How many findings the error line names. */
 const WORST_IN_ERROR = 3;
 
