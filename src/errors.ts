@@ -73,7 +73,7 @@ export function escapeControl(text: string): string {
   });
 }
 
-/** What hides an action's secrets (src/redact.ts). */
+/** What hides an action's secrets (src/kaholo/redactor.ts). */
 interface SecretFilter {
   redact(text: string): string;
 }
@@ -109,7 +109,7 @@ export function quote(value: string): string {
   return `"${shorten(value)}"`;
 }
 
-/** What went wrong on the way to AWS (told apart by src/transport-faults.ts, which marks the error). */
+/** What went wrong on the way to AWS (told apart by src/aws/transport-faults.ts, which marks the error). */
 export type TransportFault =
   /** No connection (or no tunnel through the proxy) within the connection timeout. */
   | 'connect-timeout'
@@ -224,7 +224,7 @@ function attemptsNote(e: AwsLikeError): string {
 }
 
 /**
- * A request that got no answer from AWS: said for what really happened (src/transport-faults.ts),
+ * A request that got no answer from AWS: said for what really happened (src/aws/transport-faults.ts),
  * naming the endpoint, the proxy and the bound that was hit.
  */
 function transportProblem(context: AwsCallContext, e: AwsLikeError, message: string): string | undefined {

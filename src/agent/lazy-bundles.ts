@@ -14,7 +14,7 @@ export const LAZY_BUNDLES = {
   ecrPublicRegistry: 'aws/ecr-public-registry',
   /** The docker side of push and pull (execa). */
   imageTransfer: 'docker/image-transfer',
-  /** The agent-wide locks' files (proper-lockfile): only actions that push, pull or tag. */
+  /** The agent-wide locks' files (proper-lockfile): only actions that push, pull, tag or copy. */
   lockFile: 'agent/lock-file',
   /** STS AssumeRole through the SDK's credential providers: only actions with a role. */
   assumeRole: 'aws/assume-role',

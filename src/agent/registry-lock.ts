@@ -7,8 +7,9 @@ import { acquireLock, lockFilePath, type LockKey } from './lock-file';
  * Locks on names in a registry: a tag of a repository, whatever engine (or
  * none) an action uses, shared by every action on the agent (lock-file.ts).
  * A push holds those of its tag and its additional tags until its last tag is
- * written; tagImage those of every tag it writes. So actions on one agent that
- * write one tag end as if they had run one after the other. An action takes
+ * written; tagImage those of every tag it writes; a copy those of its target
+ * tags (and of the tag-schema indexes of referrers it lists). So actions on
+ * one agent that write one tag end as if they had run one after the other. An action takes
  * its locks in one fixed order (sorted), so two actions never each hold one
  * the other waits for; and it takes them before any engine lock
  * (engine-lock.ts), whose holders never wait for one of these.

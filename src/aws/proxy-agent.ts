@@ -2,11 +2,11 @@
  * The agent's proxy for AWS calls, loaded only when its environment names
  * one. For each request: HTTPS_PROXY (https endpoints) or HTTP_PROXY (plain
  * http endpoints), lower-case names first as curl reads them, unless NO_PROXY
- * matches the host (src/no-proxy.ts). The tunnelling itself is
+ * matches the host (src/aws/no-proxy.ts). The tunnelling itself is
  * https-proxy-agent's (CONNECT) and http-proxy-agent's (absolute-URI
  * requests); this module decides the route, bounds a tunnel's set-up, and
  * turns what a proxy does wrong into faults that name it
- * (src/transport-faults.ts).
+ * (src/aws/transport-faults.ts).
  *
  * The libraries get the proxy's URL without its credentials; the login goes
  * in a Proxy-Authorization header made here. (Their `debug` output, which

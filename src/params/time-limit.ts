@@ -1,11 +1,12 @@
 import { ParamError } from '../errors';
 
 /**
- * The `transferTimeLimit` of one push or pull: a moment, counted from the
- * action's start, at which every wait and every docker command of the work
- * stops (the lock wait, each login, tag, push, pull and digest check, each
- * wait between retries). Clean-up is not bound by it: logout, giving a name
- * back and removing the private config run after it, each with bounds of its own.
+ * The `transferTimeLimit` of one push, pull or copy: a moment, counted from
+ * the action's start, at which every wait, docker command and registry
+ * request of the work stops (the lock waits, each login, tag, push, pull and
+ * digest check, a copy's requests, each wait between retries). Clean-up is
+ * not bound by it: logout, giving a name back, removing the private config
+ * and giving up a copy's uploads run after it, each with bounds of its own.
  */
 /** What a time limit bounds. */
 export type TransferWork = 'push' | 'pull' | 'copy';

@@ -26,8 +26,9 @@ export interface TaggedImage {
 /**
  * tagImage: `imageName` (a tag or digest in the repository, parsed as a pull
  * parses it) gets `tags` too. The tags stay locked against other actions on
- * the agent (a push of one of them, another tagImage) from before the image is
- * read until the last is written, so those end as if run one after the other.
+ * the agent (a push of one of them, another tagImage, a copy) from before the
+ * image is read until the last is written, so those end as if run one after
+ * the other.
  */
 export async function tagImageInRepository(
   target: RepositoryTarget,

@@ -37,7 +37,7 @@ describe('the code cache of the SDK bundle', () => {
     expect(stderr).toBe('');
     return stdout.trim();
   };
-  /** The cache file a bundle's source gets, as src/code-cache.ts names it. */
+  /** The cache file a bundle's source gets, as src/agent/code-cache.ts names it. */
   const cacheNameOf = (source: string): string =>
     `aws-ecr-registry-${createHash('sha256').update(source).digest('hex').slice(0, 20)}-${process.version}-${process.arch}.bin`;
   const cacheFiles = async (): Promise<string[]> => (await fs.readdir(cacheDir).catch(() => [] as string[])).map((f) => path.join(cacheDir, f));
