@@ -14,6 +14,7 @@ import { PluginError } from '../errors';
 import type { Interruption } from '../agent/interruption';
 import type { ImageRegistry } from '../registry-http/registry-http-api';
 import { tagReference } from '../agent/registry-lock';
+import type { RegistryType } from '../params/registry-type';
 import type { TimeLimit } from '../params/time-limit';
 import type { RetryPolicy } from '../params/transfer-options';
 import { copyBlob } from './blob-copy';
@@ -27,8 +28,9 @@ import { abortReason, withRetries, type RetryContext } from './retries';
 const DEFAULT_CONCURRENCY = 4;
 
 export interface CopyRequest {
-  source: { registry: ImageRegistry; repository: string; reference: string };
-  target: { registry: ImageRegistry; repository: string; tags: string[] };
+  /** `type`: the registry's API (private ECR, ECR Public), for what a refusal says it needs. */
+  source: { registry: ImageRegistry; type: RegistryType; repository: string; reference: string };
+  target: { registry: ImageRegistry; type: RegistryType; repository: string; tags: string[] };
   copyReferrers: boolean;
   retry: RetryPolicy;
   /** Bound on the whole copy, retries and waits for locks included (transferTimeLimit, counted from the action's start). */
@@ -77,7 +79,10 @@ async function copyUnderSignal(request: CopyRequest, context: RetryContext): Pro
   const { signal } = context;
   const attempt = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetries(what, context, call);
 
-  const names: CopyNames = { source: { host: source.registry.host, repository: source.repository, reference: source.reference }, target: { host: target.registry.host, repository: target.repository } };
+  const names: CopyNames = {
+    source: { host: source.registry.host, repository: source.repository, reference: source.reference, type: source.type },
+    target: { host: target.registry.host, repository: target.repository, type: target.type },
+  };
   const plan = await planCopy({ registry: source.registry, repository: source.repository, signal, attempt }, source.reference, request.copyReferrers).catch((error: unknown) => {
     throw explainSourceError(error, names);
   });

@@ -3,17 +3,24 @@
  * parameter, and what to do. Anything else is passed on as it is.
  */
 import { ParamError, PluginError, quote } from '../errors';
+import type { RegistryType } from '../params/registry-type';
 import { RegistryError } from '../registry-http/registry-error';
 
 export interface CopyNames {
-  source: { host: string; repository: string; reference: string };
-  target: { host: string; repository: string };
+  source: { host: string; repository: string; reference: string; type: RegistryType };
+  target: { host: string; repository: string; type: RegistryType };
 }
 
-/** The IAM actions each side needs, for a refusal's hint. */
-const ACTIONS = {
-  source: 'ecr:BatchGetImage and ecr:GetDownloadUrlForLayer',
-  target: 'ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload and ecr:PutImage',
+/** The IAM actions each side needs on its API, for a refusal's hint (ECR Public's images any caller may read). */
+const ACTIONS: Record<'source' | 'target', Record<RegistryType, string>> = {
+  source: {
+    private: 'ecr:BatchGetImage and ecr:GetDownloadUrlForLayer',
+    public: 'ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken for its token',
+  },
+  target: {
+    private: 'ecr:BatchCheckLayerAvailability, ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload and ecr:PutImage',
+    public: 'ecr-public:BatchCheckLayerAvailability, ecr-public:InitiateLayerUpload, ecr-public:UploadLayerPart, ecr-public:CompleteLayerUpload and ecr-public:PutImage',
+  },
 };
 
 /** A refusal from reading the image to copy. */
@@ -24,7 +31,7 @@ export function explainSourceError(error: unknown, names: CopyNames): unknown {
     return new ParamError('repoName', `repository ${quote(repository)} is not in ${host} (${error.message})`);
   }
   if (error.status === 404) return new ParamError('imageName', `${quote(reference)} is not in ${host}/${repository}: check "imageName" and "repoName" (${error.message})`);
-  return refusal(error, 'source', host) ?? error;
+  return refusal(error, 'source', host, names.source.type) ?? error;
 }
 
 /** A refusal from writing to the target. */
@@ -37,10 +44,10 @@ export function explainTargetError(error: unknown, names: CopyNames): unknown {
   if (error.code === 'TAG_INVALID' || /immutable/i.test(error.message)) {
     return new ParamError('targetTags', `a tag already names another image in ${host}/${repository}, whose tags are immutable: choose another tag (${error.message})`);
   }
-  return refusal(error, 'target', host) ?? error;
+  return refusal(error, 'target', host, names.target.type) ?? error;
 }
 
-function refusal(error: RegistryError, side: 'source' | 'target', host: string): PluginError | undefined {
+function refusal(error: RegistryError, side: 'source' | 'target', host: string, type: RegistryType): PluginError | undefined {
   if (error.status !== 401 && error.status !== 403) return undefined;
-  return new PluginError(`The ${side} registry ${host} refused the copy: the ${side} side needs ${ACTIONS[side]} (${error.message})`);
+  return new PluginError(`The ${side} registry ${host} refused the copy: the ${side} side needs ${ACTIONS[side][type]} (${error.message})`);
 }

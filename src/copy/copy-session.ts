@@ -11,13 +11,15 @@ import { withRegistryLocks } from '../agent/registry-lock';
 import { awsTimeouts, PROXY_VARIABLES } from '../aws/transport-settings';
 import type { ActivityLog } from '../kaholo/activity-log';
 import type { Redactor } from '../kaholo/redactor';
+import type { RegistryType } from '../params/registry-type';
 import type { TimeLimit } from '../params/time-limit';
 import type { RetryPolicy } from '../params/transfer-options';
 import { openRegistryHttpApi, type ImageRegistry } from '../registry-http/registry-http-api';
 import { copyImage, type CopyResult } from './copy-engine';
 
-/** A side of the copy: where its registry is (the token's proxyEndpoint), who the caller is there, and the repository. */
+/** A side of the copy: its registry's API and where it is (the token's proxyEndpoint), who the caller is there, and the repository. */
 export interface CopySide {
+  type: RegistryType;
   proxyEndpoint: string;
   user: string;
   password: string;
@@ -49,8 +51,8 @@ export async function runCopy(request: CopySessionRequest): Promise<CopyResult> 
     const source = await open(request.source);
     const target = await open(request.target);
     return await copyImage({
-      source: { registry: source, repository: request.source.repository, reference: request.source.reference },
-      target: { registry: target, repository: request.target.repository, tags: request.target.tags },
+      source: { registry: source, type: request.source.type, repository: request.source.repository, reference: request.source.reference },
+      target: { registry: target, type: request.target.type, repository: request.target.repository, tags: request.target.tags },
       copyReferrers: request.copyReferrers,
       retry: request.retry,
       limit,

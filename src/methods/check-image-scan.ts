@@ -5,7 +5,7 @@
  */
 import { Interruption } from '../agent/interruption';
 import { parseImageRequest } from '../params/image-request';
-import { ParamError, PluginError } from '../errors';
+import { ParamError } from '../errors';
 import { kaholoMethod } from '../kaholo/action-boundary';
 import { readConnection } from '../params/connection';
 import { readScanRequest } from '../scan/scan-request';
@@ -21,7 +21,7 @@ export const checkImageScan = kaholoMethod(async ({ params, log, redactor }) => 
   const request = readScanRequest(params);
   return withRegistry(connection, selection, { redactor, log }, async (registry) => {
     const { scans } = registry;
-    if (scans === undefined) throw new PluginError('This registry has no image scanning');
+    if (scans === undefined) throw new ParamError('registryType', 'this registry has no image scanning: Check Image Scan works on private repositories');
     // SIGTERM, SIGINT and SIGHUP end a wait (and an AWS call under way) at once.
     const interruption = Interruption.catch(log);
     try {

@@ -56,8 +56,8 @@ export const copyImage = kaholoMethod(async ({ params, log, redactor }) => {
       (await import('../agent/code-cache')).preloadWithCodeCache(LAZY_BUNDLES.copySession);
       const { runCopy } = await import('../copy/copy-session');
       const copied = await runCopy({
-        source: { ...side(source), repository: sourcePath, reference: copy.source.reference },
-        target: { ...side(target), repository: targetPath, tags: copy.target.tags },
+        source: { ...side(source), type: copy.source.registry.type, repository: sourcePath, reference: copy.source.reference },
+        target: { ...side(target), type: copy.target.registry.type, repository: targetPath, tags: copy.target.tags },
         copyReferrers: copy.copyReferrers,
         retry: copy.options.retry,
         limit: copy.options.limit,

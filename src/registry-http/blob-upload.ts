@@ -38,7 +38,7 @@ export async function startUpload(client: RegistryClient, repository: string, si
 export async function uploadBlob(client: RegistryClient, uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options: UploadOptions = {}): Promise<void> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   if (chunkBytes < MIN_CHUNK_BYTES || chunkBytes > MAX_CHUNK_BYTES) throw new RangeError(`chunk size ${chunkBytes} is outside ${MIN_CHUNK_BYTES}..${MAX_CHUNK_BYTES}`);
-  const reader = new ByteReader(source[Symbol.asyncIterator]());
+  const reader = new ByteReader(source[Symbol.asyncIterator](), blob);
   const hash = createHash('sha256');
   let url = uploadUrl;
   for (let offset = 0; offset < blob.size; ) {
@@ -83,7 +83,10 @@ export async function cancelUpload(client: RegistryClient, uploadUrl: string, si
 class ByteReader {
   private rest: Buffer | undefined;
 
-  constructor(private readonly source: AsyncIterator<Buffer>) {}
+  constructor(
+    private readonly source: AsyncIterator<Buffer>,
+    private readonly blob: BlobDescriptor,
+  ) {}
 
   async *take(length: number): AsyncGenerator<Buffer> {
     for (let left = length; left > 0; ) {
@@ -104,7 +107,7 @@ class ByteReader {
 
   private async next(): Promise<Buffer> {
     const next = await this.source.next();
-    if (next.done) throw new RegistryError('The blob ended before its size: not the blob its manifest names');
+    if (next.done) throw new RegistryError(`The bytes of ${this.blob.digest} ended before its size (${this.blob.size}): not the blob its manifest names`);
     return next.value;
   }
 }

@@ -44,7 +44,7 @@ export async function getManifest(client: RegistryClient, repository: string, re
       throw new RegistryError(`${client.describe('GET', url)} answered with a manifest whose digest is ${digest}, not ${expected}: it was changed on the way`);
     }
   }
-  return { bytes, mediaType: mediaTypeOf(response.header('content-type'), bytes), digest };
+  return { bytes, mediaType: mediaTypeOf(response.header('content-type'), bytes, client.describe('GET', url)), digest };
 }
 
 /**
@@ -87,14 +87,14 @@ function manifestPath(repository: string, reference: string): string {
 }
 
 /** The answer's Content-Type when it names a manifest type, else the manifest's own mediaType field. */
-function mediaTypeOf(contentType: string | undefined, bytes: Buffer): string {
+function mediaTypeOf(contentType: string | undefined, bytes: Buffer, what: string): string {
   const given = contentType?.split(';')[0].trim();
   if (given !== undefined && (MANIFEST_MEDIA_TYPES as readonly string[]).includes(given)) return given;
   try {
     const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown }).mediaType;
     if (typeof declared === 'string') return declared;
   } catch {
-    throw new RegistryError(`The registry answered with a manifest that is not JSON (type ${quote(given ?? 'none')})`);
+    throw new RegistryError(`${what} answered with a manifest that is not JSON (type ${quote(given ?? 'none')})`);
   }
   return given ?? 'application/octet-stream';
 }

@@ -3,7 +3,7 @@ import { planPull, repositoryImageId, type ImageRequest } from '../params/image-
 import { foreign, MissingImageError, ParamError, PluginError, quote, shorten } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';
-import type { ImageId, PutManifestAnswer, RepositoryLocation, StoredManifest } from './registry-api';
+import type { ImageId, PutManifestAnswer, RegistryApi, RepositoryLocation, StoredManifest } from './registry-api';
 import type { RepositoryTarget } from './repository-creation';
 
 /**
@@ -175,10 +175,16 @@ async function putTag(target: RepositoryTarget, stored: StoredManifest, tag: str
   if (named !== undefined && answer.outcome !== 'stored') {
     throw new ParamError(param, `tag ${quote(tag)} already names another image in repository ${quote(repoName)}, whose tags are immutable; choose another tag`);
   }
+  const { put, readBack } = callNames(registry);
   throw new PluginError(
-    `Tag ${quote(tag)} is not in place: ECR PutImage ${answered(answer, tag)}, but reading the tag back (BatchGetImage) found ` +
+    `Tag ${quote(tag)} is not in place: ${put} ${answered(answer, tag)}, but reading the tag back (${readBack}) found ` +
       `${named === undefined ? 'no such tag' : `it names ${shorten(named)}, not ${shorten(stored.digest)}`}`,
   );
+}
+
+/** How a message names the put and the read-back of a tag: ECR Public has no BatchGetImage, its registry's API reads the tag. */
+function callNames(registry: RegistryApi): { put: string; readBack: string } {
+  return registry.type === 'public' ? { put: 'ECR Public PutImage', readBack: "the registry's manifest API" } : { put: 'ECR PutImage', readBack: 'BatchGetImage' };
 }
 
 /** What a put's answer said, for a message. */

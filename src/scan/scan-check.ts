@@ -5,7 +5,7 @@
  * order.
  */
 import { planPull, repositoryImageId, type ImageRequest } from '../params/image-request';
-import { PluginError, seconds } from '../errors';
+import { PluginError, quote, seconds } from '../errors';
 import type { ScanTarget } from './scan-reading';
 import type { ScanRequest } from './scan-request';
 import { describeCounts, describeFinding, gateFailure, judgeScan, type ScanResult } from './scan-verdict';
@@ -48,7 +48,7 @@ async function registryHost(target: ScanTarget): Promise<string> {
   const [repository] = await target.registry.describeRepositories([target.repoName]);
   const uri = repository?.repositoryUri;
   if (uri === undefined || !uri.endsWith(`/${target.repoName}`)) {
-    throw new PluginError(`ECR DescribeRepositories returned no URI for repository "${target.repoName}"`);
+    throw new PluginError(`ECR DescribeRepositories returned no URI for repository ${quote(target.repoName)}`);
   }
   return uri.slice(0, uri.length - target.repoName.length - 1);
 }

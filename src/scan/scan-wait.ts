@@ -1,10 +1,11 @@
 import type { Interruption } from '../agent/interruption';
-import { MissingImageError, MissingScanError, ParamError, PluginError, seconds } from '../errors';
+import { MissingImageError, MissingScanError, ParamError, PluginError, quote, seconds } from '../errors';
 import type { ActivityLog } from '../kaholo/activity-log';
 import type { ImageId } from '../registry/registry-api';
 import type { Clock } from './clock';
 import { minimumPollInterval, PollSchedule } from './poll-schedule';
 import { readScan, type ScanReading, type ScanTarget } from './scan-reading';
+import { MAX_SCAN_TIMEOUT_SECONDS } from './scan-request';
 import { scanState } from './scan-status';
 
 /** A scan result that can be judged: its status, when it completed, and the image's digest. */
@@ -41,7 +42,7 @@ export async function waitForScan(target: ScanTarget, imageId: ImageId, label: s
   const deadline = started + request.timeoutMs;
   const timedOut = (why: string): PluginError =>
     new PluginError(
-      `No usable scan result for ${label} within ${seconds(request.timeoutMs)} s: the scan ${why}. Raise scanTimeoutSeconds (at most 3600), or look at the image's scan in the ECR console`,
+      `No usable scan result for ${label} within ${seconds(request.timeoutMs)} s: the scan ${why}. Raise scanTimeoutSeconds (at most ${MAX_SCAN_TIMEOUT_SECONDS}), or look at the image's scan in the ECR console`,
     );
   let id = imageId;
   let digest: string | undefined;
@@ -137,6 +138,6 @@ async function bounded<T>(context: WaitContext, deadline: number, timedOut: () =
 }
 
 function readFailure(target: ScanTarget, label: string, error: unknown): unknown {
-  if (error instanceof MissingImageError) return new ParamError('imageName', `${label} is not in the registry: no such tag or digest in repository "${target.repoName}"`);
+  if (error instanceof MissingImageError) return new ParamError('imageName', `${label} is not in the registry: no such tag or digest in repository ${quote(target.repoName)}`);
   return error;
 }

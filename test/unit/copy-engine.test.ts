@@ -55,8 +55,8 @@ function setup(sameRegistry = false): Setup {
     locked,
     interruption,
     request: (overrides = {}) => ({
-      source: { registry: source, repository: 'team/app', reference: '1.0' },
-      target: { registry: target, repository: 'prod/app', tags: ['1.0', 'stable'] },
+      source: { registry: source, type: 'private', repository: 'team/app', reference: '1.0' },
+      target: { registry: target, type: 'private', repository: 'prod/app', tags: ['1.0', 'stable'] },
       copyReferrers: true,
       retry: { attempts: 3, baseDelayMs: 1 },
       limit: new TimeLimit(1, 60_000, 'copy'),
@@ -235,7 +235,7 @@ describe('copyImage (the engine)', () => {
 
   it('refusals name the side and the parameter: a missing source image, a missing target repository, a denied target', async () => {
     const s = setup();
-    const missing = await captureOutput(() => copyImage(s.request({ source: { registry: s.source, repository: 'team/app', reference: '9.9' } })));
+    const missing = await captureOutput(() => copyImage(s.request({ source: { registry: s.source, type: 'private', repository: 'team/app', reference: '9.9' } })));
     expect(String(missing.error)).toMatch(/^Parameter "imageName": "9\.9" is not in source\.example\/team\/app: check "imageName" and "repoName" \(manifest 9\.9 unknown\)$/);
 
     seedImage(s.source, 'team/app', '1.0', [100]);
@@ -246,5 +246,16 @@ describe('copyImage (the engine)', () => {
     s.target.fail('writeManifest', 1, () => new RegistryError('PUT answered HTTP 403 DENIED: not authorized', 403, 'DENIED'));
     const denied = await captureOutput(() => copyImage(s.request()));
     expect(String(denied.error)).toContain('The target registry target.example refused the copy: the target side needs ecr:BatchCheckLayerAvailability');
+  });
+
+  it("a refusal by ECR Public names ECR Public's IAM actions", async () => {
+    const s = setup();
+    seedImage(s.source, 'team/app', '1.0', [100]);
+    s.target.fail('writeManifest', 1, () => new RegistryError('PUT answered HTTP 403 DENIED: not authorized', 403, 'DENIED'));
+    const { target } = s.request();
+    const denied = await captureOutput(() => copyImage(s.request({ target: { ...target, type: 'public' } })));
+    expect(String(denied.error)).toMatch(
+      /^The target registry target\.example refused the copy: the target side needs ecr-public:BatchCheckLayerAvailability, ecr-public:InitiateLayerUpload, ecr-public:UploadLayerPart, ecr-public:CompleteLayerUpload and ecr-public:PutImage \(/,
+    );
   });
 });

@@ -102,6 +102,14 @@ describe('manifests', () => {
     await expect(registry.readManifest('team/app', sha256(manifest))).rejects.toThrow(`whose digest is ${sha256(Buffer.concat([manifest, Buffer.from(' ')]))}, not ${sha256(manifest)}`);
   });
 
+  it('an answer that is not JSON is an error naming the request', async () => {
+    const { registry } = await start((_request, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<html>sign in</html>');
+    });
+    await expect(registry.readManifest('team/app', '1.0')).rejects.toThrow(/^GET 127\.0\.0\.1:\d+\/v2\/team\/app\/manifests\/1\.0 answered with a manifest that is not JSON \(type "text\/html"\)$/);
+  });
+
   it('a PUT counts only when the registry answers with the digest of the bytes sent', async () => {
     let answer = sha256(manifest);
     const { registry } = await start((_request, res) => {
@@ -263,7 +271,7 @@ describe('uploads', () => {
     const { registry, stored } = await uploadRegistry();
     const blob = randomBytes(1000);
     await expect(registry.uploadBlob(await registry.startUpload('team/app'), pieces(Buffer.concat([blob, Buffer.from('x')]), 100), { digest: sha256(blob), size: 1000 })).rejects.toThrow('go on past its size');
-    await expect(registry.uploadBlob(await registry.startUpload('team/app'), pieces(blob.subarray(0, 999), 100), { digest: sha256(blob), size: 1000 })).rejects.toThrow('ended before its size');
+    await expect(registry.uploadBlob(await registry.startUpload('team/app'), pieces(blob.subarray(0, 999), 100), { digest: sha256(blob), size: 1000 })).rejects.toThrow(`The bytes of ${sha256(blob)} ended before its size (1000): not the blob its manifest names`);
     expect(stored.size).toBe(0);
   });
 

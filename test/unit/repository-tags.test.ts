@@ -19,6 +19,12 @@ import { ParamReader } from '../../src/kaholo/param-reader';
 import { MANIFEST_MEDIA_TYPES, OCI_INDEX } from '../../src/registry/media-types';
 import { readRepositorySettings, type RepositorySettings } from '../../src/params/repository-settings';
 import { captureOutput } from '../support/capture-output';
+import { MissingImageError } from '../../src/errors';
+import { ActivityLog } from '../../src/kaholo/activity-log';
+import { Redactor } from '../../src/kaholo/redactor';
+import { parseImageRequest } from '../../src/params/image-request';
+import { tagImageInRepository } from '../../src/registry/image-tagging';
+import type { RegistryApi } from '../../src/registry/registry-api';
 import { isolateAwsEnvironment } from '../../devkit/aws-env';
 
 const ecrMock = mockClient(ECRClient);
@@ -168,6 +174,33 @@ describe('tagImage', () => {
     const { error } = await tagImage({ imageName: 'gone', tags: 'prod' });
     expect((error as Error).message).toBe('Parameter "imageName": "gone" is not in repository "team/app" (ImageNotFound: Requested image not found)');
     expect(ecrMock.commandCalls(PutImageCommand)).toHaveLength(0);
+  });
+});
+
+describe('tagImage on ECR Public', () => {
+  /** A public registry whose PutImage answers 200 with no image and stores nothing (as the kit's "empty-untagged"). */
+  const emptyPublic: RegistryApi = {
+    type: 'public',
+    region: 'us-east-1',
+    expectedHost: () => Promise.resolve(undefined),
+    describeRepositories: () => Promise.resolve([{ repositoryName: 'team/app', repositoryUri: 'public.ecr.aws/k7x2q9z1/team/app' }]),
+    authorize: () => Promise.reject(new Error('not asked')),
+    repositoryPath: (repoName) => Promise.resolve(`k7x2q9z1/${repoName}`),
+    createRepository: () => Promise.reject(new Error('not asked')),
+    getManifest: (_repoName, image) =>
+      image.tag === 'rc' ? Promise.resolve({ digest: DIGEST, manifest: INDEX, mediaType: OCI_INDEX }) : Promise.reject(new MissingImageError('MANIFEST_UNKNOWN')),
+    putManifest: () => Promise.resolve({ outcome: 'stored' }),
+    forRegistry: () => emptyPublic,
+    close: () => undefined,
+  };
+
+  it("a tag not in place names ECR Public's PutImage and the registry's own API it was read back through", async () => {
+    const { error } = await captureOutput(() =>
+      tagImageInRepository({ registry: emptyPublic, repoName: 'team/app' }, parseImageRequest('rc', 'pull'), ['prod'], { log: new ActivityLog(new Redactor()), waitMs: 5000 }),
+    );
+    expect((error as Error).message).toBe(
+      `Tag "prod" is not in place: ECR Public PutImage answered without the image it stored, but reading the tag back (the registry's manifest API) found no such tag`,
+    );
   });
 });
 
