@@ -30,19 +30,19 @@ export async function copyBlob(route: BlobRoute, blob: BlobDescriptor, signal: A
   if (route.sameRegistry) {
     const mount = await target.registry.mountBlob(target.repository, blob.digest, source.repository, signal);
     if (mount.mounted) {
-      const size = await target.registry.blobSize(target.repository, blob.digest, signal);
-      if (size !== blob.size) throw new RegistryError(`${target.registry.host} mounted ${blob.digest} into ${target.repository}, but holds it with ${size ?? 'no'} bytes, not ${blob.size}`);
+      await checkHeld(route, blob, 'mounted', signal);
       return 'mounted';
     }
     uploadUrl = mount.uploadUrl;
   }
   uploadUrl ??= await target.registry.startUpload(target.repository, signal);
+  let said: string | undefined;
   try {
     const download = await source.registry.openBlob(source.repository, blob, signal).catch((error: unknown) => {
       throw explainSourceError(error, route.names);
     });
     try {
-      await target.registry.uploadBlob(uploadUrl, fromSource(download.body, `${source.registry.host}/${source.repository}`, blob.digest), blob, { chunkBytes: route.chunkBytes, signal, onBytes });
+      said = await target.registry.uploadBlob(uploadUrl, fromSource(download.body, `${source.registry.host}/${source.repository}`, blob.digest), blob, { chunkBytes: route.chunkBytes, signal, onBytes });
     } catch (error) {
       download.cancel();
       throw error;
@@ -51,7 +51,15 @@ export async function copyBlob(route: BlobRoute, blob: BlobDescriptor, signal: A
     await target.registry.cancelUpload(uploadUrl, AbortSignal.timeout(CANCEL_BOUND_MS)).catch(() => undefined);
     throw error;
   }
+  // An answer that names no digest proves nothing: the blob counts once the registry is seen to hold it.
+  if (said === undefined) await checkHeld(route, blob, 'took the upload of', signal);
   return 'copied';
+}
+
+/** The target holds the blob whole (its HEAD gives the blob's size), after `done` said so. */
+async function checkHeld({ target }: BlobRoute, blob: BlobDescriptor, done: string, signal: AbortSignal): Promise<void> {
+  const size = await target.registry.blobSize(target.repository, blob.digest, signal);
+  if (size !== blob.size) throw new RegistryError(`${target.registry.host} ${done} ${blob.digest} into ${target.repository}, but holds it with ${size ?? 'no'} bytes, not ${blob.size}`);
 }
 
 /** The download's bytes; a failure while reading names the source (not the upload it was going to). */

@@ -33,9 +33,11 @@ export async function startUpload(client: RegistryClient, repository: string, si
 
 /**
  * Uploads `source` (the blob's bytes, in order) to the upload at `uploadUrl`.
- * Fails, leaving nothing stored, when the bytes are not the blob's.
+ * Fails, leaving nothing stored, when the bytes are not the blob's. Returns
+ * the digest the registry's last answer names (Docker-Content-Digest), if it
+ * names one: the blob's, or this fails.
  */
-export async function uploadBlob(client: RegistryClient, uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options: UploadOptions = {}): Promise<void> {
+export async function uploadBlob(client: RegistryClient, uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options: UploadOptions = {}): Promise<string | undefined> {
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   if (chunkBytes < MIN_CHUNK_BYTES || chunkBytes > MAX_CHUNK_BYTES) throw new RangeError(`chunk size ${chunkBytes} is outside ${MIN_CHUNK_BYTES}..${MAX_CHUNK_BYTES}`);
   const reader = new ByteReader(source[Symbol.asyncIterator](), blob);
@@ -71,6 +73,7 @@ export async function uploadBlob(client: RegistryClient, uploadUrl: string, sour
   response.discard();
   const said = response.header('docker-content-digest');
   if (said !== undefined && said !== blob.digest) throw new RegistryError(`${client.describe('PUT', done)} stored ${said}, not ${blob.digest}`);
+  return said;
 }
 
 /** Ends an upload that will not be finished (best effort: the registry purges forgotten ones anyway). */

@@ -42,8 +42,11 @@ export interface BlobApi {
   openBlob(repository: string, blob: BlobDescriptor, signal?: AbortSignal): Promise<BlobStream>;
   mountBlob(repository: string, digest: string, from: string, signal?: AbortSignal): Promise<MountAnswer>;
   startUpload(repository: string, signal?: AbortSignal): Promise<string>;
-  /** Streams the blob into the upload, checking its size and digest on the way; nothing is stored when they differ. */
-  uploadBlob(uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options?: UploadOptions): Promise<void>;
+  /**
+   * Streams the blob into the upload, checking its size and digest on the way; nothing is stored when they differ.
+   * Returns the digest the registry's answer named (the blob's), or undefined when it named none.
+   */
+  uploadBlob(uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options?: UploadOptions): Promise<string | undefined>;
   cancelUpload(uploadUrl: string, signal?: AbortSignal): Promise<void>;
 }
 
@@ -125,7 +128,7 @@ export class RegistryHttpApi implements ImageRegistry, ManifestApi {
     return startUpload(this.client, repository, signal);
   }
 
-  uploadBlob(uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options?: UploadOptions): Promise<void> {
+  uploadBlob(uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options?: UploadOptions): Promise<string | undefined> {
     return uploadBlob(this.client, uploadUrl, source, blob, options);
   }
 

@@ -38,6 +38,8 @@ export class MemoryRegistry implements ImageRegistry {
   uploading = 0;
   maxUploading = 0;
   uploads: string[] = [];
+  /** How a finished upload is answered: with its digest, with none (`silent`), or with none and nothing stored (`lost`). */
+  uploadAnswers: 'digest' | 'silent' | 'lost' = 'digest';
 
   constructor(readonly host: string) {}
 
@@ -135,7 +137,7 @@ export class MemoryRegistry implements ImageRegistry {
     return `upload:${repository}`;
   }
 
-  async uploadBlob(uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options: UploadOptions = {}): Promise<void> {
+  async uploadBlob(uploadUrl: string, source: AsyncIterable<Buffer>, blob: BlobDescriptor, options: UploadOptions = {}): Promise<string | undefined> {
     const repository = uploadUrl.replace(/^upload:/, '');
     this.uploading += 1;
     this.maxUploading = Math.max(this.maxUploading, this.uploading);
@@ -148,8 +150,9 @@ export class MemoryRegistry implements ImageRegistry {
       }
       const bytes = Buffer.concat(chunks);
       if (bytes.length !== blob.size || sha256(bytes) !== blob.digest) throw new RegistryError(`The bytes of ${blob.digest} have the digest ${sha256(bytes)}`);
-      this.repository(repository).blobs.set(blob.digest, bytes);
+      if (this.uploadAnswers !== 'lost') this.repository(repository).blobs.set(blob.digest, bytes);
       this.uploads.push(blob.digest);
+      return this.uploadAnswers === 'digest' ? blob.digest : undefined;
     } finally {
       this.uploading -= 1;
     }

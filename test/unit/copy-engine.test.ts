@@ -149,6 +149,24 @@ describe('copyImage (the engine)', () => {
     expect(s.target.tagged('prod/app', '1.0')).toBeUndefined();
   });
 
+  it('an upload answered with no digest counts once the target is seen to hold the blob; one it lost fails the copy before any manifest', async () => {
+    const s = setup();
+    const image = seedImage(s.source, 'team/app', '1.0', [1000]);
+    s.target.uploadAnswers = 'silent';
+    const held = await captureOutput(() => copyImage(s.request()));
+    expect(held.error).toBeUndefined();
+    const heads = (target: MemoryRegistry): string[] => target.calls.filter((c) => c.op === 'blobSize').map((c) => c.reference);
+    expect(heads(s.target).sort()).toEqual([...image.blobs, ...image.blobs].map((b) => b.digest).sort()); // one look before each upload, one after
+
+    const lost = setup();
+    seedImage(lost.source, 'team/app', '1.0', [1000]);
+    lost.target.uploadAnswers = 'lost';
+    const { error } = await captureOutput(() => copyImage(lost.request()));
+    expect(String(error)).toMatch(/^target\.example took the upload of sha256:[0-9a-f]{64} into prod\/app, but holds it with no bytes, not \d+$/);
+    expect(targetWrites(lost.target).filter((w) => !w.startsWith('uploadBlob'))).toEqual([]);
+    expect(lost.target.tagged('prod/app', '1.0')).toBeUndefined();
+  });
+
   it('transient failures (503, a reset) are retried with backoff; a refusal is not', async () => {
     const s = setup();
     const image = seedImage(s.source, 'team/app', '1.0', [1000]);

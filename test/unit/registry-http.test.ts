@@ -239,7 +239,8 @@ describe('uploads', () => {
     const blob = randomBytes(12 * MiB + 7);
     const url = await registry.startUpload('team/app');
     // Pieces that do not line up with the chunks, as a download's do not.
-    await registry.uploadBlob(url, pieces(blob, 1_000_003), { digest: sha256(blob), size: blob.length }, { chunkBytes: 5 * MiB });
+    const said = await registry.uploadBlob(url, pieces(blob, 1_000_003), { digest: sha256(blob), size: blob.length }, { chunkBytes: 5 * MiB });
+    expect(said).toBe(sha256(blob)); // the registry's answer named it
 
     expect(server.seen.map((s) => [s.method, s.headers['content-range'], s.bodyBytes])).toEqual([
       ['POST', undefined, 0],
