@@ -191,10 +191,14 @@ async function repoDigestsOf(session: RegistrySession, reference: string): Promi
   return (JSON.parse(lastLine(stdout)) as string[] | null) ?? [];
 }
 
-/** The digest the registry knows the image by, from the engine's record of it. */
+/**
+ * The digest the registry knows the pulled image by, from the engine's record
+ * of it for this repository; a digest recorded for another repository only is
+ * no answer (it may name another manifest of the same image).
+ */
 async function repoDigest(session: RegistrySession, reference: string, repository: string): Promise<string> {
   const digests = await repoDigestsOf(session, reference);
-  const digest = (digests.find((d) => d.startsWith(`${repository}@`)) ?? digests[0])?.split('@')[1];
+  const digest = digests.find((d) => d.startsWith(`${repository}@`))?.split('@')[1];
   if (!digest) throw new PluginError(`docker reported no digest for ${shorten(reference)}`);
   return digest;
 }
