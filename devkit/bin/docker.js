@@ -5,7 +5,9 @@
  * `docker`, a link in a directory of its own, beside a stand-in.json that picks the mode):
  *
  *   fake   answers as docker would, without an engine, for a scenario (ok, daemon-down,
- *          no-local-image, unknown-tag, login-denied, slow-push, push-missing)
+ *          no-local-image, unknown-tag, login-denied, slow-push, push-missing; quiet-pull and
+ *          quiet-pull-elsewhere: a pull that prints no digest, after which the engine's record of
+ *          the image names this repository's digest, or only another repository's)
  *   leaky  does its worst: repeats the registry password and its base64 auth in its own output,
  *          and in the error text of the commands named in `fail`
  *   real   waits where told (a delay, or until a file exists, per subcommand; or, per action, the
@@ -113,7 +115,9 @@ function fake(settings, stdin) {
     case 'image': {
       const known = (settings.localImages ?? []).includes(ref) || state.names.includes(ref) || ref === IMAGE_ID;
       if (scenario === 'no-local-image' || !known) fail(`Error: No such image: ${ref}`);
-      const digests = ref === IMAGE_ID ? state.pushed.map((r) => `${r}@${DIGEST}`) : [`${ref.replace(/[:@].*$/, '')}@${DIGEST}`];
+      // The repository the engine records the image's digest for: its own, or in quiet-pull-elsewhere another one.
+      const recorded = scenario === 'quiet-pull-elsewhere' ? `${ref.replace(/\/.*$/, '')}/other/repository` : ref.replace(/[:@][^/]*$/, '');
+      const digests = ref === IMAGE_ID ? state.pushed.map((r) => `${r}@${DIGEST}`) : [`${recorded}@${DIGEST}`];
       console.log(argv.includes('{{json .RepoDigests}}') ? JSON.stringify(digests) : IMAGE_ID);
       break;
     }
@@ -136,8 +140,9 @@ function fake(settings, stdin) {
       break;
     case 'pull':
       if (scenario === 'unknown-tag') fail(`Error response from daemon: manifest for ${ref} not found: manifest unknown: manifest unknown`);
+      saveState(settings, { ...state, names: [...state.names, ref] });
       console.log(`${ref.split(':').pop() ?? ''}: Pulling from ${ref}`);
-      console.log(`Digest: ${DIGEST}`);
+      if (!scenario.startsWith('quiet-pull')) console.log(`Digest: ${DIGEST}`);
       console.log(`Status: Downloaded newer image for ${ref}`);
       break;
     default:

@@ -15,13 +15,8 @@ import { agentAction, childEnv, clock, median, ms, spread, table, timed, withDoc
 
 const REPOSITORY = 'bench/push';
 
-export interface PushOptions {
-  pairs: number;
-  sizesMiB: number[];
-  /** The AWS CLI, when installed. */
-  aws?: string;
-  progress: (line: string) => void;
-}
+/** `aws`: the AWS CLI, when installed. */
+export type PushOptions = { pairs: number; sizesMiB: number[]; aws?: string; progress: (line: string) => void };
 
 export async function push(stack: LocalStack, options: PushOptions): Promise<string> {
   const engine = stack.engine;

@@ -14,13 +14,8 @@ import { agentAction, childEnv, clock, median, spread, table, timed, withDockerC
 
 const REPOSITORY = 'bench/retag';
 
-export interface TagOptions {
-  rounds: number;
-  sizeMiB: number;
-  /** The AWS CLI, when installed. */
-  aws?: string;
-  progress: (line: string) => void;
-}
+/** `aws`: the AWS CLI, when installed. */
+export type TagOptions = { rounds: number; sizeMiB: number; aws?: string; progress: (line: string) => void };
 
 /** Runs the AWS CLI (keys in the environment, never argv) and parses its JSON output. */
 async function awsJson(aws: string, args: string[], env: NodeJS.ProcessEnv): Promise<unknown> {
@@ -68,9 +63,7 @@ export async function tag(stack: LocalStack, options: TagOptions): Promise<strin
               await timed('docker', ['push', target], env);
             }),
           );
-          // Untimed: both names go, so the next docker run pulls every layer again.
-          await removeImage(engine.env, target);
-          await removeImage(engine.env, source);
+          for (const name of [target, source]) await removeImage(engine.env, name); // untimed: the next run pulls every layer again
           return elapsed;
         },
       ],
@@ -104,10 +97,7 @@ export async function tag(stack: LocalStack, options: TagOptions): Promise<strin
     for (let i = 0; i < sides.length; i++) await runOnce(i);
     for (let round = 0; round < options.rounds; round++) {
       options.progress(`tag: round ${round + 1}/${options.rounds}`);
-      for (let i = 0; i < sides.length; i++) {
-        const index = (round + i) % sides.length;
-        samples[index].push(await runOnce(index));
-      }
+      for (let i = 0; i < sides.length; i++) samples[(round + i) % sides.length].push(await runOnce((round + i) % sides.length));
     }
     const ours = median(samples[0]);
     const skipped = aws ? '' : ' The AWS CLI is not installed: its route was skipped.';

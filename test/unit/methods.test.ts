@@ -400,6 +400,19 @@ describe('push and pull with a stand-in docker CLI', () => {
     }
   });
 
+  it('reads the digest from the engine\'s record of this repository when the pull prints none', async () => {
+    process.env.DEVKIT_DOCKER_SCENARIO = 'quiet-pull';
+    const result = await plugin.pullImage(action('pullImage', { ...pushParams, imageName: '1.2.0' }), {});
+    expect(result).toEqual({ image: `${HOST}/team/app:1.2.0`, digest: FAKE_DIGEST, registry: HOST });
+    expect((await docker.calls()).map((c) => c.argv)).toContainEqual(['image', 'inspect', '--format', '{{json .RepoDigests}}', `${HOST}/team/app:1.2.0`]);
+  });
+
+  it('takes no digest the engine recorded for another repository only', async () => {
+    process.env.DEVKIT_DOCKER_SCENARIO = 'quiet-pull-elsewhere';
+    const { error } = await captureOutput(() => plugin.pullImage(action('pullImage', { ...pushParams, imageName: '1.2.0' }), {}));
+    expect((error as Error).message).toBe(`docker reported no digest for ${HOST}/team/app:1.2.0`);
+  });
+
   it('pulls by digest', async () => {
     const digest = `sha256:${'cd'.repeat(32)}`;
     const result = await plugin.pullImage(action('pullImage', { ...pushParams, imageName: `app@${digest}` }), {});
