@@ -189,6 +189,8 @@ describe('repository settings for a public repository', () => {
   it.each([
     [{ imageTagMutability: 'IMMUTABLE' }, 'Parameter "imageTagMutability": IMMUTABLE is for private repositories only (a public one\'s tags can always move): with "registryType" public leave it MUTABLE'],
     [{ encryptionType: 'KMS' }, 'Parameter "encryptionType": KMS is for private repositories only (AWS manages a public one\'s keys): with "registryType" public leave it AES256'],
+    // kmsKey alone (the form's AES256 left as it is): refused as private-only, not "choose KMS", which would be refused next.
+    [{ kmsKey: 'alias/app' }, 'Parameter "kmsKey": is for private repositories only (AWS manages a public one\'s keys): with "registryType" public leave it empty'],
     [{ encryptionType: 'KMS', kmsKey: 'alias/app' }, 'Parameter "encryptionType": KMS is for private repositories only (AWS manages a public one\'s keys): with "registryType" public leave it AES256; the same goes for "kmsKey"'],
     [
       { imageTagMutability: 'IMMUTABLE', encryptionType: 'KMS', kmsKey: 'alias/app' },
