@@ -205,6 +205,18 @@ describeWithDocker('registryType public (ECR Public stand-in, token-auth registr
     expectNoSecrets(stack(), run.output);
   });
 
+  test('credentials that cannot log in never stop the pull of a public image named in full: it goes anonymously', async () => {
+    const ref = reference('team/app', '1.0');
+    const wrongSecret = 'wrong/Secret+Key/for/an/anonymous/pull/0001';
+    const tokenRequests = publicRegistry().issuer.requests.length;
+    const run = await runAction<Transfer>(stack().plugin, 'pullImage', { ...PUBLIC, secretAccessKey: wrongSecret, repoName: 'team/app', imageName: ref });
+    expect(succeeded(run)).toMatchObject({ image: ref, registry: host() });
+    expect(run.output).toMatch(new RegExp(`No login to ECR Public \\(ECR Public \\w+ failed: .*\\): pulling ${host()}/${LOCAL_PUBLIC_ALIAS}/team/app anonymously`));
+    for (const request of publicRegistry().issuer.requests.slice(tokenRequests)) expect(request.requester).toBeUndefined(); // anonymous tokens only
+    expect(run.output).not.toContain(wrongSecret);
+    await removeImage(stack().dockerEnv(), ref);
+  });
+
   test('with no credentials, a bare tag is refused with what to write instead', async () => {
     const error = failed(await runAction(stack().plugin, 'pullImage', { registryType: 'public', repoName: 'team/app', imageName: '1.0' }));
     expect(error.message).toBe(
