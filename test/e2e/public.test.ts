@@ -286,4 +286,22 @@ describeWithDocker('registryType public (ECR Public stand-in, token-auth registr
     expect(mirrored.blobs.copied).toBe(0); // one registry: every blob mounted or already there, none through the agent
     expect((await publicRaw(reference('mirror/app', '1.0'))).equals(source)).toBe(true);
   });
+
+  test('a copy that opens ECR Public once per side (a role for the target) says the region rule once', async () => {
+    const before = calls().length;
+    const run = await runAction<Copied>(stack().plugin, 'copyImage', {
+      ...PUBLIC,
+      region: 'eu-west-1',
+      repoName: 'team/app',
+      imageName: '1.0',
+      targetRepoName: 'roled/app',
+      targetRoleArn: LOCAL_ROLES.push,
+      createRepository: true,
+    });
+    expect(succeeded(run)).toMatchObject({ image: reference('roled/app', '1.0') });
+    const made = calls().slice(before);
+    expect(new Set(made.map((c) => c.role))).toEqual(new Set([undefined, LOCAL_ROLES.push])); // two clients: one per side
+    expect(made.every((c) => c.region === 'us-east-1')).toBe(true);
+    expect((run.output.match(NOTICE) ?? []).length).toBe(1);
+  });
 });
