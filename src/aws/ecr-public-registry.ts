@@ -38,6 +38,9 @@ import { awsTimeouts, PROXY_VARIABLES } from './transport-settings';
 /** The one region that serves the ECR Public API. */
 const ECR_PUBLIC_REGION = 'us-east-1';
 
+/** The activity logs that were told the region rule: an action that opens ECR Public twice (a copy with a role per side) says it once. */
+const regionNoticeGiven = new WeakSet<ActivityLog>();
+
 /** A public registry as DescribeRegistries gives it: its account, the host its images are on, the alias they are under. */
 export interface PublicRegistryLocation {
   registryId: string;
@@ -56,7 +59,8 @@ export async function openEcrPublicRegistry(
   registryId: string | undefined,
   { redactor, log }: { redactor: Redactor; log: ActivityLog },
 ): Promise<RegistryApi> {
-  if (connection.region !== undefined && connection.region !== ECR_PUBLIC_REGION) {
+  if (connection.region !== undefined && connection.region !== ECR_PUBLIC_REGION && !regionNoticeGiven.has(log)) {
+    regionNoticeGiven.add(log);
     log.info(`ECR Public's API is in ${ECR_PUBLIC_REGION} only: its calls go there ("region" ${connection.region} does not apply to them)`);
   }
   const setup = await awsClientSetup(connection, redactor, ECR_PUBLIC_REGION);

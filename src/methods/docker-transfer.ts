@@ -57,8 +57,8 @@ interface TransferSubject {
 /**
  * The login for the transfer and where the repository is. A pull of a public
  * image named in full goes without a login when there are no AWS credentials
- * at all, or when the image is on another host than the one the token is
- * for (the token is never sent anywhere else).
+ * at all, when they cannot get one, or when the image is on another host than
+ * the one the token is for (the token is never sent anywhere else).
  */
 async function authorizeTransfer(
   registry: RegistryApi,
@@ -73,14 +73,18 @@ async function authorizeTransfer(
     redactor.add(authorization.data.authorizationToken);
     login = authorization.login;
   } catch (error) {
-    if (!anonymous || !(error instanceof NoCredentialsError)) throw error;
+    if (!anonymous) throw error;
     if (named === undefined) {
+      if (!(error instanceof NoCredentialsError)) throw error;
       throw new ParamError(
         'imageName',
         `with no AWS credentials a public image is pulled anonymously, which needs its full reference, such as ${quote(`public.ecr.aws/<alias>/${repoName}:${image.kind === 'word' ? image.text : 'latest'}`)}; or give credentials`,
       );
     }
-    log.info(`No AWS credentials: pulling ${named.host}/${named.path} anonymously`);
+    // A login only raises the quotas: credentials that cannot get one (an account with no public
+    // registry, a role without ECR Public's permissions) never stop the pull of a public image.
+    const why = error instanceof NoCredentialsError ? 'No AWS credentials' : `No login to ECR Public (${error instanceof Error ? error.message : String(error)})`;
+    log.info(`${why}: pulling ${named.host}/${named.path} anonymously`);
     return { login: undefined, location: named };
   }
   log.info(`Authorized for ${login.host}`);

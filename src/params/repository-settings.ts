@@ -72,7 +72,8 @@ export function readRepositorySettings(params: ParamReader, registryType: Regist
   const scanOnPush = params.boolean('scanOnPush', true);
   const encryptionType = params.option('encryptionType', ['AES256', 'KMS'] as const, 'AES256');
   const kmsKey = params.string('kmsKey');
-  if (kmsKey !== undefined && encryptionType !== 'KMS') {
+  // Not for a public repository, where "choose KMS" would be wrong advice: kmsKey is refused there (below).
+  if (registryType !== 'public' && kmsKey !== undefined && encryptionType !== 'KMS') {
     throw new ParamError('kmsKey', 'is only used with "encryptionType" KMS: choose KMS or leave "kmsKey" empty');
   }
   const tags = readResourceTags(params);

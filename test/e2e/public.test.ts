@@ -205,6 +205,18 @@ describeWithDocker('registryType public (ECR Public stand-in, token-auth registr
     expectNoSecrets(stack(), run.output);
   });
 
+  test('credentials that cannot log in never stop the pull of a public image named in full: it goes anonymously', async () => {
+    const ref = reference('team/app', '1.0');
+    const wrongSecret = 'wrong/Secret+Key/for/an/anonymous/pull/0001';
+    const tokenRequests = publicRegistry().issuer.requests.length;
+    const run = await runAction<Transfer>(stack().plugin, 'pullImage', { ...PUBLIC, secretAccessKey: wrongSecret, repoName: 'team/app', imageName: ref });
+    expect(succeeded(run)).toMatchObject({ image: ref, registry: host() });
+    expect(run.output).toMatch(new RegExp(`No login to ECR Public \\(ECR Public \\w+ failed: .*\\): pulling ${host()}/${LOCAL_PUBLIC_ALIAS}/team/app anonymously`));
+    for (const request of publicRegistry().issuer.requests.slice(tokenRequests)) expect(request.requester).toBeUndefined(); // anonymous tokens only
+    expect(run.output).not.toContain(wrongSecret);
+    await removeImage(stack().dockerEnv(), ref);
+  });
+
   test('with no credentials, a bare tag is refused with what to write instead', async () => {
     const error = failed(await runAction(stack().plugin, 'pullImage', { registryType: 'public', repoName: 'team/app', imageName: '1.0' }));
     expect(error.message).toBe(
@@ -273,5 +285,23 @@ describeWithDocker('registryType public (ECR Public stand-in, token-auth registr
     expect(mirrored).toMatchObject({ image: reference('mirror/app', '1.0'), digest: sha256(source) });
     expect(mirrored.blobs.copied).toBe(0); // one registry: every blob mounted or already there, none through the agent
     expect((await publicRaw(reference('mirror/app', '1.0'))).equals(source)).toBe(true);
+  });
+
+  test('a copy that opens ECR Public once per side (a role for the target) says the region rule once', async () => {
+    const before = calls().length;
+    const run = await runAction<Copied>(stack().plugin, 'copyImage', {
+      ...PUBLIC,
+      region: 'eu-west-1',
+      repoName: 'team/app',
+      imageName: '1.0',
+      targetRepoName: 'roled/app',
+      targetRoleArn: LOCAL_ROLES.push,
+      createRepository: true,
+    });
+    expect(succeeded(run)).toMatchObject({ image: reference('roled/app', '1.0') });
+    const made = calls().slice(before);
+    expect(new Set(made.map((c) => c.role))).toEqual(new Set([undefined, LOCAL_ROLES.push])); // two clients: one per side
+    expect(made.every((c) => c.region === 'us-east-1')).toBe(true);
+    expect((run.output.match(NOTICE) ?? []).length).toBe(1);
   });
 });

@@ -189,6 +189,8 @@ describe('repository settings for a public repository', () => {
   it.each([
     [{ imageTagMutability: 'IMMUTABLE' }, 'Parameter "imageTagMutability": IMMUTABLE is for private repositories only (a public one\'s tags can always move): with "registryType" public leave it MUTABLE'],
     [{ encryptionType: 'KMS' }, 'Parameter "encryptionType": KMS is for private repositories only (AWS manages a public one\'s keys): with "registryType" public leave it AES256'],
+    // kmsKey alone (the form's AES256 left as it is): refused as private-only, not "choose KMS", which would be refused next.
+    [{ kmsKey: 'alias/app' }, 'Parameter "kmsKey": is for private repositories only (AWS manages a public one\'s keys): with "registryType" public leave it empty'],
     [{ encryptionType: 'KMS', kmsKey: 'alias/app' }, 'Parameter "encryptionType": KMS is for private repositories only (AWS manages a public one\'s keys): with "registryType" public leave it AES256; the same goes for "kmsKey"'],
     [
       { imageTagMutability: 'IMMUTABLE', encryptionType: 'KMS', kmsKey: 'alias/app' },
@@ -298,6 +300,29 @@ describe('push and pull', () => {
     expect(calls.map((c) => c.argv)).toEqual([['pull', `${target}:1.2.0`]]);
     expect(JSON.parse(calls[0].configJson ?? '{}')).toEqual({ auths: { 'kaholo-ecr-private.invalid': {} } });
     expect(output).toContain(`No AWS credentials: pulling ${target} anonymously`);
+  });
+
+  it.each([
+    ['an account with no public registry', () => publicMock.on(DescribeRegistriesCommand).resolves({ registries: [] }), /returned no registry for these credentials/],
+    [
+      'credentials without ECR Public permissions',
+      () => publicMock.on(GetAuthorizationTokenCommand).rejects(Object.assign(new Error('User is not authorized to perform: ecr-public:GetAuthorizationToken'), { name: 'AccessDeniedException' })),
+      /AccessDeniedException: User is not authorized to perform: ecr-public:GetAuthorizationToken/,
+    ],
+  ])('credentials that cannot log in (%s) never stop the pull of a public image named in full: it goes anonymously', async (_case, arrange, why) => {
+    arrange();
+    const { result, error, output } = await run('pullImage', { ...KEYS, repoName: 'team/app', imageName: `${target}:1.2.0` });
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ image: `${target}:1.2.0`, digest: FAKE_DIGEST, registry: HOST });
+    const calls = await docker.calls();
+    expect(calls.map((c) => c.argv)).toEqual([['pull', `${target}:1.2.0`]]);
+    expect(JSON.parse(calls[0].configJson ?? '{}')).toEqual({ auths: { 'kaholo-ecr-private.invalid': {} } });
+    const said = output.split('\n').find((line) => line.includes(`pulling ${target} anonymously`)) ?? '';
+    expect(said).toContain('No login to ECR Public (ECR Public ');
+    expect(said).toMatch(why);
+    // A bare tag still needs the login, to know the host and alias: the failure is the action's.
+    const bare = await run('pullImage', { ...KEYS, repoName: 'team/app', imageName: '1.2.0' });
+    expect((bare.error as Error).message).toMatch(why);
   });
 
   it('with credentials, logs in to pull from the registry the token is for, and never sends it elsewhere', async () => {
