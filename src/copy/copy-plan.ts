@@ -6,6 +6,7 @@
  * byte, its digest and size checked against what names it.
  */
 import { PluginError, quote } from '../errors';
+import { missingPart } from './copy-errors';
 import { FOREIGN_LAYER_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../registry/media-types';
 import type { BlobDescriptor, ImageRegistry, ReferrerDescriptor } from '../registry-http/registry-http-api';
 
@@ -93,7 +94,12 @@ function* walk(node: ManifestNode): Generator<ManifestNode> {
 }
 
 async function readNode(source: PlanSource, reference: string, size: number | undefined, seen: Map<string, ManifestNode>): Promise<ManifestNode> {
-  const stored = await source.attempt(`Reading the manifest ${reference}`, () => source.registry.readManifest(source.repository, reference, source.signal));
+  // What an index or a referrers list names (size known) and is missing makes the image incomplete; only the image itself is imageName's.
+  const stored = await source
+    .attempt(`Reading the manifest ${reference}`, () => source.registry.readManifest(source.repository, reference, source.signal))
+    .catch((error: unknown) => {
+      throw size === undefined ? error : missingPart(error, { host: source.registry.host, repository: source.repository }, reference);
+    });
   const { bytes, mediaType, digest } = stored;
   if (size !== undefined && bytes.length !== size) throw new PluginError(`The manifest ${digest} in ${source.repository} is ${bytes.length} bytes, not the ${size} its index names`);
   if (!(MANIFEST_MEDIA_TYPES as readonly string[]).includes(mediaType)) {

@@ -266,6 +266,20 @@ describe('copyImage (the engine)', () => {
     expect(String(denied.error)).toContain('The target registry target.example refused the copy: the target side needs ecr:BatchCheckLayerAvailability');
   });
 
+  it('a blob or a platform the source image names but its repository does not hold: an error saying the source image is incomplete, not that imageName is missing; nothing tagged', async () => {
+    const s = setup();
+    const image = seedImage(s.source, 'team/app', '1.0', [100, 200]);
+    s.source.repository('team/app').blobs.delete(image.blobs[2].digest);
+    const blob = await captureOutput(() => copyImage(s.request()));
+    expect((blob.error as Error).message).toBe(`source.example/team/app does not hold ${image.blobs[2].digest}, which the image to copy names: the image is incomplete in the source (blob ${image.blobs[2].digest} unknown)`);
+
+    const index = seedIndex(s.source, 'team/app', '2.0');
+    s.source.repository('team/app').manifests.delete(index.children[1]);
+    const platform = await captureOutput(() => copyImage(s.request({ source: { registry: s.source, type: 'private', repository: 'team/app', reference: '2.0' } })));
+    expect((platform.error as Error).message).toBe(`source.example/team/app does not hold ${index.children[1]}, which the image to copy names: the image is incomplete in the source (manifest ${index.children[1]} unknown)`);
+    expect(targetWrites(s.target).filter((w) => w.startsWith('writeManifest') || w.startsWith('lock'))).toEqual([]);
+  });
+
   it("a refusal by ECR Public names ECR Public's IAM actions", async () => {
     const s = setup();
     seedImage(s.source, 'team/app', '1.0', [100]);
