@@ -6,7 +6,9 @@
  * byte, its digest and size checked against what names it.
  */
 import { PluginError, quote } from '../errors';
-import { missingPart } from './copy-errors';
+import type { ActivityLog } from '../kaholo/activity-log';
+import { MissingPartError, missingPart } from './copy-errors';
+import { shortDigest } from './copy-progress';
 import { FOREIGN_LAYER_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../registry/media-types';
 import type { BlobDescriptor, ImageRegistry, ReferrerDescriptor } from '../registry-http/registry-http-api';
 
@@ -42,6 +44,7 @@ export interface PlanSource {
   repository: string;
   signal: AbortSignal;
   attempt: <T>(what: string, call: () => Promise<T>) => Promise<T>;
+  log: ActivityLog;
 }
 
 /** Referrers of referrers are followed this deep (a signature of an SBOM of an image is 2). */
@@ -72,7 +75,13 @@ export async function planCopy(source: PlanSource, reference: string, withReferr
         referrersVia ??= list.via;
         for (const descriptor of list.referrers) {
           if (seen.has(descriptor.digest)) continue;
-          const node = await readNode(source, descriptor.digest, descriptor.size, seen);
+          const node = await readNode(source, descriptor.digest, descriptor.size, seen).catch((error: unknown) => {
+            // A list may name a referrer deleted since (the tag schema's index is not updated by a delete): no part of the image.
+            if (!(error instanceof MissingPartError && error.digest === descriptor.digest)) throw error;
+            source.log.info(`Left out ${shortDigest(descriptor.digest)}…, which ${source.registry.host}/${source.repository} lists as a referrer of ${shortDigest(subject.digest)}… but does not hold`);
+            return undefined;
+          });
+          if (node === undefined) continue;
           node.referrer = { subject: subject.digest, descriptor: referrerDescriptor(node) };
           found.push(node);
         }
