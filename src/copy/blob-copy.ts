@@ -7,7 +7,7 @@
  */
 import type { BlobDescriptor, ImageRegistry } from '../registry-http/registry-http-api';
 import { RegistryError } from '../registry-http/registry-error';
-import { explainSourceError, type CopyNames } from './copy-errors';
+import { explainSourceError, missingPart, type CopyNames } from './copy-errors';
 import type { BlobOutcome } from './copy-progress';
 
 export interface BlobRoute {
@@ -39,7 +39,7 @@ export async function copyBlob(route: BlobRoute, blob: BlobDescriptor, signal: A
   let said: string | undefined;
   try {
     const download = await source.registry.openBlob(source.repository, blob, signal).catch((error: unknown) => {
-      throw explainSourceError(error, route.names);
+      throw explainSourceError(missingPart(error, { host: source.registry.host, repository: source.repository }, blob.digest), route.names);
     });
     try {
       said = await target.registry.uploadBlob(uploadUrl, fromSource(download.body, `${source.registry.host}/${source.repository}`, blob.digest), blob, { chunkBytes: route.chunkBytes, signal, onBytes });

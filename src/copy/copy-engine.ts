@@ -83,7 +83,7 @@ async function copyUnderSignal(request: CopyRequest, context: RetryContext): Pro
     source: { host: source.registry.host, repository: source.repository, reference: source.reference, type: source.type },
     target: { host: target.registry.host, repository: target.repository, type: target.type },
   };
-  const plan = await planCopy({ registry: source.registry, repository: source.repository, signal, attempt }, source.reference, request.copyReferrers).catch((error: unknown) => {
+  const plan = await planCopy({ registry: source.registry, repository: source.repository, signal, attempt, log: request.log }, source.reference, request.copyReferrers).catch((error: unknown) => {
     throw explainSourceError(error, names);
   });
   try {

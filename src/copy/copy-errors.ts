@@ -51,3 +51,23 @@ function refusal(error: RegistryError, side: 'source' | 'target', host: string, 
   if (error.status !== 401 && error.status !== 403) return undefined;
   return new PluginError(`The ${side} registry ${host} refused the copy: the ${side} side needs ${ACTIONS[side][type]} (${error.message})`);
 }
+
+/** A part the image names (a blob, a platform's manifest, a referrer) that its source repository does not hold. */
+export class MissingPartError extends PluginError {
+  constructor(
+    message: string,
+    readonly digest: string,
+  ) {
+    super(message);
+    this.name = 'MissingPartError';
+  }
+}
+
+/**
+ * A 404 for a part the image names: the image is incomplete in the source,
+ * which is no fault of imageName. Anything else is passed on as it is.
+ */
+export function missingPart(error: unknown, source: { host: string; repository: string }, digest: string): unknown {
+  if (!(error instanceof RegistryError) || error.status !== 404) return error;
+  return new MissingPartError(`${source.host}/${source.repository} does not hold ${digest}, which the image to copy names: the image is incomplete in the source (${error.message})`, digest);
+}

@@ -6,6 +6,9 @@
  * byte, its digest and size checked against what names it.
  */
 import { PluginError, quote } from '../errors';
+import type { ActivityLog } from '../kaholo/activity-log';
+import { MissingPartError, missingPart } from './copy-errors';
+import { shortDigest } from './copy-progress';
 import { FOREIGN_LAYER_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../registry/media-types';
 import type { BlobDescriptor, ImageRegistry, ReferrerDescriptor } from '../registry-http/registry-http-api';
 
@@ -41,6 +44,7 @@ export interface PlanSource {
   repository: string;
   signal: AbortSignal;
   attempt: <T>(what: string, call: () => Promise<T>) => Promise<T>;
+  log: ActivityLog;
 }
 
 /** Referrers of referrers are followed this deep (a signature of an SBOM of an image is 2). */
@@ -71,7 +75,13 @@ export async function planCopy(source: PlanSource, reference: string, withReferr
         referrersVia ??= list.via;
         for (const descriptor of list.referrers) {
           if (seen.has(descriptor.digest)) continue;
-          const node = await readNode(source, descriptor.digest, descriptor.size, seen);
+          const node = await readNode(source, descriptor.digest, descriptor.size, seen).catch((error: unknown) => {
+            // A list may name a referrer deleted since (the tag schema's index is not updated by a delete): no part of the image.
+            if (!(error instanceof MissingPartError && error.digest === descriptor.digest)) throw error;
+            source.log.info(`Left out ${shortDigest(descriptor.digest)}…, which ${source.registry.host}/${source.repository} lists as a referrer of ${shortDigest(subject.digest)}… but does not hold`);
+            return undefined;
+          });
+          if (node === undefined) continue;
           node.referrer = { subject: subject.digest, descriptor: referrerDescriptor(node) };
           found.push(node);
         }
@@ -93,7 +103,12 @@ function* walk(node: ManifestNode): Generator<ManifestNode> {
 }
 
 async function readNode(source: PlanSource, reference: string, size: number | undefined, seen: Map<string, ManifestNode>): Promise<ManifestNode> {
-  const stored = await source.attempt(`Reading the manifest ${reference}`, () => source.registry.readManifest(source.repository, reference, source.signal));
+  // What an index or a referrers list names (size known) and is missing makes the image incomplete; only the image itself is imageName's.
+  const stored = await source
+    .attempt(`Reading the manifest ${reference}`, () => source.registry.readManifest(source.repository, reference, source.signal))
+    .catch((error: unknown) => {
+      throw size === undefined ? error : missingPart(error, { host: source.registry.host, repository: source.repository }, reference);
+    });
   const { bytes, mediaType, digest } = stored;
   if (size !== undefined && bytes.length !== size) throw new PluginError(`The manifest ${digest} in ${source.repository} is ${bytes.length} bytes, not the ${size} its index names`);
   if (!(MANIFEST_MEDIA_TYPES as readonly string[]).includes(mediaType)) {

@@ -29,14 +29,42 @@ function referrersTag(digest: string): string {
   return digest.replace(':', '-');
 }
 
-/** The referrers of `digest`, from the registry's API, or where it has none, from the tag schema's index. */
+/** Pages of one referrers list read at most: a registry's pages hold many descriptors each. */
+const MAX_REFERRER_PAGES = 1000;
+
+/**
+ * The referrers of `digest`, from the registry's API (every page of it: a
+ * registry that cannot list them in one answer names the next page in a
+ * `Link: <…>; rel="next"` header), or where it has none, from the tag schema's index.
+ */
 export async function listReferrers(client: RegistryClient, repository: string, digest: string, signal?: AbortSignal): Promise<ReferrerList> {
-  const url = `/v2/${repository}/referrers/${digest}`;
-  const response = await client.request({ method: 'GET', url, headers: { Accept: OCI_INDEX }, expect: [200, 404], signal });
-  if (response.status === 200) return { referrers: descriptorsOf(await response.bytes(MAX_MANIFEST_BYTES), client.describe('GET', url)), via: 'api' };
-  response.discard();
-  const index = await readTagIndex(client, repository, digest, signal);
-  return { referrers: index?.referrers ?? [], via: 'tag' };
+  const first = `/v2/${repository}/referrers/${digest}`;
+  const referrers: ReferrerDescriptor[] = [];
+  const read = new Set<string>();
+  for (let url: string | undefined = first; url !== undefined; ) {
+    const response = await client.request({ method: 'GET', url, headers: { Accept: OCI_INDEX }, expect: read.size === 0 ? [200, 404] : [200], signal });
+    if (response.status === 404) {
+      response.discard();
+      const index = await readTagIndex(client, repository, digest, signal);
+      return { referrers: index?.referrers ?? [], via: 'tag' };
+    }
+    read.add(response.url.href);
+    referrers.push(...descriptorsOf(await response.bytes(MAX_MANIFEST_BYTES), client.describe('GET', response.url)));
+    const next = nextPage(response.header('link'), response.url);
+    if (next !== undefined && read.has(next)) throw new RegistryError(`${client.describe('GET', first)}: the Link to the next page of referrers leads back to a page already read`);
+    if (next !== undefined && read.size >= MAX_REFERRER_PAGES) throw new RegistryError(`${client.describe('GET', first)}: more than ${MAX_REFERRER_PAGES} pages of referrers`);
+    url = next;
+  }
+  return { referrers, via: 'api' };
+}
+
+/** The URL of a Link header's rel="next" (RFC 8288), resolved against the page that named it. */
+function nextPage(link: string | undefined, from: URL): string | undefined {
+  for (const [, target, params] of (link ?? '').matchAll(/<([^>]*)>([^,]*)/g)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(params);
+    if ((rel?.[1] ?? rel?.[2] ?? '').split(/\s+/).includes('next')) return new URL(target, from).href;
+  }
+  return undefined;
 }
 
 /**

@@ -227,6 +227,24 @@ describeCopies('copyImage across repositories, accounts and regions (ECR stand-i
     expect(await exists(login(target), `prod/app:${image.digest.replace(':', '-')}`)).toBe(false);
   });
 
+  test('a referrer deleted from the source but still in its tag-schema index is left out with a line; the copy completes with the others', async () => {
+    const source = place(A);
+    const target = place(B);
+    const image = await writeImage(access(source), 'team/app', 'stale-1.0', [MiB]);
+    const kept = await writeReferrer(access(source), 'team/app', image, SIGNATURE, Buffer.from('the signature kept'));
+    const deleted = await writeReferrer(access(source), 'team/app', image, SIGNATURE, Buffer.from('the signature deleted'));
+    expect((await registryRequest(access(source), 'DELETE', `/v2/team/app/manifests/${deleted.digest}`)).status).toBe(202);
+    // A delete does not touch the index: it still lists the deleted signature.
+    expect(await tagIndex(source, 'team/app', image.digest)).toEqual([kept.digest, deleted.digest].sort());
+
+    const run = await copy({ repoName: 'team/app', imageName: 'stale-1.0', targetRegistryId: B, targetRepoName: 'prod/app' });
+
+    expect(succeeded(run)).toMatchObject({ digest: image.digest, registry: target.host, referrers: 1 });
+    expect(run.output).toContain(`Left out ${deleted.digest.slice(0, 19)}…, which ${source.host}/team/app lists as a referrer of ${image.digest.slice(0, 19)}… but does not hold`);
+    expect(await tagIndex(target, 'prod/app', image.digest)).toEqual([kept.digest]);
+    expect(await digestOf(target, 'prod/app:stale-1.0')).toBe(image.digest);
+  });
+
   test('a failure mid-copy leaves no tag; a rerun skips what is there and completes', async () => {
     const source = place(A);
     const target = place(B, LOCAL_SECOND_REGION);

@@ -11,6 +11,7 @@ import type { Interruption } from '../../src/agent/interruption';
 import { Redactor } from '../../src/kaholo/redactor';
 import { RegistryError } from '../../src/registry-http/registry-error';
 import { captureOutput } from '../support/capture-output';
+import { OCI_MANIFEST } from '../../src/registry/media-types';
 import { MemoryRegistry, seedImage, seedIndex, seedReferrer, type Call } from '../support/memory-registry';
 
 /** An interruption the test triggers, as SIGTERM would. */
@@ -117,6 +118,24 @@ describe('copyImage (the engine)', () => {
     expect((await captureOutput(() => copyImage(s.request()))).error).toBeUndefined();
     expect(s.target.calls.filter((c) => c.op === 'addToTagIndex')).toEqual([]);
     expect(s.locked).toEqual([['target.example/prod/app:1.0', 'target.example/prod/app:stable']]);
+  });
+
+  it('a referrer the source lists but no longer holds (a stale tag-schema entry) is left out with a line, and the copy completes', async () => {
+    const s = setup();
+    const image = seedImage(s.source, 'team/app', '1.0', [100]);
+    const kept = seedReferrer(s.source, 'team/app', image);
+    const stale = `sha256:${'e'.repeat(64)}`;
+    const listing = s.source.listReferrers.bind(s.source);
+    s.source.listReferrers = async (repository, digest, signal) => {
+      const list = await listing(repository, digest, signal);
+      return digest === image.digest ? { ...list, referrers: [...list.referrers, { mediaType: OCI_MANIFEST, digest: stale, size: 500 }] } : list;
+    };
+    const { result, output, error } = await captureOutput(() => copyImage(s.request()));
+    expect(error).toBeUndefined();
+    expect(result?.referrers).toBe(1);
+    expect(output).toContain(`Left out ${stale.slice(0, 19)}…, which source.example/team/app lists as a referrer of ${image.digest.slice(0, 19)}… but does not hold`);
+    expect(s.target.tagged('prod/app', '1.0')).toBe(image.digest);
+    expect(s.target.calls.filter((c) => c.op === 'putReferrer').map((c) => c.reference)).toEqual([kept]);
   });
 
   it('without copyReferrers, referrers are not even looked for', async () => {
@@ -264,6 +283,20 @@ describe('copyImage (the engine)', () => {
     s.target.fail('writeManifest', 1, () => new RegistryError('PUT answered HTTP 403 DENIED: not authorized', 403, 'DENIED'));
     const denied = await captureOutput(() => copyImage(s.request()));
     expect(String(denied.error)).toContain('The target registry target.example refused the copy: the target side needs ecr:BatchCheckLayerAvailability');
+  });
+
+  it('a blob or a platform the source image names but its repository does not hold: an error saying the source image is incomplete, not that imageName is missing; nothing tagged', async () => {
+    const s = setup();
+    const image = seedImage(s.source, 'team/app', '1.0', [100, 200]);
+    s.source.repository('team/app').blobs.delete(image.blobs[2].digest);
+    const blob = await captureOutput(() => copyImage(s.request()));
+    expect((blob.error as Error).message).toBe(`source.example/team/app does not hold ${image.blobs[2].digest}, which the image to copy names: the image is incomplete in the source (blob ${image.blobs[2].digest} unknown)`);
+
+    const index = seedIndex(s.source, 'team/app', '2.0');
+    s.source.repository('team/app').manifests.delete(index.children[1]);
+    const platform = await captureOutput(() => copyImage(s.request({ source: { registry: s.source, type: 'private', repository: 'team/app', reference: '2.0' } })));
+    expect((platform.error as Error).message).toBe(`source.example/team/app does not hold ${index.children[1]}, which the image to copy names: the image is incomplete in the source (manifest ${index.children[1]} unknown)`);
+    expect(targetWrites(s.target).filter((w) => w.startsWith('writeManifest') || w.startsWith('lock'))).toEqual([]);
   });
 
   it("a refusal by ECR Public names ECR Public's IAM actions", async () => {

@@ -310,6 +310,32 @@ describe('referrers', () => {
     expect(server.seen.map((s) => s.url)).toEqual([`/v2/team/app/referrers/${subject}`]);
   });
 
+  it('are read page after page where the registry paginates them (Link: rel="next"), each page asked with the registry’s auth', async () => {
+    const sbom = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(Buffer.from('sbom')), size: 4, artifactType: 'application/spdx+json' };
+    const attestation = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(Buffer.from('att')), size: 3 };
+    const pages: Record<string, { manifests: unknown[]; next?: string }> = {
+      [`/v2/team/app/referrers/${subject}`]: { manifests: [signature], next: `</v2/team/app/referrers/${subject}?n=1&last=a>; rel="next"` },
+      [`/v2/team/app/referrers/${subject}?n=1&last=a`]: { manifests: [sbom], next: `</v2/team/app/referrers/${subject}?n=1&last=b>; rel=next` },
+      [`/v2/team/app/referrers/${subject}?n=1&last=b`]: { manifests: [attestation] },
+    };
+    const { server, registry } = await start((request, res) => {
+      const page = pages[request.url];
+      res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json', ...(page.next ? { Link: page.next } : {}) });
+      res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: page.manifests }));
+    });
+    await expect(registry.listReferrers('team/app', subject)).resolves.toEqual({ referrers: [signature, sbom, attestation], via: 'api' });
+    expect(server.seen.map((s) => s.url)).toEqual(Object.keys(pages));
+    expect(server.seen.map((s) => s.headers.authorization)).toEqual([AUTH, AUTH, AUTH]);
+  });
+
+  it('a Link that leads back to a page already read is an error, not an endless listing', async () => {
+    const { registry } = await start((_request, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.oci.image.index.v1+json', Link: `</v2/team/app/referrers/${subject}?last=x>; rel="next"` });
+      res.end(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [signature] }));
+    });
+    await expect(registry.listReferrers('team/app', subject)).rejects.toThrow(/referrers\/sha256:[0-9a-f]{64}: .*leads back to a page already read/);
+  });
+
   it('come from the tag schema’s index where the registry has no referrers API (404), and none when there is no index', async () => {
     let index = true;
     const { server, registry } = await start((request, res) => {
