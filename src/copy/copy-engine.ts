@@ -22,7 +22,7 @@ import { forEachBounded } from './bounded-pool';
 import { explainSourceError, explainTargetError, type CopyNames } from './copy-errors';
 import { CopyProgress, mib, shortDigest, type BlobTotals } from './copy-progress';
 import { planCopy, type CopyPlan, type ManifestNode } from './copy-plan';
-import { abortReason, withRetries, type RetryContext } from './retries';
+import { abortReason, RERUN, withRetries, type RetryContext } from './retries';
 
 /** Blobs in flight at once: enough to fill a link, few enough for a registry's rate limits. */
 const DEFAULT_CONCURRENCY = 4;
@@ -60,10 +60,10 @@ export async function copyImage(request: CopyRequest): Promise<CopyResult> {
   setMaxListeners(64, controller.signal);
   const stopListening = interruption.onInterrupt(() => controller.abort(interruptedError(interruption)));
   const timer = setTimeout(
-    () => controller.abort(limit.exceeded('no tag was put, and a new run goes on from what is there')),
+    () => controller.abort(limit.exceeded(RERUN)),
     timeLimitMs,
   );
-  const context: RetryContext = { policy: request.retry, log: request.log, signal: controller.signal, deadline: Date.now() + timeLimitMs };
+  const context: RetryContext = { policy: request.retry, log: request.log, signal: controller.signal, deadline: Date.now() + timeLimitMs, limit };
   try {
     return await copyUnderSignal(request, context);
   } catch (error) {

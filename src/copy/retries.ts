@@ -3,11 +3,13 @@
  * a refused or reset connection, 429 and the 5xx a busy or restarting
  * registry answers with, retried with backoff; never a refusal (401, 403,
  * 404, an immutable tag), a digest that does not match, nor a request that
- * waited its whole timeout for an answer.
+ * waited its whole timeout for an answer. When the tries or the time run out,
+ * the error says how often it failed, or names transferTimeLimit.
  */
 import type { ActivityLog } from '../kaholo/activity-log';
 import { PluginError, seconds } from '../errors';
 import { RegistryError } from '../registry-http/registry-error';
+import type { TimeLimit } from '../params/time-limit';
 import type { RetryPolicy } from '../params/transfer-options';
 
 const NETWORK: Record<string, string> = {
@@ -39,7 +41,12 @@ export interface RetryContext {
   signal: AbortSignal;
   /** When the whole copy must be done by (epoch ms): no retry would end past it. */
   deadline: number;
+  /** The `transferTimeLimit` that deadline comes from, for the error when it cuts the retries short. */
+  limit: TimeLimit;
 }
+
+/** What a new run does after a copy that failed: it skips what is there. */
+export const RERUN = 'no tag was put, and a new run goes on from what is there';
 
 /** Runs `attempt` until it succeeds, fails for good, or the attempts or the time run out. */
 export async function withRetries<T>(what: string, context: RetryContext, attempt: () => Promise<T>): Promise<T> {
@@ -50,9 +57,15 @@ export async function withRetries<T>(what: string, context: RetryContext, attemp
     } catch (error) {
       const reason = transientReason(error);
       if (signal.aborted) throw abortReason(signal, error);
-      if (reason === undefined || tried >= policy.attempts) throw error;
+      if (reason === undefined) throw error;
+      const times = tried === 1 ? 'once' : `${tried} times`;
+      const last = error instanceof Error ? error.message : String(error);
+      if (tried >= policy.attempts) {
+        // The registry's own words first, so that the causes read as before; then how often, and what next.
+        throw error instanceof RegistryError && tried > 1 ? new RegistryError(`${last} (failed ${times}, the "transferAttempts" set; ${RERUN})`, error.status, error.code, error.timedOut) : error;
+      }
       const wait = retryDelayMs(policy, tried);
-      if (Date.now() + wait >= deadline) throw error;
+      if (Date.now() + wait >= deadline) throw context.limit.exceeded(`${what} failed ${times} (${reason}) and the limit came before the next try; ${RERUN} (last: ${last})`);
       log.info(`${what} failed (${reason}); retrying in ${seconds(wait)} s (attempt ${tried + 1} of ${policy.attempts})`);
       await sleep(wait, signal);
     }

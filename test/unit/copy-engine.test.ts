@@ -210,7 +210,7 @@ describe('copyImage (the engine)', () => {
     const image = seedImage(s.source, 'team/app', '1.0', [1000, 2000, 3000]);
     s.target.fail('writeManifest', 2, () => new RegistryError('PUT answered HTTP 502', 502));
     const failed = await captureOutput(() => copyImage(s.request({ retry: { attempts: 2, baseDelayMs: 1 } })));
-    expect(String(failed.error)).toContain('HTTP 502');
+    expect(String(failed.error)).toBe('PUT answered HTTP 502 (failed 2 times, the "transferAttempts" set; no tag was put, and a new run goes on from what is there)');
     expect(s.target.tagged('prod/app', '1.0')).toBeUndefined();
 
     const rerun = await captureOutput(() => copyImage(s.request()));
@@ -258,6 +258,19 @@ describe('copyImage (the engine)', () => {
     const { error } = await captureOutput(() => copyImage(s.request({ limit: new TimeLimit(1, 300, 'copy') })));
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(String(error)).toContain('Parameter "transferTimeLimit": the copy did not finish within 1 minute: no tag was put');
+    expect(s.target.tagged('prod/app', '1.0')).toBeUndefined();
+  });
+
+  it('a retry that would end past the time limit is not waited for: the error names transferTimeLimit, the failure and what a new run does', async () => {
+    const s = setup();
+    seedImage(s.source, 'team/app', '1.0', [1000]);
+    s.target.fail('uploadBlob', 100, () => new RegistryError('PATCH answered HTTP 503', 503));
+    const started = Date.now();
+    const { error } = await captureOutput(() => copyImage(s.request({ retry: { attempts: 10, baseDelayMs: 5_000 }, limit: new TimeLimit(1, 2_000, 'copy') })));
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(String(error)).toMatch(
+      /^Parameter "transferTimeLimit": the copy did not finish within 1 minute: .+ failed once \(HTTP 503\) and the limit came before the next try; no tag was put, and a new run goes on from what is there \(last: PATCH answered HTTP 503\)$/,
+    );
     expect(s.target.tagged('prod/app', '1.0')).toBeUndefined();
   });
 
