@@ -10,7 +10,7 @@ import path from 'node:path';
 import { findExecutable } from './docker-engine';
 import { completeLines, writeWhole } from './whole-file';
 
-export type FakeDockerScenario = 'ok' | 'daemon-down' | 'no-local-image' | 'unknown-tag' | 'login-denied' | 'slow-push' | 'push-missing' | 'quiet-pull' | 'quiet-pull-elsewhere';
+export type FakeDockerScenario = 'ok' | 'daemon-down' | 'no-local-image' | 'unknown-tag' | 'login-denied' | 'slow-push' | 'push-missing' | 'push-no-repository' | 'quiet-pull' | 'quiet-pull-elsewhere';
 
 export type DockerStandInMode =
   | { mode: 'fake'; scenario?: FakeDockerScenario; localImages?: string[] }

@@ -5,7 +5,8 @@
  * `docker`, a link in a directory of its own, beside a stand-in.json that picks the mode):
  *
  *   fake   answers as docker would, without an engine, for a scenario (ok, daemon-down,
- *          no-local-image, unknown-tag, login-denied, slow-push, push-missing; quiet-pull and
+ *          no-local-image, unknown-tag, login-denied, slow-push, push-missing, push-no-repository
+ *          (ECR's answer to a push into a repository it does not have); quiet-pull and
  *          quiet-pull-elsewhere: a pull that prints no digest, after which the engine's record of
  *          the image names this repository's digest, or only another repository's)
  *   leaky  does its worst: repeats the registry password and its base64 auth in its own output,
@@ -131,6 +132,10 @@ function fake(settings, stdin) {
       saveState(settings, { ...state, pushed: [...state.pushed, repository] });
       console.log(`The push refers to repository [${repository}]`);
       if (scenario === 'push-missing') fail(`An image does not exist locally with the tag: ${repository}`);
+      if (scenario === 'push-no-repository') {
+        const name = repository.replace(/^[^/]*\//, '');
+        fail(`name unknown: The repository with name '${name}' does not exist in the registry with id '123456789012'`);
+      }
       console.log('5f70bf18a086: Pushed');
       if (scenario === 'slow-push') {
         setTimeout(() => undefined, 60_000);

@@ -116,7 +116,9 @@ async function pushLocked(
     await session.loggedIn;
     const { stdout } = await withRetries('docker push', options.retry, session, () =>
       docker.run(['push', target], { stream: true, timeoutMs: options.limit.ms, stallMs: options.stallMs }),
-    );
+    ).catch((error: unknown) => {
+      throw explainPushFailure(error, location);
+    });
     // Done with the registry: the logout runs while the engine is asked about the digest.
     const loggedOut = session.logOut();
     const digest = await checkPushedDigest(session, stdout, imageId, `${location.host}/${location.path}`);
@@ -201,6 +203,14 @@ async function repoDigest(session: RegistrySession, reference: string, repositor
   const digest = digests.find((d) => d.startsWith(`${repository}@`))?.split('@')[1];
   if (!digest) throw new PluginError(`docker reported no digest for ${shorten(reference)}`);
   return digest;
+}
+
+/** ECR refuses a push to a repository that does not exist ("name unknown"): say which param, and the way out. */
+function explainPushFailure(error: unknown, location: RepositoryLocation): unknown {
+  if (error instanceof DockerCommandError && /name unknown|does not exist in the registry/i.test(error.stderr)) {
+    return new ParamError('repoName', `repository ${quote(location.path)} does not exist in ${shorten(location.host)}: create it, or set "createRepository" (${error.message})`);
+  }
+  return error;
 }
 
 function explainPullFailure(error: unknown, reference: string): unknown {

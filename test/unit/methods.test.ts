@@ -446,6 +446,15 @@ describe('push and pull with a stand-in docker CLI', () => {
     );
   });
 
+  it('explains a push into a repository the registry does not have, naming repoName and createRepository', async () => {
+    process.env.DEVKIT_DOCKER_SCENARIO = 'push-no-repository';
+    const { error } = await captureOutput(() => plugin.pushImgaeToRepo(action('pushImgaeToRepo', pushParams), {}));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^Parameter "repoName": repository "team/app" does not exist in ${HOST.replace(/\./g, '\\.')}: create it, or set "createRepository" \\(.*name unknown`),
+    );
+    expect((await docker.calls()).filter((c) => c.argv[0] === 'push')).toHaveLength(1); // a refusal: not retried
+  });
+
   it('explains an unknown tag on pull', async () => {
     process.env.DEVKIT_DOCKER_SCENARIO = 'unknown-tag';
     const { error } = await captureOutput(() => plugin.pullImage(action('pullImage', { ...pushParams, imageName: '9.9.9' }), {}));
