@@ -426,6 +426,15 @@ describe('what each status means', () => {
     );
   });
 
+  it('a full reference into another repository of this registry is refused before any scan is read or started', async () => {
+    answers(awsError('ScanNotFoundException'));
+    ecrMock.on(StartImageScanCommand).resolves({ imageId: { imageDigest: DIGEST }, imageScanStatus: { status: 'IN_PROGRESS' } });
+    const run = await check({ startScan: true }, { image: `${HOST}/team/other:1.0` });
+    expect(failed(run)).toBe('Parameter "imageName": names repository "team/other" in this registry, but "repoName" is "team/app"; make them agree');
+    expect(reads).toHaveLength(0);
+    expect(ecrMock.commandCalls(StartImageScanCommand)).toHaveLength(0);
+  });
+
   it('an image that is not there is an error naming imageName; other AWS errors come through describeAwsError', async () => {
     answers(awsError('ImageNotFoundException'));
     expect(failed(await check())).toBe('Parameter "imageName": team/app:1.0 is not in the registry: no such tag or digest in repository "team/app"');
