@@ -552,6 +552,13 @@ describe('judging the findings', () => {
     expect(failed(later)).toMatch(/: 1 finding at HIGH or above .*worst: CVE-CRIT-LOW-SCORE \(CRITICAL, b 1\)\./);
   });
 
+  it('an expired entry for a finding that another entry still ignores: the log says it is still ignored', async () => {
+    answers(result('COMPLETE', { findings: mixed }));
+    const run = await check({ failOnSeverity: 'HIGH', ignore: [{ name: 'CVE-HIGH', until: '2026-06-14' }, { name: 'CVE-HIGH', until: '2026-12-31' }, { name: 'CVE-CRIT-HIGH-SCORE' }, { name: 'CVE-CRIT-LOW-SCORE' }] });
+    expect(passed(run)).toMatchObject({ passed: true, ignored: ['CVE-CRIT-HIGH-SCORE', 'CVE-CRIT-LOW-SCORE', 'CVE-HIGH'] });
+    expect(run.log).toContain('ignoreFindings: "CVE-HIGH until 2026-06-14" has expired and no longer ignores CVE-HIGH, but another entry still ignores it');
+  });
+
   it('findings ECR counts but does not list count too, and cannot be ignored', async () => {
     answers(result('COMPLETE', { findings: [basic('CVE-1', 'HIGH')], counts: { HIGH: 3, LOW: 1 } }));
     const run = await check({ failOnSeverity: 'HIGH', ignore: [{ name: 'CVE-1' }] });
