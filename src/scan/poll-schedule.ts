@@ -3,7 +3,8 @@ import { PluginError } from '../errors';
 /**
  * How often the scan is read while it is not ready: first after 5 s, then half
  * as long again each time, up to 30 s; never sooner than 5 s after the last
- * read, and never past the deadline.
+ * read, and never past the deadline (the last read starts early enough to
+ * be answered before it).
  */
 const MIN_POLL_INTERVAL_MS = 5_000;
 const GROWTH = 1.5;
@@ -44,6 +45,13 @@ export function isLoopback(endpoint: string | undefined): boolean {
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/**
+ * The last read starts this share of the minimum (1 s against ECR) before the
+ * deadline, so that it has time to be answered: a read at the deadline itself
+ * is cut off at once.
+ */
+const READ_ROOM_SHARE = 0.2;
+
 /** The waits between reads, growing; each no shorter than the minimum. */
 export class PollSchedule {
   private wanted: number;
@@ -52,9 +60,9 @@ export class PollSchedule {
     this.wanted = minMs;
   }
 
-  /** The wait before the next read, or undefined when no read at least `minMs` away fits before the deadline. */
+  /** The wait before the next read, or undefined when no read at least `minMs` away fits before the deadline, with room to be answered. */
   next(now: number, deadline: number): number | undefined {
-    const wait = Math.min(this.wanted, deadline - now);
+    const wait = Math.min(this.wanted, deadline - now - this.minMs * READ_ROOM_SHARE);
     this.wanted = Math.min(this.wanted * GROWTH, this.minMs * MAX_FACTOR);
     return wait >= this.minMs ? wait : undefined;
   }

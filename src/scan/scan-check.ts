@@ -26,9 +26,11 @@ export async function checkScan(target: ScanTarget, image: ImageRequest, request
   const gate = request.failOnSeverity === 'NONE' ? 'report only (failOnSeverity NONE)' : `fails on ${request.failOnSeverity} or above`;
   log.info(`Checking the scan of ${label}: ${gate}; waiting up to ${seconds(request.timeoutMs)} s for a result`);
   const host = await registryHost(target);
+  // Before any scan is read or started: a full reference into another repository of this registry is refused here.
+  const reference = planPull(image, target.repoName, { host, path: target.repoName });
   const scan = await waitForScan(target, imageId, label, request, context);
   const today = new Date(clock.now()).toISOString().slice(0, 10);
-  const result = judgeScan(scan, planPull(image, target.repoName, { host, path: target.repoName }), request, today, log);
+  const result = judgeScan(scan, reference, request, today, log);
 
   log.info(`${result.scanType} scan ${result.status}, completed ${result.completedAt}: ${describeCounts(result.counts)}`);
   for (const finding of result.findings.slice(0, LOGGED_FINDINGS)) log.info(`  ${describeFinding(finding)}`);

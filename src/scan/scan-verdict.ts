@@ -40,9 +40,12 @@ export function judgeScan(scan: UsableScan, image: string, request: ScanRequest,
   const ignoring = ignoreState(request.ignore, today);
   for (const entry of ignoring.expired) {
     const present = scan.findings.some((finding) => finding.name.toUpperCase() === entry.name.toUpperCase());
-    log.info(
-      `ignoreFindings: "${shorten(entry.name)} until ${entry.until ?? ''}" has expired and no longer ignores ${shorten(entry.name)}${present ? ', which is among the findings and counts' : ' (not among the findings)'}`,
-    );
+    const now = ignoring.ignores(entry.name)
+      ? ', but another entry still ignores it'
+      : present
+        ? ', which is among the findings and counts'
+        : ' (not among the findings)';
+    log.info(`ignoreFindings: "${shorten(entry.name)} until ${entry.until ?? ''}" has expired and no longer ignores ${shorten(entry.name)}${now}`);
   }
   const counted: Finding[] = [];
   const ignored: Finding[] = [];

@@ -200,6 +200,15 @@ describe('checkImageScan (local ECR API endpoint)', () => {
     await expectNoOpenConnections(stack());
   });
 
+  test('a full reference into another repository of this registry: refused before any scan is read or started', async () => {
+    const digest = image('elsewhere', [], [{ status: 'IN_PROGRESS' }]);
+    const before = scanCalls();
+    const run = await check({ imageName: `${HOST}/scan/other:elsewhere`, startScan: true });
+    expect(failed(run).message).toBe(`Parameter "imageName": names repository "scan/other" in this registry, but "repoName" is "${REPO}"; make them agree`);
+    expect(scanCalls() - before).toBe(0);
+    expect(stack().ecr.endpoint.scans.starts(REPO, digest)).toBe(0);
+  });
+
   test('an image or repository that is not there', async () => {
     expect(failed(await check({ imageName: 'no-such-tag' })).message).toBe(
       `Parameter "imageName": ${REPO}:no-such-tag is not in the registry: no such tag or digest in repository "${REPO}"`,

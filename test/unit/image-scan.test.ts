@@ -51,6 +51,11 @@ class FakeClock implements Clock {
   }
 
   after(ms: number, fn: () => void): () => void {
+    // A timer already due fires at once, as a real one of 0 ms does before any answer from the network.
+    if (ms <= 0) {
+      fn();
+      return () => undefined;
+    }
     const timer = { at: this.time + ms, fn };
     this.timers.push(timer);
     return () => {
@@ -304,16 +309,25 @@ describe('waiting for a usable result', () => {
     answers(statusOnly('IN_PROGRESS'));
     const run = await check({ timeoutMs: 200_000 });
     expect(failed(run)).toMatch(/^No usable scan result for team\/app:1\.0 within 200 s: the scan is IN_PROGRESS/);
-    expect(gaps()).toEqual([5000, 7500, 11250, 16875, 25312.5, 30000, 30000, 30000, 30000, 14062.5]);
+    expect(gaps()).toEqual([5000, 7500, 11250, 16875, 25312.5, 30000, 30000, 30000, 30000, 13062.5]);
     expect(Math.min(...gaps())).toBeGreaterThanOrEqual(5000);
     expect(reads.at(-1)?.at).toBeLessThanOrEqual(START + 200_000);
     expect(clock.time).toBeLessThanOrEqual(START + 200_000);
   });
 
+  it('the last read starts with time left to be answered: a scan that completes by then is judged, not timed out', async () => {
+    // Reads at 0, 5, 12.5, 23.75, 40.6, 65.9, then every 30 s to 185.9 s; the last one fits before 200 s.
+    answersUnlessAborted(...Array.from({ length: 10 }, () => statusOnly('IN_PROGRESS')), result('COMPLETE', { findings: [] }));
+    const run = await check({ timeoutMs: 200_000 });
+    expect(passed(run)).toMatchObject({ status: 'COMPLETE', passed: true });
+    expect(reads).toHaveLength(11);
+    expect(reads.at(-1)?.at).toBe(START + 199_000);
+  });
+
   it.each([1_000, 4_999, 5_000, 9_999, 61_234, 3_600_000])('with a timeout of %i ms: no read after the deadline, none closer than 5 s', async (timeoutMs) => {
     answers(statusOnly('IN_PROGRESS'));
     failed(await check({ timeoutMs }));
-    expect(reads.every((r) => r.at <= START + timeoutMs)).toBe(true);
+    expect(reads.every((r) => r.at <= START + timeoutMs - 1000)).toBe(true);
     expect(gaps().every((gap) => gap >= 5000)).toBe(true);
     expect(clock.sleeps.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(timeoutMs);
   });
@@ -364,6 +378,19 @@ function hangingReads(): void {
         reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
       });
     });
+  };
+  ecrMock.send.callsFake(send as unknown as Send);
+}
+
+/** As answers(), but a read whose signal has already aborted (no time left) fails as the SDK's handler fails it, unanswered. */
+function answersUnlessAborted(...list: DescribeImageScanFindingsResponse[]): void {
+  let next = 0;
+  type Send = Parameters<typeof ecrMock.send.callsFake>[0];
+  const send = (command: unknown, options?: { abortSignal?: AbortSignal }): Promise<unknown> => {
+    if (command instanceof DescribeRepositoriesCommand) return Promise.resolve({ repositories: [{ repositoryName: 'team/app', repositoryUri: `${HOST}/team/app` }] });
+    if (options?.abortSignal?.aborted) return Promise.reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+    reads.push({ input: (command as DescribeImageScanFindingsCommand).input, at: clock.now() });
+    return Promise.resolve(list[Math.min(next++, list.length - 1)]);
   };
   ecrMock.send.callsFake(send as unknown as Send);
 }
@@ -424,6 +451,15 @@ describe('what each status means', () => {
     expect(failed(await check({ startScan: true }))).toBe(
       'ECR StartImageScan failed: UnsupportedImageTypeException: The image is of a type that cannot be scanned. (request id: req-1)',
     );
+  });
+
+  it('a full reference into another repository of this registry is refused before any scan is read or started', async () => {
+    answers(awsError('ScanNotFoundException'));
+    ecrMock.on(StartImageScanCommand).resolves({ imageId: { imageDigest: DIGEST }, imageScanStatus: { status: 'IN_PROGRESS' } });
+    const run = await check({ startScan: true }, { image: `${HOST}/team/other:1.0` });
+    expect(failed(run)).toBe('Parameter "imageName": names repository "team/other" in this registry, but "repoName" is "team/app"; make them agree');
+    expect(reads).toHaveLength(0);
+    expect(ecrMock.commandCalls(StartImageScanCommand)).toHaveLength(0);
   });
 
   it('an image that is not there is an error naming imageName; other AWS errors come through describeAwsError', async () => {
@@ -514,6 +550,13 @@ describe('judging the findings', () => {
     answers(result('COMPLETE', { findings: mixed }));
     const later = await check({ failOnSeverity: 'HIGH', ignore: [{ name: 'CVE-CRIT-HIGH-SCORE' }, { name: 'CVE-CRIT-LOW-SCORE', until: '2026-06-15' }, { name: 'CVE-HIGH' }] });
     expect(failed(later)).toMatch(/: 1 finding at HIGH or above .*worst: CVE-CRIT-LOW-SCORE \(CRITICAL, b 1\)\./);
+  });
+
+  it('an expired entry for a finding that another entry still ignores: the log says it is still ignored', async () => {
+    answers(result('COMPLETE', { findings: mixed }));
+    const run = await check({ failOnSeverity: 'HIGH', ignore: [{ name: 'CVE-HIGH', until: '2026-06-14' }, { name: 'CVE-HIGH', until: '2026-12-31' }, { name: 'CVE-CRIT-HIGH-SCORE' }, { name: 'CVE-CRIT-LOW-SCORE' }] });
+    expect(passed(run)).toMatchObject({ passed: true, ignored: ['CVE-CRIT-HIGH-SCORE', 'CVE-CRIT-LOW-SCORE', 'CVE-HIGH'] });
+    expect(run.log).toContain('ignoreFindings: "CVE-HIGH until 2026-06-14" has expired and no longer ignores CVE-HIGH, but another entry still ignores it');
   });
 
   it('findings ECR counts but does not list count too, and cannot be ignored', async () => {

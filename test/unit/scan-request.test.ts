@@ -57,7 +57,7 @@ describe('ignore entries', () => {
 });
 
 describe('poll schedule', () => {
-  it('grows from the minimum by half each time up to six times it, and fits the last wait to the deadline', () => {
+  it('grows from the minimum by half each time up to six times it, and fits the last wait to end a fifth of the minimum before the deadline', () => {
     const schedule = new PollSchedule(5000);
     const waits: Array<number | undefined> = [];
     let now = 0;
@@ -66,12 +66,12 @@ describe('poll schedule', () => {
       waits.push(wait);
       now += wait ?? 0;
     }
-    expect(waits).toEqual([5000, 7500, 11250, 16875, 25312.5, 30000, 24062.5, undefined, undefined]);
+    expect(waits).toEqual([5000, 7500, 11250, 16875, 25312.5, 30000, 23062.5, undefined, undefined]);
   });
 
-  it('never waits less than the minimum: a deadline closer than that ends the waiting', () => {
-    expect(new PollSchedule(5000).next(0, 4999)).toBeUndefined();
-    expect(new PollSchedule(5000).next(0, 5000)).toBe(5000);
+  it('never waits less than the minimum, nor into the last fifth of it before the deadline: a deadline closer than that ends the waiting', () => {
+    expect(new PollSchedule(5000).next(0, 5999)).toBeUndefined();
+    expect(new PollSchedule(5000).next(0, 6000)).toBe(5000);
   });
 
   it.each([
