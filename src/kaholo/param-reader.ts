@@ -38,6 +38,26 @@ export class ParamReader {
     return this.string(name) ?? this.setting(name);
   }
 
+  /**
+   * A number's value as text, trimmed: a string as the form sends it, or a
+   * number set from the pipeline's code (900 reads as "900"); the caller checks
+   * its range. Only for params that are numbers: ids stay strings (they may
+   * start with 0).
+   */
+  numeral(name: string): string | undefined {
+    return toText(name, numberAsText(this.params[name]));
+  }
+
+  /** A number's value as text from the plugin setting of that name (see `numeral`). */
+  numeralSetting(name: string): string | undefined {
+    return toText(name, numberAsText(this.settings[name]), 'plugin setting');
+  }
+
+  /** A number's value as text, falling back to the plugin setting of the same name. */
+  numeralOrSetting(name: string): string | undefined {
+    return this.numeral(name) ?? this.numeralSetting(name);
+  }
+
   /** A single string value that must be set. */
   requiredString(name: string, expected: string): string {
     const value = this.string(name);
@@ -99,6 +119,10 @@ function toText(name: string, value: unknown, kind = 'parameter'): string | unde
   const hint = typeof value === 'number' ? ' (write numbers such as account ids as strings: they may start with 0)' : '';
   const where = kind === 'parameter' ? '' : ` (${kind})`;
   throw new ParamError(name, `is ${describeType(value)}${where}; expected a string${hint}`);
+}
+
+function numberAsText(value: unknown): unknown {
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
 }
 
 function isAutocompleteItem(value: unknown): value is { id: unknown } {

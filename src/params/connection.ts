@@ -85,9 +85,10 @@ function readRole(params: ParamReader, method: string): RoleRequest | undefined 
   const roleArn = params.stringOrSetting('roleArn');
   const externalId = params.stringOrSetting('roleExternalId');
   const sessionName = params.string('roleSessionName');
-  const duration = params.string('roleDurationSeconds');
+  const duration = params.numeral('roleDurationSeconds');
   if (roleArn === undefined) {
-    const orphan = (['roleExternalId', 'roleSessionName', 'roleDurationSeconds'] as const).find((name) => params.string(name) !== undefined);
+    const given = { roleExternalId: params.string('roleExternalId'), roleSessionName: sessionName, roleDurationSeconds: duration };
+    const orphan = Object.entries(given).find(([, value]) => value !== undefined)?.[0];
     if (orphan) throw new ParamError('roleArn', `is required when "${orphan}" is set: the ARN of the role to assume`);
     return undefined;
   }

@@ -37,8 +37,8 @@ const MINUTE_MS = 60_000;
  * knobs); otherwise the defaults are as documented.
  */
 export function readTransferOptions(params: ParamReader, work: TransferWork, env: NodeJS.ProcessEnv = process.env): TransferOptions {
-  const attempts = wholeNumber('transferAttempts', params.stringOrSetting('transferAttempts'), 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
-  const minutes = wholeNumber('transferTimeLimit', params.stringOrSetting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
+  const attempts = wholeNumber('transferAttempts', params.numeralOrSetting('transferAttempts'), 1, MAX_ATTEMPTS) ?? DEFAULT_ATTEMPTS;
+  const minutes = wholeNumber('transferTimeLimit', params.numeralOrSetting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES) ?? DEFAULT_TIME_LIMIT_MINUTES;
   const limit = new TimeLimit(minutes, minutes * (positive(env.KAHOLO_ECR_TEST_MINUTE_MS) ?? MINUTE_MS), work);
   return {
     retry: { attempts, baseDelayMs: DEFAULT_BASE_DELAY_MS },
@@ -53,7 +53,7 @@ export function readTransferOptions(params: ParamReader, work: TransferWork, env
  * plugin setting `transferTimeLimit` allows a push, default 60 minutes.
  */
 export function readTagLockWaitMs(params: ParamReader): number {
-  const minutes = wholeNumber('transferTimeLimit', params.setting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES);
+  const minutes = wholeNumber('transferTimeLimit', params.numeralSetting('transferTimeLimit'), 1, MAX_TIME_LIMIT_MINUTES);
   return (minutes ?? DEFAULT_TIME_LIMIT_MINUTES) * MINUTE_MS;
 }
 

@@ -26,7 +26,7 @@ export function readScanRequest(params: ParamReader): ScanRequest {
 }
 
 function readTimeoutSeconds(params: ParamReader): number {
-  const text = params.string('scanTimeoutSeconds');
+  const text = params.numeral('scanTimeoutSeconds');
   if (text === undefined) return DEFAULT_SCAN_TIMEOUT_SECONDS;
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < 1 || value > MAX_SCAN_TIMEOUT_SECONDS) {

@@ -217,7 +217,7 @@ const CASES: BadInput[] = [
   { what: 'a scan timeout over an hour', method: 'checkImageScan', params: { scanTimeoutSeconds: '3601' }, param: 'scanTimeoutSeconds' },
   { what: 'a scan timeout of zero', method: 'checkImageScan', params: { scanTimeoutSeconds: '0' }, param: 'scanTimeoutSeconds' },
   { what: 'a scan timeout with a unit', method: 'checkImageScan', params: { scanTimeoutSeconds: '15m' }, param: 'scanTimeoutSeconds' },
-  { what: 'a scan timeout as a number', method: 'checkImageScan', params: { scanTimeoutSeconds: 60 }, param: 'scanTimeoutSeconds' },
+  { what: 'a scan timeout as a number over the maximum', method: 'checkImageScan', params: { scanTimeoutSeconds: 7200 }, param: 'scanTimeoutSeconds' },
   // copyImage
   { what: 'source registry id of 11 digits', method: 'copyImage', params: { registryId: '12345678901' }, param: 'registryId' },
   { what: 'source repoName missing', method: 'copyImage', params: { repoName: undefined }, param: 'repoName' },

@@ -31,6 +31,9 @@ describe('readConnection: roles', () => {
       sessionName: 'ci=1,run@x.y-z',
       durationSeconds: 43200,
     });
+    // A number set from the pipeline's code reads as the form's text would.
+    expect(read({ roleArn: ROLE, roleDurationSeconds: 7200 }).role).toMatchObject({ durationSeconds: 7200 });
+    expect(() => read({ roleDurationSeconds: 7200 })).toThrow('Parameter "roleArn": is required when "roleDurationSeconds" is set');
   });
 
   it.each([
@@ -45,6 +48,8 @@ describe('readConnection: roles', () => {
     ['roleDurationSeconds', { roleArn: ROLE, roleDurationSeconds: '899' }],
     ['roleDurationSeconds', { roleArn: ROLE, roleDurationSeconds: '43201' }],
     ['roleDurationSeconds', { roleArn: ROLE, roleDurationSeconds: '1h' }],
+    ['roleDurationSeconds', { roleArn: ROLE, roleDurationSeconds: 3600.5 }],
+    ['roleDurationSeconds', { roleArn: ROLE, roleDurationSeconds: true }],
     ['roleExternalId', { roleArn: ROLE, roleExternalId: 'x' }],
   ])('refuses, naming %s: %p', (param, params) => {
     expect(() => read(params)).toThrow(ParamError);

@@ -16,6 +16,7 @@ const refusal = (params: Record<string, unknown>): string => {
 describe('checkImageScan params', () => {
   it('has the documented defaults', () => {
     expect(read({ failOnSeverity: '', ignoreFindings: '', startScan: '', scanTimeoutSeconds: '' })).toEqual({ failOnSeverity: 'CRITICAL', ignore: [], startScan: false, timeoutMs: 900_000 });
+    expect(read({ scanTimeoutSeconds: 120 }).timeoutMs).toBe(120_000); // a number set from the pipeline's code
   });
 
   it('reads each as Kaholo sends it: options, text lines or an array, booleans as strings', () => {
@@ -35,6 +36,7 @@ describe('checkImageScan params', () => {
     [{ scanTimeoutSeconds: '3601' }, 'Parameter "scanTimeoutSeconds": is "3601"; expected a whole number of seconds from 1 to 3600'],
     [{ scanTimeoutSeconds: '0' }, 'Parameter "scanTimeoutSeconds": is "0"; expected a whole number of seconds from 1 to 3600'],
     [{ scanTimeoutSeconds: '1.5' }, 'Parameter "scanTimeoutSeconds": is "1.5"; expected a whole number of seconds from 1 to 3600'],
+    [{ scanTimeoutSeconds: 3601 }, 'Parameter "scanTimeoutSeconds": is "3601"; expected a whole number of seconds from 1 to 3600'],
     [{ startScan: 'yes' }, 'Parameter "startScan": is "yes"; expected true or false'],
     [{ ignoreFindings: 'CVE-1 until tomorrow' }, 'Parameter "ignoreFindings": "CVE-1 until tomorrow" is not a finding name, optionally followed by "until YYYY-MM-DD" (such as "CVE-2024-1234 until 2025-06-30")'],
     [{ ignoreFindings: 'CVE-1 CVE-2' }, 'Parameter "ignoreFindings": "CVE-1 CVE-2" is not a finding name, optionally followed by "until YYYY-MM-DD" (such as "CVE-2024-1234 until 2025-06-30")'],

@@ -19,6 +19,13 @@ describe('readTransferOptions', () => {
     });
   });
 
+  it('takes numbers set from the pipeline\'s code as the form\'s text, in the action and the settings', () => {
+    expect(read({ transferAttempts: 4, transferTimeLimit: 5 })).toMatchObject({ retry: { attempts: 4 }, limit: { minutes: 5 } });
+    expect(read({}, { transferAttempts: 6, transferTimeLimit: 7 })).toMatchObject({ retry: { attempts: 6 }, limit: { minutes: 7 } });
+    expect(() => read({ transferAttempts: 2.5 })).toThrow('Parameter "transferAttempts": is "2.5"; expected a whole number from 1 to 10');
+    expect(() => read({ transferTimeLimit: Number.NaN })).toThrow('Parameter "transferTimeLimit": is a number; expected a string');
+  });
+
   it('names the param or setting and what is expected', () => {
     expect(() => read({ transferAttempts: '0' })).toThrow('Parameter "transferAttempts": is "0"; expected a whole number from 1 to 10');
     expect(() => read({}, { transferTimeLimit: '1e3' })).toThrow('Parameter "transferTimeLimit": is "1e3"; expected a whole number from 1 to 1440');
