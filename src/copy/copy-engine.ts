@@ -5,8 +5,9 @@
  * at a time), then each manifest after its blobs and an index after its
  * children, the referrers after their subjects, and the tags last, under
  * their locks, so that a tag never names an image that is not whole. A
- * failure or an interrupt puts no tag; a rerun finds what is already there
- * and goes on.
+ * failure or an interrupt before the tags puts no tag; one that comes while
+ * they are put says which are in place, as the registry is then seen to hold
+ * them. A rerun finds what is already there and goes on.
  */
 import { setMaxListeners } from 'node:events';
 import type { ActivityLog } from '../kaholo/activity-log';
@@ -26,6 +27,9 @@ import { abortReason, RERUN, withRetries, type RetryContext } from './retries';
 
 /** Blobs in flight at once: enough to fill a link, few enough for a registry's rate limits. */
 const DEFAULT_CONCURRENCY = 4;
+
+/** How long reading back the tags a stopped copy was putting may take, also after an interrupt. */
+const TAG_CHECK_BOUND_MS = 2_000;
 
 export interface CopyRequest {
   /** `type`: the registry's API (private ECR, ECR Public), for what a refusal says it needs. */
@@ -64,17 +68,40 @@ export async function copyImage(request: CopyRequest): Promise<CopyResult> {
     timeLimitMs,
   );
   const context: RetryContext = { policy: request.retry, log: request.log, signal: controller.signal, deadline: Date.now() + timeLimitMs, limit };
+  const tagging: TagsUnderWay = { digest: '', tags: [] };
   try {
-    return await copyUnderSignal(request, context);
+    return await copyUnderSignal(request, context, tagging);
   } catch (error) {
-    throw abortReason(controller.signal, error);
+    const reason = abortReason(controller.signal, error);
+    if (tagging.tags.length === 0) throw reason;
+    // Stopped or failed while the tags went in: say which are in place, as the registry is then seen to hold them.
+    const inPlace = await tagsInPlace(request.target, tagging);
+    if (inPlace.length === 0) throw reason;
+    const clause = `${inPlace.map((tag) => `${request.target.repository}:${tag}`).join(', ')} ${inPlace.length === 1 ? 'was' : 'were'} tagged before it stopped, naming the whole image ${tagging.digest}; a new run puts the other tags`;
+    if (controller.signal.aborted) throw interruption.interrupted ? interruptedError(interruption, clause) : limit.exceeded(clause);
+    if (reason instanceof Error) reason.message = `${reason.message}; ${clause}`;
+    throw reason;
   } finally {
     clearTimeout(timer);
     stopListening();
   }
 }
 
-async function copyUnderSignal(request: CopyRequest, context: RetryContext): Promise<CopyResult> {
+/** The tags a copy has begun to put (each may be in place, or not yet), and the digest they name. */
+interface TagsUnderWay {
+  digest: string;
+  tags: string[];
+}
+
+/** Those of the tags begun that the target is seen to name the image with (each read bounded, also after an interrupt). */
+async function tagsInPlace(target: CopyRequest['target'], tagging: TagsUnderWay): Promise<string[]> {
+  const read = async (tag: string): Promise<string | undefined> =>
+    target.registry.manifestDigest(target.repository, tag, AbortSignal.timeout(TAG_CHECK_BOUND_MS)).catch(() => undefined);
+  const digests = await Promise.all(tagging.tags.map(read));
+  return tagging.tags.filter((_, i) => digests[i] === tagging.digest);
+}
+
+async function copyUnderSignal(request: CopyRequest, context: RetryContext, tagging: TagsUnderWay): Promise<CopyResult> {
   const { source, target } = request;
   const { signal } = context;
   const attempt = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetries(what, context, call);
@@ -87,7 +114,7 @@ async function copyUnderSignal(request: CopyRequest, context: RetryContext): Pro
     throw explainSourceError(error, names);
   });
   try {
-    return await writeCopy(request, context, plan, names);
+    return await writeCopy(request, context, plan, names, tagging);
   } catch (error) {
     // What the source refused is explained where it was read; the rest was the target's.
     throw explainTargetError(error, names);
@@ -95,7 +122,7 @@ async function copyUnderSignal(request: CopyRequest, context: RetryContext): Pro
 }
 
 /** The writes, once the plan is known: blobs, then manifests, then the tags. */
-async function writeCopy(request: CopyRequest, context: RetryContext, plan: CopyPlan, names: CopyNames): Promise<CopyResult> {
+async function writeCopy(request: CopyRequest, context: RetryContext, plan: CopyPlan, names: CopyNames, tagging: TagsUnderWay): Promise<CopyResult> {
   const { source, target, log } = request;
   const { signal } = context;
   const attempt = <T>(what: string, call: () => Promise<T>): Promise<T> => withRetries(what, context, call);
@@ -146,6 +173,8 @@ async function writeCopy(request: CopyRequest, context: RetryContext, plan: Copy
         log.info(`${target.repository}:${tag} already names ${plan.root.digest}`);
         continue;
       }
+      tagging.digest = plan.root.digest;
+      tagging.tags.push(tag);
       const digest = await attempt(`Tagging ${tag}`, () => target.registry.writeManifest(target.repository, tag, plan.root.bytes, plan.root.mediaType, signal));
       if (digest !== plan.root.digest) throw new PluginError(`${target.registry.host} tagged ${target.repository}:${tag} as ${digest}, not ${plan.root.digest}`);
       log.info(`Tagged ${target.repository}:${tag} → ${plan.root.digest}`);
@@ -165,11 +194,13 @@ function stopIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason;
 }
 
-function interruptedError(interruption: Interruption): unknown {
+/** The interrupt's error: the copy stopped and put no tag, unless `tagsPut` says which it did put. */
+function interruptedError(interruption: Interruption, tagsPut?: string): PluginError {
   try {
     interruption.check();
   } catch (error) {
-    return new PluginError(`${(error as Error).message}: the copy stopped and put no tag; a new run goes on from what is there`);
+    const what = tagsPut === undefined ? 'the copy stopped and put no tag; a new run goes on from what is there' : `the copy stopped: ${tagsPut}`;
+    return new PluginError(`${(error as Error).message}: ${what}`);
   }
   return new PluginError('The action was interrupted');
 }

@@ -29,7 +29,7 @@ export class MemoryRegistry implements ImageRegistry {
   readonly calls: Call[] = [];
   private readonly repositories = new Map<string, Repository>();
   private readonly failures: Array<{ op: Operation; count: number; error: () => Error; when?: (reference: string) => boolean }> = [];
-  private readonly holds: Array<{ op: Operation; until: Promise<void> }> = [];
+  private readonly holds: Array<{ op: Operation; until: Promise<void>; when?: (reference: string) => boolean }> = [];
   /** Digests whose bytes this registry serves altered (as a broken store or network would). */
   readonly corrupted = new Set<string>();
   /** Whether it keeps referrers itself (the OCI 1.1 referrers API). */
@@ -72,9 +72,9 @@ export class MemoryRegistry implements ImageRegistry {
     this.failures.push({ op, count, error, when });
   }
 
-  /** Calls of `op` wait for `until` before doing anything. */
-  hold(op: Operation, until: Promise<void>): void {
-    this.holds.push({ op, until });
+  /** Calls of `op` (whose reference `when` accepts) wait for `until` before doing anything. */
+  hold(op: Operation, until: Promise<void>, when?: (reference: string) => boolean): void {
+    this.holds.push({ op, until, when });
   }
 
   tagged(repository: string, tag: string): string | undefined {
@@ -84,7 +84,7 @@ export class MemoryRegistry implements ImageRegistry {
 
   private async enter(op: Operation, repository: string, reference: string, signal?: AbortSignal): Promise<void> {
     this.calls.push({ op, repository, reference });
-    for (const hold of this.holds.filter((h) => h.op === op)) await abortable(hold.until, signal);
+    for (const hold of this.holds.filter((h) => h.op === op && (h.when?.(reference) ?? true))) await abortable(hold.until, signal);
     const failure = this.failures.find((f) => f.op === op && f.count > 0 && (f.when?.(reference) ?? true));
     if (failure) {
       failure.count -= 1;

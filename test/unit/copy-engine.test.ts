@@ -250,6 +250,28 @@ describe('copyImage (the engine)', () => {
     expect(targetWrites(s.target).filter((w) => !w.startsWith('uploadBlob'))).toEqual([]);
   });
 
+  it('an interrupt while the tags go in says which tags are in place, as the target is seen to hold them', async () => {
+    const s = setup();
+    const image = seedImage(s.source, 'team/app', '1.0', [1000]);
+    s.target.hold('writeManifest', new Promise(() => undefined), (reference) => reference === 'stable');
+    const copying = captureOutput(() => copyImage(s.request()));
+    while (!s.target.calls.some((c) => c.op === 'writeManifest' && c.reference === 'stable')) await new Promise((resolve) => setImmediate(resolve));
+    s.interruption.trigger();
+    const { error } = await copying;
+    expect(String(error)).toBe(`The action was interrupted (SIGTERM): the copy stopped: prod/app:1.0 was tagged before it stopped, naming the whole image ${image.digest}; a new run puts the other tags`);
+    expect(s.target.tagged('prod/app', '1.0')).toBe(image.digest);
+    expect(s.target.tagged('prod/app', 'stable')).toBeUndefined();
+  });
+
+  it('a tag refused after another was put: the error says which tag is in place', async () => {
+    const s = setup();
+    const image = seedImage(s.source, 'team/app', '1.0', [1000]);
+    s.target.fail('writeManifest', 1, () => new RegistryError('PUT answered HTTP 400 TAG_INVALID: the tag is immutable', 400, 'TAG_INVALID'), (reference) => reference === 'stable');
+    const { error } = await captureOutput(() => copyImage(s.request()));
+    expect(String(error)).toMatch(/^Parameter "targetTags": a tag already names another image .*; prod\/app:1\.0 was tagged before it stopped, naming the whole image sha256:[0-9a-f]{64}; a new run puts the other tags$/);
+    expect(s.target.tagged('prod/app', '1.0')).toBe(image.digest);
+  });
+
   it('the time limit stops a copy that hangs, with no tag put', async () => {
     const s = setup();
     seedImage(s.source, 'team/app', '1.0', [1000]);
