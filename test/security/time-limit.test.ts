@@ -51,6 +51,22 @@ describeWithDocker('transferTimeLimit bounds a push or pull as a whole', (e2e) =
     }
   });
 
+  it('a registry that is down for a pull: the login retries stop at the limit too', async () => {
+    await setup.ecr.registries[0].stop();
+    try {
+      const started = Date.now();
+      const outcome = await start('pullImage', { imageName: run, transferAttempts: '10', transferTimeLimit: ONE_MINUTE }, {}, 5000).finished;
+      expect(outcome.error).toMatch(
+        /^Parameter "transferTimeLimit": the pull did not finish within 1 minute: docker login failed \d+ times \(connection refused\) and the limit came before the next try \(last: docker login failed: .*connection refused\)$/,
+      );
+      expect(outcome.output.match(/retrying in/g) ?? []).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(5000 + 5000);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      await setup.ecr.registries[0].start();
+    }
+  });
+
   it('a push that hangs is stopped at the limit; then the name is given back, docker logs out and the config goes', async () => {
     const holds = await gate(['push']); // never released
     const agent = start('pushImgaeToRepo', { imageName: image, transferTimeLimit: ONE_MINUTE }, holds.env, 5000);
