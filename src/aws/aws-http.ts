@@ -87,7 +87,17 @@ export class AwsRequestHandler extends NodeHttpHandler {
     });
   }
 
+  /** Closed by its client's destroy(): what is in flight ends, and no retry starts another request. */
+  private closed = false;
+
+  override destroy(): void {
+    this.closed = true;
+    super.destroy();
+  }
+
   override async handle(...args: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+    // Not retried (an abort): a client is closed when its action is done with it, a time limit included.
+    if (this.closed) throw Object.assign(new Error('the client was closed'), { name: 'AbortError' });
     const [request] = args;
     const port = request.port !== undefined ? `:${request.port}` : '';
     this.lastEndpoint = `${request.protocol}//${request.hostname}${port}`;

@@ -13,6 +13,8 @@
 import { describeWithDocker } from '../support/e2e-environment';
 import type { AgentProcess } from '../../devkit/agent-process';
 import { useAgentOnEngine } from './support/agent-on-engine';
+import { LOCAL_ROLES } from '../../devkit/local-ecr';
+import { REQUEST_TIMEOUT_VARIABLE } from '../../src/aws/transport-settings';
 
 jest.setTimeout(120_000);
 
@@ -64,6 +66,39 @@ describeWithDocker('transferTimeLimit bounds a push or pull as a whole', (e2e) =
       expect(await leftovers()).toEqual([]);
     } finally {
       await setup.ecr.registries[0].start();
+    }
+  });
+
+  it.each([
+    ['a push, ECR never answering GetAuthorizationToken', 'pushImgaeToRepo', { imageName: image }, 'ecr', 'push', 'it was still waiting for AWS to authorize it'],
+    ['a pull, STS never answering for its role', 'pullImage', { imageName: run, roleArn: LOCAL_ROLES.push }, 'sts', 'pull', 'it was still waiting for AWS to authorize it'],
+  ] as const)('%s: stopped at the limit, not at the AWS request timeout', async (_what, method, params, service, work, doing) => {
+    setup.ecr.endpoint.setFault({ mode: 'hang' }, service);
+    try {
+      const started = Date.now();
+      // Each request may wait 20 s: the limit (3 s) must come first.
+      const outcome = await start(method, { ...params, transferTimeLimit: ONE_MINUTE }, { [REQUEST_TIMEOUT_VARIABLE]: '20000' }, 3000).finished;
+      expect(outcome.error).toMatch(new RegExp(`^Parameter "transferTimeLimit": the ${work} did not finish within 1 minute: ${doing} \\(`));
+      expect(Date.now() - started).toBeLessThan(3000 + 5000);
+      expect(await targetExists()).toBe(false);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      setup.ecr.endpoint.setFault(undefined);
+    }
+  });
+
+  it('a push whose CreateRepository gets no answer: stopped at the limit, naming transferTimeLimit', async () => {
+    const held = setup.ecr.endpoint.hold('CreateRepository', 20_000);
+    try {
+      const started = Date.now();
+      const outcome = await start('pushImgaeToRepo', { imageName: image, createRepository: 'true', transferTimeLimit: ONE_MINUTE }, {}, 3000).finished;
+      expect(held.hasReached()).toBe(true);
+      expect(outcome.error).toBe('Parameter "transferTimeLimit": the push did not finish within 1 minute: it was still waiting for AWS to find or create the repository');
+      expect(Date.now() - started).toBeLessThan(3000 + 5000);
+      expect(await targetExists()).toBe(false);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      held.release();
     }
   });
 
