@@ -19,7 +19,7 @@ export const pushImgaeToRepo = kaholoMethod(async (context) => {
     // The additional tags are written before the push lets go of its tags' locks.
     return transfer.pushImage({ ...request, additionalTags }, context, async (pushed, interruption) => ({
       ...pushed,
-      tags: await tagPushedImage(target, pushed, additionalTags, context.log, interruption),
+      tags: await tagPushedImage(target, pushed, additionalTags, context.log, interruption, request.options.limit),
     }));
   });
 });

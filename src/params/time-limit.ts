@@ -4,9 +4,9 @@ import { ParamError } from '../errors';
  * The `transferTimeLimit` of one push, pull or copy: a moment, counted from
  * the action's start, at which every wait, docker command and registry
  * request of the work stops (the lock waits, the AWS calls before the
- * transfer, each login, tag, push, pull and digest check, a copy's requests,
- * each wait between retries). Clean-up is
- * not bound by it: logout, giving a name back, removing the private config
+ * transfer and those of a push's additional tags, each login, tag, push, pull
+ * and digest check, a copy's requests, each wait between retries). Clean-up
+ * is not bound by it: logout, giving a name back, removing the private config
  * and giving up a copy's uploads run after it, each with bounds of its own.
  */
 /** What a time limit bounds. */

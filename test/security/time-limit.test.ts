@@ -102,6 +102,27 @@ describeWithDocker('transferTimeLimit bounds a push or pull as a whole', (e2e) =
     }
   });
 
+  it('a push whose additional tag gets no answer from PutImage: stopped at the limit, saying the image was pushed', async () => {
+    const held = setup.ecr.endpoint.hold('PutImage', 30_000);
+    try {
+      const started = Date.now();
+      // A minute lasts 8 s here: time for the push itself; then PutImage is held past the limit. (The tags
+      // go through the ECR API, which must know the repository: createRepository.)
+      const outcome = await start('pushImgaeToRepo', { imageName: image, additionalTags: `${run}-extra`, createRepository: 'true', transferTimeLimit: ONE_MINUTE }, {}, 8000).finished;
+      expect(held.hasReached()).toBe(true);
+      expect(outcome.error).toMatch(
+        new RegExp(
+          `^Parameter "transferTimeLimit": the push did not finish within 1 minute: it was still adding the additional tags\\. ` +
+            `The image itself was pushed to "sec/limit" with digest sha256:[0-9a-f]{64}; tags in place \\(verified\\): "${run}"; not in place: "${run}-extra"$`,
+        ),
+      );
+      expect(Date.now() - started).toBeLessThan(8000 + 5000);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      held.release();
+    }
+  });
+
   it('a push that hangs is stopped at the limit; then the name is given back, docker logs out and the config goes', async () => {
     const holds = await gate(['push']); // never released
     const agent = start('pushImgaeToRepo', { imageName: image, transferTimeLimit: ONE_MINUTE }, holds.env, 5000);
