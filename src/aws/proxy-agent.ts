@@ -59,7 +59,9 @@ function proxyFromEnv(scheme: Scheme, env: NodeJS.ProcessEnv, redactor: Redactor
     const login = `${user}:${password}`;
     authorization = `Basic ${Buffer.from(login).toString('base64')}`;
     // Each as decoded: either may hold a ":" (written %3A), so the login is not split at one.
-    for (const secret of [login, user, password, authorization.slice('Basic '.length)]) redactor.add(secret);
+    for (const secret of [login, authorization.slice('Basic '.length)]) redactor.add(secret);
+    // A proxy's page may name its user, and users are often short ("ops", "ci").
+    for (const secret of [user, password]) redactor.addShort(secret);
     url.username = '';
     url.password = '';
   }

@@ -179,4 +179,12 @@ describe('the proxy login as a secret', () => {
     agent?.destroy();
     expect(redactor.redact('Access denied for ops:ci (password ab:cd-9Qz)')).toBe('Access denied for [REDACTED] (password [REDACTED])');
   });
+
+  it('a short user or password (under 4 characters) is hidden where it stands alone, not inside other words', () => {
+    const redactor = new Redactor();
+    proxyAgentFromEnv(redactor, 1000, { HTTP_PROXY: 'http://ops:x9@proxy.example.com:3128' })?.destroy();
+    expect(redactor.redact('Access denied for ops (x9). Ask operations; see ops.example and box9x9.')).toBe(
+      'Access denied for [REDACTED] ([REDACTED]). Ask operations; see [REDACTED].example and box9x9.',
+    );
+  });
 });
