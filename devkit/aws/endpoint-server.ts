@@ -9,7 +9,7 @@ import { STATUS_CODES, createServer, type IncomingHttpHeaders, type IncomingMess
 import { listenLocally } from '../local-server';
 
 /** What the endpoint does instead of answering: nothing at all, or an HTML page with this status. */
-export type EndpointFault = { mode: 'hang' } | { mode: 'html'; status: number };
+export type EndpointFault = { mode: 'hang' } | { mode: 'html'; status: number; /** Default text/html; a gateway may label its page as another service's type. */ contentType?: string };
 
 /** One API the endpoint serves (ECR's JSON, STS's query protocol, ...). */
 export interface EndpointService<Name extends string> {
@@ -85,7 +85,7 @@ export async function startEndpointServer<Name extends string>(services: Array<E
     if (current.mode === 'html') {
       const page = htmlPage(current.status);
       req.on('end', () => {
-        res.writeHead(current.status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(page) });
+        res.writeHead(current.status, { 'Content-Type': current.contentType ?? 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(page) });
         res.end(page);
       });
     }

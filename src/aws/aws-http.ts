@@ -75,6 +75,8 @@ export class AwsRequestHandler extends NodeHttpHandler {
   constructor(
     readonly timeouts: AwsTimeouts,
     private readonly routing: RoutingAgent | undefined,
+    /** The content types of the service's answers: STS's query protocol answers XML alone. */
+    private readonly answers: RegExp = AWS_CONTENT_TYPE,
   ) {
     super({
       connectionTimeout: timeouts.connectMs,
@@ -87,7 +89,17 @@ export class AwsRequestHandler extends NodeHttpHandler {
     });
   }
 
+  /** Closed by its client's destroy(): what is in flight ends, and no retry starts another request. */
+  private closed = false;
+
+  override destroy(): void {
+    this.closed = true;
+    super.destroy();
+  }
+
   override async handle(...args: Parameters<NodeHttpHandler['handle']>): ReturnType<NodeHttpHandler['handle']> {
+    // Not retried (an abort): a client is closed when its action is done with it, a time limit included.
+    if (this.closed) throw Object.assign(new Error('the client was closed'), { name: 'AbortError' });
     const [request] = args;
     const port = request.port !== undefined ? `:${request.port}` : '';
     this.lastEndpoint = `${request.protocol}//${request.hostname}${port}`;
@@ -100,7 +112,7 @@ export class AwsRequestHandler extends NodeHttpHandler {
     }
     const { statusCode, headers } = result.response;
     const body: unknown = result.response.body;
-    if (!AWS_CONTENT_TYPE.test(headers['content-type'] ?? '')) {
+    if (!this.answers.test(headers['content-type'] ?? '')) {
       // A proxy's, load balancer's or captive portal's page, on any status (200 too), not AWS's
       // answer: keep its status and the start of its text, rather than let the SDK read it as one.
       throw Object.assign(new Error(`HTTP ${statusCode} that is not an AWS answer`), {
@@ -115,6 +127,8 @@ export class AwsRequestHandler extends NodeHttpHandler {
 
 /** What AWS answers with: JSON (ECR) or XML (STS). */
 const AWS_CONTENT_TYPE = /^\s*(application\/(x-amz-json-[\d.]+|json|xml)|text\/xml)\b/i;
+/** STS (query protocol) answers XML only: a JSON-labelled page would meet its XML error parser and end as a TypeError. */
+const STS_CONTENT_TYPE = /^\s*(application|text)\/xml\b/i;
 /** The name of the error for an answer that did not come from AWS (a 5xx is retried as the SDK retries any). */
 export const NOT_AN_AWS_ANSWER = 'NotAnAwsAnswer';
 const EXCERPT_BYTES = 16 * 1024;
@@ -173,12 +187,12 @@ export interface AwsTransport {
  * A transport for one client. The proxy code is loaded only when the agent's
  * environment names a proxy; its password is hidden in everything the action shows.
  */
-export async function createTransport(redactor: Redactor, env: NodeJS.ProcessEnv = process.env): Promise<AwsTransport> {
+export async function createTransport(redactor: Redactor, env: NodeJS.ProcessEnv = process.env, service: 'sts' | 'ecr' = 'ecr'): Promise<AwsTransport> {
   const timeouts = awsTimeouts(env);
   let agent: RoutingAgent | undefined;
   if (PROXY_VARIABLES.some((name) => env[name])) {
     const { proxyAgentFromEnv } = await import('./proxy-agent');
     agent = proxyAgentFromEnv(redactor, timeouts.connectMs, env);
   }
-  return { requestHandler: new AwsRequestHandler(timeouts, agent), retryStrategy: new RetryUnlessUnanswered(), streamCollector: collectNodeBody };
+  return { requestHandler: new AwsRequestHandler(timeouts, agent, service === 'sts' ? STS_CONTENT_TYPE : AWS_CONTENT_TYPE), retryStrategy: new RetryUnlessUnanswered(), streamCollector: collectNodeBody };
 }

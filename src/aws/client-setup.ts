@@ -44,7 +44,7 @@ export async function awsClientSetup(connection: AwsConnection, redactor: Redact
   if (connection.role) {
     (await import('../agent/code-cache')).preloadWithCodeCache(LAZY_BUNDLES.assumeRole);
     const { roleCredentials } = await import('./assume-role');
-    const stsTransport = await createTransport(redactor);
+    const stsTransport = await createTransport(redactor, process.env, 'sts');
     sts = stsTransport.requestHandler;
     credentials = roleCredentials(connection.role, connection.credentials, stsTransport, redactor);
   }

@@ -4,7 +4,7 @@
  * command as given; each bundle inlines its own copy): DescribeRepositories
  * in pages, CreateRepository losing a race, and PutImage's answer.
  */
-import { describeAwsError, type AwsCallContext } from '../errors';
+import { describeAwsError, PluginError, shorten, type AwsCallContext } from '../errors';
 import type { PutManifestAnswer, RepositoryRecord, StoredManifest } from '../registry/registry-api';
 
 /** What an error of one call names (the API's service, the endpoint it went to). */
@@ -34,15 +34,24 @@ export async function describeEveryRepository<C, R extends RepositoryRecord>(
   call: CallContext,
 ): Promise<R[]> {
   const repositories: R[] = [];
+  // ECR answers an empty list as `[]`: a page without one is not ECR's answer, never "no repositories".
+  const rows = (page: { repositories?: R[] }): R[] => {
+    if (Array.isArray(page.repositories)) return page.repositories;
+    const { service, endpoint } = call('DescribeRepositories');
+    throw new PluginError(
+      `${service} DescribeRepositories failed: the ${service} endpoint${endpoint ? ` ${shorten(endpoint)}` : ''} answered without a list of repositories ` +
+        `(an empty or foreign answer); is it really ${service}?`,
+    );
+  };
   const pages = (pageSize: number | undefined, names: string[] | undefined): AsyncIterable<{ repositories?: R[] }> =>
     paginate({ client, ...(pageSize !== undefined ? { pageSize } : {}) }, { registryId, ...(names ? { repositoryNames: names } : {}) });
   try {
     if (repositoryNames.length === 0) {
-      for await (const page of pages(MAX_PAGE_SIZE, undefined)) repositories.push(...(page.repositories ?? []));
+      for await (const page of pages(MAX_PAGE_SIZE, undefined)) repositories.push(...rows(page));
       return repositories;
     }
     for (const batch of chunks([...new Set(repositoryNames)], MAX_NAMES_PER_CALL)) {
-      for await (const page of pages(undefined, batch)) repositories.push(...(page.repositories ?? []));
+      for await (const page of pages(undefined, batch)) repositories.push(...rows(page));
     }
     return repositories;
   } catch (error) {

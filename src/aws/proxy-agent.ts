@@ -54,9 +54,14 @@ function proxyFromEnv(scheme: Scheme, env: NodeJS.ProcessEnv, redactor: Redactor
   for (const secret of [url.username, url.password, `${url.username}:${url.password}`]) redactor.add(secret);
   let authorization: string | undefined;
   if (url.username !== '' || url.password !== '') {
-    const login = `${decodeCredential(url.username, variable)}:${decodeCredential(url.password, variable)}`;
+    const user = decodeCredential(url.username, variable);
+    const password = decodeCredential(url.password, variable);
+    const login = `${user}:${password}`;
     authorization = `Basic ${Buffer.from(login).toString('base64')}`;
-    for (const secret of [login, ...login.split(':'), authorization.slice('Basic '.length)]) redactor.add(secret);
+    // Each as decoded: either may hold a ":" (written %3A), so the login is not split at one.
+    for (const secret of [login, authorization.slice('Basic '.length)]) redactor.add(secret);
+    // A proxy's page may name its user, and users are often short ("ops", "ci").
+    for (const secret of [user, password]) redactor.addShort(secret);
     url.username = '';
     url.password = '';
   }

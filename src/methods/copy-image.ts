@@ -43,13 +43,17 @@ export const copyImage = kaholoMethod(async ({ params, log, redactor }) => {
     return onTargetRegistry(async (targetRegistry) => {
       const { repository } = copy;
       // Each side's repository path: its name on private ECR, under the registry's alias on ECR Public.
-      const [[source], [target], sourcePath, targetPath] = await Promise.all([
-        sourceRegistry.authorize([]),
-        onTarget(copy, targetRegistry.authorize([])),
-        sourceRegistry.repositoryPath(copy.source.repoName),
-        onTarget(copy, targetRegistry.repositoryPath(copy.target.repoName)),
-        repository && onTarget(copy, ensureRepository({ registry: targetRegistry, repoName: copy.target.repoName }, repository, log)),
-      ]);
+      // AWS calls keep their own timeouts (about 90 s for one that never answers): the limit comes first.
+      const [[source], [target], sourcePath, targetPath] = await copy.options.limit.bound(
+        Promise.all([
+          sourceRegistry.authorize([]),
+          onTarget(copy, targetRegistry.authorize([])),
+          sourceRegistry.repositoryPath(copy.source.repoName),
+          onTarget(copy, targetRegistry.repositoryPath(copy.target.repoName)),
+          repository && onTarget(copy, ensureRepository({ registry: targetRegistry, repoName: copy.target.repoName }, repository, log)),
+        ]),
+        'it was still waiting for AWS to authorize it and find the repositories',
+      );
       for (const side of [source, target]) redactor.add(side.data.authorizationToken);
       const sourceReference = planPull(copy.source.image, copy.source.repoName, { host: source.login.host, path: sourcePath });
       log.info(`Authorized for ${source.login.host} (source) and ${target.login.host} (target)`);

@@ -36,7 +36,11 @@ export async function withTransfer<T>({ params, log, redactor }: ActionContext, 
     // docker's limit on "<host>/<path>": from the region before any call, and again with the real location.
     const expectedHost = await registry.expectedHost();
     if (expectedHost !== undefined) checkNameWithHost('repoName', repoName, expectedHost);
-    const { login, location } = await authorizeTransfer(registry, { repoName, image, anonymous, named }, log, redactor);
+    // AWS calls keep their own timeouts (about 90 s for one that never answers): the limit comes first.
+    const { login, location } = await options.limit.bound(
+      authorizeTransfer(registry, { repoName, image, anonymous, named }, log, redactor),
+      `it was still waiting for AWS to authorize it (${registry.type === 'public' ? 'ECR Public' : 'ECR'} GetAuthorizationToken, a role's STS AssumeRole)`,
+    );
     checkNameWithHost('repoName', repoName, `${location.host}/${location.path}`.slice(0, -(repoName.length + 1)));
     (await import('../agent/code-cache')).preloadWithCodeCache(LAZY_BUNDLES.imageTransfer);
     const transfer = await import('../docker/image-transfer');

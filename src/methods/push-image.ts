@@ -15,11 +15,11 @@ export const pushImgaeToRepo = kaholoMethod(async (context) => {
   const repository = readRepositorySettings(context.params, readRegistryType(context.params));
   const additionalTags = readTags(context.params, 'additionalTags', false);
   return withTransfer(context, 'push', async ({ request, transfer, target }) => {
-    if (repository) await ensureRepository(target, repository, context.log);
+    if (repository) await request.options.limit.bound(ensureRepository(target, repository, context.log), 'it was still waiting for AWS to find or create the repository');
     // The additional tags are written before the push lets go of its tags' locks.
     return transfer.pushImage({ ...request, additionalTags }, context, async (pushed, interruption) => ({
       ...pushed,
-      tags: await tagPushedImage(target, pushed, additionalTags, context.log, interruption),
+      tags: await tagPushedImage(target, pushed, additionalTags, context.log, interruption, request.options.limit),
     }));
   });
 });

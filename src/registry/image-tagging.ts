@@ -5,6 +5,7 @@ import type { ActivityLog } from '../kaholo/activity-log';
 import { shown } from '../kaholo/param-reader';
 import type { ImageId, PutManifestAnswer, RegistryApi, RepositoryLocation, StoredManifest } from './registry-api';
 import type { RepositoryTarget } from './repository-creation';
+import type { TimeLimit } from '../params/time-limit';
 
 /**
  * Adds tags to an image already in the registry the way ECR itself does: its
@@ -73,16 +74,18 @@ export async function tagPushedImage(
   additionalTags: string[],
   log: ActivityLog,
   interruption: Interruption,
+  limit: TimeLimit,
 ): Promise<string[]> {
   // `<host>/<path>:<tag>`: repository paths hold no ':', so the last one starts the tag.
   const pushedTag = pushed.image.slice(pushed.image.lastIndexOf(':') + 1);
   const tags = unique([pushedTag, ...additionalTags]);
   // docker's answer to the push carried the digest, checked against the image pushed.
   const placed = [pushedTag];
+  const stop = stopAtLimit(interruption, limit, 'it was still adding the additional tags');
   try {
     if (tags.length > 1) {
-      const stored = await getImage(target, { digest: pushed.digest }, interruption, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
-      await putTags(target, stored, tags.slice(1), 'additionalTags', placed, log, interruption);
+      const stored = await getImage(target, { digest: pushed.digest }, stop, `the pushed image ${pushed.digest} is not in repository ${quote(target.repoName)}`);
+      await putTags(target, stored, tags.slice(1), 'additionalTags', placed, log, stop);
     }
     return placed;
   } catch (error) {
@@ -90,7 +93,31 @@ export async function tagPushedImage(
       `${messageOf(error)}. The image itself was pushed to ${quote(target.repoName)} with digest ${pushed.digest}; ` +
         `tags in place (verified): ${listed(placed)}; not in place: ${listed(tags.slice(placed.length))}`,
     );
+  } finally {
+    stop.release();
   }
+}
+
+/** What stops the tagging: an interrupt, and for a push its time limit too. */
+type Stop = Pick<Interruption, 'signal' | 'check'>;
+
+/** The interrupt's stop, also raised when the limit comes: the AWS call in flight is aborted, and check() names the limit. */
+function stopAtLimit(interruption: Interruption, limit: TimeLimit, doing: string): Stop & { release(): void } {
+  const aborter = new AbortController();
+  const timer = setTimeout(() => aborter.abort(), limit.remainingMs());
+  const forget = interruption.onInterrupt(() => aborter.abort());
+  return {
+    signal: aborter.signal,
+    check: () => {
+      interruption.check();
+      // Not interrupted: an abort was the limit's.
+      if (aborter.signal.aborted || limit.remainingMs() === 0) throw limit.exceeded(doing);
+    },
+    release: () => {
+      clearTimeout(timer);
+      forget();
+    },
+  };
 }
 
 /**
@@ -112,14 +139,14 @@ async function registryLocation({ registry, repoName }: RepositoryTarget): Promi
 async function getImage(
   { registry, repoName }: RepositoryTarget,
   image: ImageId,
-  interruption: Interruption,
+  interruption: Stop,
   missing: string,
   param?: string,
 ): Promise<StoredManifest> {
   try {
     return await registry.getManifest(repoName, image, interruption.signal);
   } catch (error) {
-    interruption.check(); // an interrupt abandons the call: say that, not how the call ended
+    interruption.check(); // an interrupt (or the limit) abandons the call: say that, not how the call ended
     if (!(error instanceof MissingImageError)) throw error;
     throw param !== undefined ? new ParamError(param, `${missing} (${error.reason})`) : new PluginError(`${missing} (${error.reason})`);
   }
@@ -133,7 +160,7 @@ async function putTags(
   param: string,
   placed: string[],
   log: ActivityLog,
-  interruption: Interruption,
+  interruption: Stop,
 ): Promise<void> {
   for (const tag of tags) {
     interruption.check();
@@ -150,7 +177,7 @@ async function putTags(
  * tag; "immutable") is settled by reading the tag back. A tag that names
  * another image and was refused is an immutable tag, an error naming it.
  */
-async function putTag(target: RepositoryTarget, stored: StoredManifest, tag: string, param: string, log: ActivityLog, interruption: Interruption): Promise<void> {
+async function putTag(target: RepositoryTarget, stored: StoredManifest, tag: string, param: string, log: ActivityLog, interruption: Stop): Promise<void> {
   const { registry, repoName } = target;
   let answer: PutManifestAnswer;
   try {
@@ -201,7 +228,7 @@ function answered(answer: PutManifestAnswer, tag: string): string {
 }
 
 /** The digest `tag` names in the repository now; undefined when it names nothing. */
-async function digestOfTag({ registry, repoName }: RepositoryTarget, tag: string, interruption: Interruption): Promise<string | undefined> {
+async function digestOfTag({ registry, repoName }: RepositoryTarget, tag: string, interruption: Stop): Promise<string | undefined> {
   try {
     return (await registry.getManifest(repoName, { tag }, interruption.signal)).digest;
   } catch (error) {

@@ -111,6 +111,22 @@ describe('endpoints that never answer or answer HTML (local ECR and STS endpoint
     expect(stack().ecr.endpoint.faulted).toEqual([service]);
   });
 
+  test.each([
+    ['ECR, a page labelled as XML', 'ecr', 'application/xml', 'describeRepositories', PARAMS, /^ECR DescribeRepositories failed: the ECR endpoint \S+ answered HTTP 403 with something that is not an AWS answer: "403 Forbidden/],
+    [
+      'STS, a page labelled as JSON',
+      'sts',
+      'application/json',
+      'getEcrLogin',
+      { ...PARAMS, roleArn: LOCAL_ROLES.push },
+      /^Parameter "roleArn": could not assume \S+ \(no external id was sent\): STS AssumeRole failed: the STS endpoint \S+ answered HTTP 403 with something that is not an AWS answer: "403 Forbidden/,
+    ],
+  ] as const)('%s (the other protocol\'s type): said as not an AWS answer', async (_what, service, contentType, method, params, expected) => {
+    stack().ecr.endpoint.setFault({ mode: 'html', status: 403, contentType }, service);
+    const { message } = failed(await runAction(stack().plugin, method, params));
+    expect(message).toMatch(expected);
+  });
+
   test('an HTML page from STS: roleArn named, with the status', async () => {
     stack().ecr.endpoint.setFault({ mode: 'html', status: 403 }, 'sts');
     const { message } = failed(await runAction(stack().plugin, 'describeRepositories', { ...PARAMS, roleArn: LOCAL_ROLES.push }));

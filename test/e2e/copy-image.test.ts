@@ -311,10 +311,10 @@ describeCopies('copyImage across repositories, accounts and regions (ECR stand-i
       await fs.mkdir(emptyBin, { recursive: true });
     });
     /** No docker on PATH and an engine endpoint that is not there: a copy needs neither. */
-    const agent = (params: Record<string, unknown>) =>
+    const agent = (params: Record<string, unknown>, env: Record<string, string> = {}) =>
       startAgentAction(
         { method: 'copyImage', params, settings: SETTINGS },
-        agentEnvironment({ ...stack().ecr.env, TMPDIR: stack().tmpDir, PATH: emptyBin, DOCKER_HOST: 'unix:///nonexistent/docker.sock' }),
+        agentEnvironment({ ...stack().ecr.env, TMPDIR: stack().tmpDir, PATH: emptyBin, DOCKER_HOST: 'unix:///nonexistent/docker.sock', ...env }),
       );
     const running = (pid: number): boolean => {
       try {
@@ -348,6 +348,26 @@ describeCopies('copyImage across repositories, accounts and regions (ECR stand-i
       expect(await exists(login(target), 'term/app:term-1.0')).toBe(false);
       expect(await locksLeft()).toEqual([]);
       expectNoSecretIn(outcome.output);
+    });
+
+    test('ECR never answering the target side: transferTimeLimit stops the copy at the limit, not at the AWS request timeout, and the process ends', async () => {
+      const endpoint = stack().ecr.endpoints[LOCAL_SECOND_REGION];
+      endpoint.setFault({ mode: 'hang' }, 'ecr');
+      try {
+        const started = Date.now();
+        // A minute of the limit lasts 3 s here (KAHOLO_ECR_TEST_MINUTE_MS); each AWS request may wait 20 s.
+        const outcome = await agent(
+          { repoName: 'team/app', imageName: 'mount-1.0', targetRegion: LOCAL_SECOND_REGION, targetRegistryId: B, targetRepoName: 'prod/app', transferTimeLimit: '1' },
+          { KAHOLO_ECR_TEST_MINUTE_MS: '3000', KAHOLO_ECR_AWS_REQUEST_TIMEOUT_MS: '20000' },
+        ).finished;
+        expect(outcome.error).toBe(
+          'Parameter "transferTimeLimit": the copy did not finish within 1 minute: it was still waiting for AWS to authorize it and find the repositories',
+        );
+        expect(Date.now() - started).toBeLessThan(3000 + 5000);
+        expect(await locksLeft()).toEqual([]);
+      } finally {
+        endpoint.setFault(undefined);
+      }
     });
 
     test('no secret in the log, the result, nor any process’s argv; no process started; no Docker needed', async () => {

@@ -292,6 +292,17 @@ describeWithTinyproxy('https endpoints through HTTPS_PROXY: CONNECT tunnels (rea
       for (const secret of [AUTH.user, AUTH.password]) expect(`${outcome.error}\n${outcome.output}`).not.toContain(secret);
     });
 
+    test('a short proxy user ("ops") named by the proxy\'s 407 page: hidden too, while the words around it stay', async () => {
+      faulty.setFault({ mode: 'status', status: 407 });
+      const outcome = await runWith('getEcrLogin', PARAMS, { HTTP_PROXY: `http://ops:${AUTH.password}@127.0.0.1:${faulty.port}`, AWS_ENDPOINT_URL_ECR: stack().ecr.endpoint.url });
+      expect(faulty.users).toEqual(['ops']);
+      expect(outcome.error).toBe(
+        `ECR GetAuthorizationToken failed: ${proxyName('HTTP_PROXY')} asks for a login (HTTP 407) on the way to the ECR endpoint ${stack().ecr.endpoint.url}: ` +
+          '"Access denied for [REDACTED]."; check the user and password in HTTP_PROXY.',
+      );
+      expect(`${outcome.error}\n${outcome.output}`).not.toMatch(/\bops\b/);
+    });
+
     test.each([
       ['a "%" in the password', `http://${AUTH.user}:50%off@127.0.0.1:3128`],
       ['a "%" in the user', 'http://us%er:pw@127.0.0.1:3128'],

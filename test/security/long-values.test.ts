@@ -70,6 +70,10 @@ const CASES: Case[] = [
   { what: 'a long target repository name', method: 'copyImage', params: { repoName: 'team/app', imageName: '1.0', targetRepoName: long('Prod/', 150, 'x') }, reaches: /^Parameter "targetRepoName"/ },
   { what: 'a long target tag', method: 'copyImage', params: { repoName: 'team/app', imageName: '1.0', targetRepoName: 'team/copy', targetTags: `prod\n${TAG_128}zz` }, reaches: /^Parameter "targetTags"/ },
   { what: 'a long source repository name that does not exist (the registry echoes it)', method: 'copyImage', params: { repoName: REPO_200, imageName: '1.0', targetRepoName: 'team/copy' }, reaches: /REPO|repository|not/i },
+  { what: 'a long tag that is not in the repository', method: 'checkImageScan', params: { repoName: 'team/app', imageName: TAG_128 }, reaches: /^Parameter "imageName"/ },
+  { what: 'a long digest that is no sha256 digest', method: 'checkImageScan', params: { repoName: 'team/app', imageName: `sha256:${'ab'.repeat(60)}` }, reaches: /^Parameter "imageName"/ },
+  { what: 'a long source tag that is not in the source repository', method: 'copyImage', params: { repoName: 'team/app', imageName: TAG_128, targetRepoName: 'team/copy' }, reaches: /^Parameter "imageName"/ },
+  { what: 'a long digest with "@" that is no sha256 digest', method: 'tagImage', params: { repoName: 'team/app', imageName: `@sha256:${'cd'.repeat(60)}`, tags: 'prod' }, reaches: /^Parameter "imageName"/ },
   { what: 'a long finding name to ignore that is no name', method: 'checkImageScan', params: { repoName: 'team/app', imageName: '1.0', ignoreFindings: `CVE-2024-1 until ${long('2', 150, '')}` }, reaches: /^Parameter "ignoreFindings"/ },
 ];
 

@@ -13,6 +13,8 @@
 import { describeWithDocker } from '../support/e2e-environment';
 import type { AgentProcess } from '../../devkit/agent-process';
 import { useAgentOnEngine } from './support/agent-on-engine';
+import { LOCAL_ROLES } from '../../devkit/local-ecr';
+import { REQUEST_TIMEOUT_VARIABLE } from '../../src/aws/transport-settings';
 
 jest.setTimeout(120_000);
 
@@ -48,6 +50,76 @@ describeWithDocker('transferTimeLimit bounds a push or pull as a whole', (e2e) =
       expect(await leftovers()).toEqual([]);
     } finally {
       await setup.ecr.registries[0].start();
+    }
+  });
+
+  it('a registry that is down for a pull: the login retries stop at the limit too', async () => {
+    await setup.ecr.registries[0].stop();
+    try {
+      const started = Date.now();
+      const outcome = await start('pullImage', { imageName: run, transferAttempts: '10', transferTimeLimit: ONE_MINUTE }, {}, 5000).finished;
+      expect(outcome.error).toMatch(
+        /^Parameter "transferTimeLimit": the pull did not finish within 1 minute: docker login failed \d+ times \(connection refused\) and the limit came before the next try \(last: docker login failed: .*connection refused\)$/,
+      );
+      expect(outcome.output.match(/retrying in/g) ?? []).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(5000 + 5000);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      await setup.ecr.registries[0].start();
+    }
+  });
+
+  it.each([
+    ['a push, ECR never answering GetAuthorizationToken', 'pushImgaeToRepo', { imageName: image }, 'ecr', 'push', 'it was still waiting for AWS to authorize it'],
+    ['a pull, STS never answering for its role', 'pullImage', { imageName: run, roleArn: LOCAL_ROLES.push }, 'sts', 'pull', 'it was still waiting for AWS to authorize it'],
+  ] as const)('%s: stopped at the limit, not at the AWS request timeout', async (_what, method, params, service, work, doing) => {
+    setup.ecr.endpoint.setFault({ mode: 'hang' }, service);
+    try {
+      const started = Date.now();
+      // Each request may wait 20 s: the limit (3 s) must come first.
+      const outcome = await start(method, { ...params, transferTimeLimit: ONE_MINUTE }, { [REQUEST_TIMEOUT_VARIABLE]: '20000' }, 3000).finished;
+      expect(outcome.error).toMatch(new RegExp(`^Parameter "transferTimeLimit": the ${work} did not finish within 1 minute: ${doing} \\(`));
+      expect(Date.now() - started).toBeLessThan(3000 + 5000);
+      expect(await targetExists()).toBe(false);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      setup.ecr.endpoint.setFault(undefined);
+    }
+  });
+
+  it('a push whose CreateRepository gets no answer: stopped at the limit, naming transferTimeLimit', async () => {
+    const held = setup.ecr.endpoint.hold('CreateRepository', 20_000);
+    try {
+      const started = Date.now();
+      const outcome = await start('pushImgaeToRepo', { imageName: image, createRepository: 'true', transferTimeLimit: ONE_MINUTE }, {}, 3000).finished;
+      expect(held.hasReached()).toBe(true);
+      expect(outcome.error).toBe('Parameter "transferTimeLimit": the push did not finish within 1 minute: it was still waiting for AWS to find or create the repository');
+      expect(Date.now() - started).toBeLessThan(3000 + 5000);
+      expect(await targetExists()).toBe(false);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      held.release();
+    }
+  });
+
+  it('a push whose additional tag gets no answer from PutImage: stopped at the limit, saying the image was pushed', async () => {
+    const held = setup.ecr.endpoint.hold('PutImage', 30_000);
+    try {
+      const started = Date.now();
+      // A minute lasts 8 s here: time for the push itself; then PutImage is held past the limit. (The tags
+      // go through the ECR API, which must know the repository: createRepository.)
+      const outcome = await start('pushImgaeToRepo', { imageName: image, additionalTags: `${run}-extra`, createRepository: 'true', transferTimeLimit: ONE_MINUTE }, {}, 8000).finished;
+      expect(held.hasReached()).toBe(true);
+      expect(outcome.error).toMatch(
+        new RegExp(
+          `^Parameter "transferTimeLimit": the push did not finish within 1 minute: it was still adding the additional tags\\. ` +
+            `The image itself was pushed to "sec/limit" with digest sha256:[0-9a-f]{64}; tags in place \\(verified\\): "${run}"; not in place: "${run}-extra"$`,
+        ),
+      );
+      expect(Date.now() - started).toBeLessThan(8000 + 5000);
+      expect(await leftovers()).toEqual([]);
+    } finally {
+      held.release();
     }
   });
 

@@ -6,6 +6,8 @@ import { AwsRequestHandler, RetryUnlessUnanswered, collectNodeBody, unansweredCa
 import { CONNECT_TIMEOUT_VARIABLE, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, REQUEST_TIMEOUT_VARIABLE, awsTimeouts } from '../../src/aws/transport-settings';
 import { describeAwsError, escapeControl, oneLine, quote, shorten } from '../../src/errors';
 import { markFault } from '../../src/aws/transport-faults';
+import { proxyAgentFromEnv } from '../../src/aws/proxy-agent';
+import { Redactor } from '../../src/kaholo/redactor';
 
 describe('AWS timeouts', () => {
   it('defaults to a few seconds to connect and a minute per request', () => {
@@ -166,6 +168,23 @@ describe('error text', () => {
     expect(describeAwsError({ service: 'STS', operation: 'AssumeRole', endpoint: 'https://sts.eu-west-2.amazonaws.com', timeouts: { connectMs: 5_000, requestMs: 60_000 } }, error).message).toBe(
       'STS AssumeRole failed: the STS endpoint https://sts.eu-west-2.amazonaws.com did not accept a connection within 5 s (connection timeout); ' +
         "check the agent's network, proxy and firewall.",
+    );
+  });
+});
+
+describe('the proxy login as a secret', () => {
+  it('a user and password holding ":" (written %3A) are hidden whole, each as it was decoded, however short its parts', () => {
+    const redactor = new Redactor();
+    const agent = proxyAgentFromEnv(redactor, 1000, { HTTPS_PROXY: 'http://ops%3Aci:ab:cd-9Qz@proxy.example.com:3128' });
+    agent?.destroy();
+    expect(redactor.redact('Access denied for ops:ci (password ab:cd-9Qz)')).toBe('Access denied for [REDACTED] (password [REDACTED])');
+  });
+
+  it('a short user or password (under 4 characters) is hidden where it stands alone, not inside other words', () => {
+    const redactor = new Redactor();
+    proxyAgentFromEnv(redactor, 1000, { HTTP_PROXY: 'http://ops:x9@proxy.example.com:3128' })?.destroy();
+    expect(redactor.redact('Access denied for ops (x9). Ask operations; see ops.example and box9x9.')).toBe(
+      'Access denied for [REDACTED] ([REDACTED]). Ask operations; see [REDACTED].example and box9x9.',
     );
   });
 });

@@ -85,6 +85,17 @@ describe('describeRepositories', () => {
     expect(output).not.toContain(KEYS.secretAccessKey);
   });
 
+  it.each([
+    ['an empty 200 (no repositories field)', {}],
+    ['a page whose repositories is not a list', { repositories: 'none' }],
+  ])('%s is an error naming the endpoint, never an empty list', async (_what, answer) => {
+    ecrMock.on(DescribeRepositoriesCommand).callsFake(() => answer);
+    const { error } = await captureOutput(() => plugin.describeRepositories(action('describeRepositories', { region: 'eu-west-2' }), KEYS));
+    expect((error as Error).message).toBe(
+      'ECR DescribeRepositories failed: the ECR endpoint answered without a list of repositories (an empty or foreign answer); is it really ECR?',
+    );
+  });
+
   it('filters by repositoryNames, in batches of 100 since ECR takes no more', async () => {
     ecrMock.on(DescribeRepositoriesCommand).callsFake((input: { repositoryNames: string[] }) => ({
       repositories: input.repositoryNames.map((repositoryName) => ({ repositoryName })),
