@@ -20,6 +20,7 @@ import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { ProxyRoute, RoutingAgent } from './aws-http';
 import { PluginError } from '../errors';
+import { withoutHeadersInConnections } from './connection-options';
 import { bypassesProxy, parseNoProxy, type NoProxyRules } from './no-proxy';
 import type { Redactor } from '../kaholo/redactor';
 import { withFault } from './transport-faults';
@@ -194,5 +195,5 @@ function proxyFault(error: unknown): unknown {
 export function proxyAgentFromEnv(redactor: Redactor, connectTimeoutMs: number, env: NodeJS.ProcessEnv = process.env): RoutingAgent | undefined {
   const proxies = { https: proxyFromEnv('https', env, redactor), http: proxyFromEnv('http', env, redactor) };
   if (proxies.https === undefined && proxies.http === undefined) return undefined;
-  return new EnvironmentProxyAgent(proxies, parseNoProxy(env.no_proxy || env.NO_PROXY), connectTimeoutMs);
+  return withoutHeadersInConnections(new EnvironmentProxyAgent(proxies, parseNoProxy(env.no_proxy || env.NO_PROXY), connectTimeoutMs));
 }
