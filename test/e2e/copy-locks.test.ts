@@ -33,7 +33,8 @@ describeWithDocker('copyImage and tagImage writing one tag on one agent (ECR sta
 
   const place = (): RegistryPlace => ecr.place(ecr.accountIds[0] ?? '');
   const access = (): RegistryAccess => ({ url: place().url, user: 'AWS', password: place().password });
-  const env = () => agentEnvironment({ ...ecr.env, TMPDIR: tmp });
+  const env = (extra: Record<string, string> = {}) => agentEnvironment({ ...ecr.env, TMPDIR: tmp, ...extra });
+  const tmpLeft = async (): Promise<string[]> => fs.readdir(tmp);
   const digestOf = async (reference: string): Promise<string | undefined> => {
     const answer = await registryRequest(access(), 'HEAD', `/v2/prod/app/manifests/${reference}`, undefined, { Accept: 'application/vnd.oci.image.manifest.v1+json' });
     return answer.headers['docker-content-digest'] as string | undefined;
@@ -60,7 +61,7 @@ describeWithDocker('copyImage and tagImage writing one tag on one agent (ECR sta
     expect(copyOutcome.result).toMatchObject({ digest: copied.digest });
     expect(tagOutcome.result).toMatchObject({ digest: tagged.digest });
     expect(await digestOf('live')).toBe(tagged.digest);
-    expect((await fs.readdir(tmp)).filter((name) => name.endsWith('.lock'))).toEqual([]);
+    expect(await tmpLeft()).toEqual([]);
   });
 
   test('a copy of a tag a tagImage is writing waits for it, then writes it: the tag ends on the copied image', async () => {
@@ -81,6 +82,53 @@ describeWithDocker('copyImage and tagImage writing one tag on one agent (ECR sta
     expect(copyOutcome.error).toBeUndefined();
     expect(tagOutcome.result).toMatchObject({ digest: tagged.digest });
     expect(await digestOf('stable')).toBe(copied.digest);
-    expect((await fs.readdir(tmp)).filter((name) => name.endsWith('.lock'))).toEqual([]);
+    expect(await tmpLeft()).toEqual([]);
+  });
+
+  test('a copy waiting for the lock of a tag another action writes stops at transferTimeLimit, naming it; nothing left in TMPDIR', async () => {
+    await writeImage(access(), 'team/app', 'y-3', [64 * 1024]);
+    await writeImage(access(), 'prod/app', 'x-3', [64 * 1024]);
+    const gate = ecr.endpoint.hold('PutImage', 30_000);
+    const tagImage = startAgentAction({ method: 'tagImage', params: { ...PARAMS, repoName: 'prod/app', imageName: 'x-3', tags: 'rc' } }, env());
+    let waited;
+    const started = Date.now();
+    try {
+      await gate.reached;
+      // One minute of the limit lasts 3 s here (a test-only setting).
+      waited = await startAgentAction(
+        { method: 'copyImage', params: { ...PARAMS, repoName: 'team/app', imageName: 'y-3', targetRepoName: 'prod/app', targetTags: 'rc', transferTimeLimit: '1' } },
+        env({ KAHOLO_ECR_TEST_MINUTE_MS: '3000' }),
+      ).finished;
+    } finally {
+      gate.release();
+    }
+    expect(waited.output).toMatch(/^Waiting for another action on this agent that writes the tag .*prod\/app:rc/m);
+    expect(waited.error).toMatch(/^Parameter "transferTimeLimit": the copy did not finish within 1 minute/);
+    expect(Date.now() - started).toBeLessThan(3000 + 5000);
+    expect((await tagImage.finished).error).toBeUndefined();
+    expect(await tmpLeft()).toEqual([]);
+  });
+
+  test('a copy killed (SIGKILL) while it writes a tag: its lock goes stale and the next tagImage of that tag takes it over', async () => {
+    await writeImage(access(), 'team/app', 'y-4', [64 * 1024]);
+    const tagged = await writeImage(access(), 'prod/app', 'x-4', [64 * 1024]);
+    const front = place().front;
+    if (!front) throw new Error('no front');
+    const held = front.hold(/^PUT \/v2\/prod\/app\/manifests\/edge$/);
+    const stale = { KAHOLO_ECR_LOCK_STALE_MS: '2000' };
+    const copy = startAgentAction({ method: 'copyImage', params: { ...PARAMS, repoName: 'team/app', imageName: 'y-4', targetRepoName: 'prod/app', targetTags: 'edge' } }, env(stale));
+    try {
+      await held.reached;
+      copy.kill('SIGKILL');
+      expect((await copy.finished).signal).toBe('SIGKILL');
+    } finally {
+      held.release();
+    }
+    expect((await tmpLeft()).filter((name) => name.endsWith('.lock'))).toHaveLength(1); // the dead copy's
+    const next = await startAgentAction({ method: 'tagImage', params: { ...PARAMS, repoName: 'prod/app', imageName: 'x-4', tags: 'edge' } }, env(stale)).finished;
+    expect(next.error).toBeUndefined();
+    expect(next.output).toMatch(/^Waiting for another action on this agent that writes the tag .*prod\/app:edge/m);
+    expect(await digestOf('edge')).toBe(tagged.digest);
+    expect(await tmpLeft()).toEqual([]);
   });
 });
