@@ -115,7 +115,9 @@ class EnvironmentProxyAgent extends Agent implements RoutingAgent {
     const proxy = this.proxyOf(scheme, options.host ?? 'localhost', options.port);
     if (proxy === undefined) return this.direct[scheme];
     if (scheme === 'http') {
-      this.proxiedHttp ??= new HttpProxyAgent(proxy.url, { keepAlive: true, headers: loginHeaders(proxy) });
+      // One connection per request: a proxy may close a client's connection after each answer without
+      // saying so (tinyproxy does), and a request sent on it as it closes fails as a reset connection.
+      this.proxiedHttp ??= new HttpProxyAgent(proxy.url, { keepAlive: false, headers: loginHeaders(proxy) });
       return this.proxiedHttp;
     }
     return this.tunnel(req, options, proxy);
