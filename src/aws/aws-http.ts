@@ -5,9 +5,11 @@
  */
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { StandardRetryStrategy } from '@smithy/util-retry';
-import type { Agent } from 'node:http';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { finished, type Readable } from 'node:stream';
 import type { Redactor } from '../kaholo/redactor';
+import { withoutHeadersInConnections } from './connection-options';
 import { faultOf, isRetriedFault, markFault } from './transport-faults';
 import { awsTimeouts, PROXY_VARIABLES, type AwsTimeouts } from './transport-settings';
 
@@ -58,7 +60,7 @@ export interface ProxyRoute {
 }
 
 /** An agent that decides, per endpoint, whether a request goes through a proxy, and which. */
-export interface RoutingAgent extends Agent {
+export interface RoutingAgent extends http.Agent {
   proxyFor(protocol: string, hostname: string, port: number): ProxyRoute | undefined;
 }
 
@@ -85,7 +87,9 @@ export class AwsRequestHandler extends NodeHttpHandler {
       throwOnRequestTimeout: true,
       // A stalled answer (headers sent, body never finished) ends too.
       socketTimeout: timeouts.requestMs,
-      ...(routing ? { httpAgent: routing, httpsAgent: routing } : {}),
+      // The SDK's own agents' settings, in agents that keep the request's headers out of NODE_DEBUG's output.
+      httpAgent: routing ?? withoutHeadersInConnections(new http.Agent({ keepAlive: true, maxSockets: 50 })),
+      httpsAgent: routing ?? withoutHeadersInConnections(new https.Agent({ keepAlive: true, maxSockets: 50 })),
     });
   }
 

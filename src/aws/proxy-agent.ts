@@ -20,6 +20,7 @@ import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { ProxyRoute, RoutingAgent } from './aws-http';
 import { PluginError } from '../errors';
+import { withoutHeadersInConnections } from './connection-options';
 import { bypassesProxy, parseNoProxy, type NoProxyRules } from './no-proxy';
 import type { Redactor } from '../kaholo/redactor';
 import { withFault } from './transport-faults';
@@ -119,7 +120,9 @@ class EnvironmentProxyAgent extends Agent implements RoutingAgent {
     const proxy = this.proxyOf(scheme, options.host ?? 'localhost', options.port);
     if (proxy === undefined) return this.direct[scheme];
     if (scheme === 'http') {
-      this.proxiedHttp ??= new HttpProxyAgent(proxy.url, { keepAlive: true, headers: loginHeaders(proxy) });
+      // One connection per request: a proxy may close a client's connection after each answer without
+      // saying so (tinyproxy does), and a request sent on it as it closes fails as a reset connection.
+      this.proxiedHttp ??= new HttpProxyAgent(proxy.url, { keepAlive: false, headers: loginHeaders(proxy) });
       return this.proxiedHttp;
     }
     return this.tunnel(req, options, proxy);
@@ -199,5 +202,5 @@ function proxyFault(error: unknown): unknown {
 export function proxyAgentFromEnv(redactor: Redactor, connectTimeoutMs: number, env: NodeJS.ProcessEnv = process.env): RoutingAgent | undefined {
   const proxies = { https: proxyFromEnv('https', env, redactor), http: proxyFromEnv('http', env, redactor) };
   if (proxies.https === undefined && proxies.http === undefined) return undefined;
-  return new EnvironmentProxyAgent(proxies, parseNoProxy(env.no_proxy || env.NO_PROXY), connectTimeoutMs);
+  return withoutHeadersInConnections(new EnvironmentProxyAgent(proxies, parseNoProxy(env.no_proxy || env.NO_PROXY), connectTimeoutMs));
 }

@@ -10,6 +10,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { withoutHeadersInConnections } from '../aws/connection-options';
 import type { AwsTimeouts } from '../aws/transport-settings';
 import { seconds } from '../errors';
 import type { Redactor } from '../kaholo/redactor';
@@ -206,7 +207,7 @@ export async function registryAgents(redactor: Redactor, timeouts: AwsTimeouts, 
     const agent = proxyAgentFromEnv(redactor, timeouts.connectMs, env);
     if (agent) return { http: agent, https: agent };
   }
-  return { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  return { http: withoutHeadersInConnections(new http.Agent({ keepAlive: true })), https: withoutHeadersInConnections(new https.Agent({ keepAlive: true })) };
 }
 
 function wrapResponse(response: IncomingMessage, url: URL, what: string): RegistryResponse {

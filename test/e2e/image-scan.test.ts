@@ -200,6 +200,22 @@ describe('checkImageScan (local ECR API endpoint)', () => {
     await expectNoOpenConnections(stack());
   });
 
+  test('a read the endpoint holds unanswered ends at scanTimeoutSeconds, not at the 60 s request timeout', async () => {
+    image('unanswered', [{ status: 'COMPLETE', scanType: 'BASIC', findings: [] }]);
+    const held = stack().ecr.endpoint.hold('DescribeImageScanFindings', 30_000);
+    const started = Date.now();
+    let run: Awaited<ReturnType<typeof check>>;
+    try {
+      run = await check({ imageName: 'unanswered', scanTimeoutSeconds: '2' });
+      expect(held.hasReached()).toBe(true);
+    } finally {
+      held.release();
+    }
+    expect(failed(run).message).toMatch(/^No usable scan result for \S+:unanswered within 2 s/);
+    expect(Date.now() - started).toBeLessThan(2000 + 1500);
+    await expectNoOpenConnections(stack());
+  });
+
   test('a full reference into another repository of this registry: refused before any scan is read or started', async () => {
     const digest = image('elsewhere', [], [{ status: 'IN_PROGRESS' }]);
     const before = scanCalls();
