@@ -67,7 +67,7 @@ export async function copyImage(request: CopyRequest): Promise<CopyResult> {
     () => controller.abort(limit.exceeded(RERUN)),
     timeLimitMs,
   );
-  const context: RetryContext = { policy: request.retry, log: request.log, signal: controller.signal, deadline: Date.now() + timeLimitMs, limit };
+  const context: RetryContext = { policy: request.retry, log: request.log, signal: controller.signal, limit };
   const tagging: TagsUnderWay = { digest: '', tags: [] };
   try {
     return await copyUnderSignal(request, context, tagging);
@@ -158,7 +158,7 @@ async function writeCopy(request: CopyRequest, context: RetryContext, plan: Copy
   // The tags, last: the referrers' tag-schema indexes, then the image's tags. Each names a whole image by now.
   const tagOf = (tag: string): string => tagReference(target.registry.host, target.repository, tag);
   const locked = [...[...unindexed.keys()].map((subject) => subject.replace(':', '-')), ...target.tags].map(tagOf);
-  await request.lockNames(locked, context.deadline - Date.now(), async () => {
+  await request.lockNames(locked, context.limit.remainingMs(), async () => {
     for (const [subject, referrers] of unindexed) {
       stopIfAborted(signal);
       const index = await attempt(`Listing the referrers of ${shortDigest(subject)}…`, () =>

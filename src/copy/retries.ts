@@ -39,9 +39,7 @@ export interface RetryContext {
   log: ActivityLog;
   /** Aborted on an interrupt or when the time limit passes: no retry then, and no wait. */
   signal: AbortSignal;
-  /** When the whole copy must be done by (epoch ms): no retry would end past it. */
-  deadline: number;
-  /** The `transferTimeLimit` that deadline comes from, for the error when it cuts the retries short. */
+  /** The `transferTimeLimit` of the whole copy: no retry would end past it, and its error says so. */
   limit: TimeLimit;
 }
 
@@ -50,7 +48,7 @@ export const RERUN = 'no tag was put, and a new run goes on from what is there';
 
 /** Runs `attempt` until it succeeds, fails for good, or the attempts or the time run out. */
 export async function withRetries<T>(what: string, context: RetryContext, attempt: () => Promise<T>): Promise<T> {
-  const { policy, log, signal, deadline } = context;
+  const { policy, log, signal, limit } = context;
   for (let tried = 1; ; tried++) {
     try {
       return await attempt();
@@ -65,7 +63,7 @@ export async function withRetries<T>(what: string, context: RetryContext, attemp
         throw error instanceof RegistryError && tried > 1 ? new RegistryError(`${last} (failed ${times}, the "transferAttempts" set; ${RERUN})`, error.status, error.code, error.timedOut) : error;
       }
       const wait = retryDelayMs(policy, tried);
-      if (Date.now() + wait >= deadline) throw context.limit.exceeded(`${what} failed ${times} (${reason}) and the limit came before the next try; ${RERUN} (last: ${last})`);
+      if (wait >= limit.remainingMs()) throw limit.exceeded(`${what} failed ${times} (${reason}) and the limit came before the next try; ${RERUN} (last: ${last})`);
       log.info(`${what} failed (${reason}); retrying in ${seconds(wait)} s (attempt ${tried + 1} of ${policy.attempts})`);
       await sleep(wait, signal);
     }
