@@ -1,8 +1,8 @@
 /** Hides every occurrence of every secret it knows in text bound for logs and errors. */
 export class Redactor {
   private readonly secrets = new Set<string>();
-  /** Short secrets (a proxy user such as "ops"), hidden only where they stand as a word of their own. */
-  private readonly words = new Set<string>();
+  /** Short secrets (a proxy user such as "ops"), hidden only where they stand as a word of their own: each with its pattern. */
+  private readonly words = new Map<string, RegExp>();
 
   /** Remembers a secret; values too short to be secrets are ignored so they do not mangle ordinary text. */
   add(secret: string | undefined): void {
@@ -14,8 +14,9 @@ export class Redactor {
    * add() hides it; a shorter one (2 or 3) only where no letter or digit adjoins it ("ops", not "operations").
    */
   addShort(secret: string | undefined): void {
-    if (secret && secret.length >= 4) this.secrets.add(secret);
-    else if (secret && secret.length >= 2) this.words.add(secret);
+    if (secret && secret.length >= 2 && secret.length < 4) {
+      this.words.set(secret, new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(secret)}(?![\\p{L}\\p{N}])`, 'gu'));
+    } else this.add(secret);
   }
 
   /** Whether `text` is one of the secrets (which are hidden, never shortened or shown in part). */
@@ -29,9 +30,7 @@ export class Redactor {
     for (const secret of [...this.secrets].sort((a, b) => b.length - a.length)) {
       result = result.split(secret).join('[REDACTED]');
     }
-    for (const word of this.words) {
-      result = result.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(word)}(?![\\p{L}\\p{N}])`, 'gu'), '[REDACTED]');
-    }
+    for (const pattern of this.words.values()) result = result.replace(pattern, '[REDACTED]');
     return result;
   }
 }
